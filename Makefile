@@ -1,0 +1,30 @@
+# The two README commands: `make run` (main job) and `make test` (test suite).
+# Both create or reuse the virtual environment in $(VENV) first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.pixinfo-installed
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: run test test-all bench setup
+run: $(STAMP)
+	$(BIN)/pixinfo score
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-all: $(STAMP)  ## includes the slow experiments (meant for a GPU machine)
+	$(BIN)/python -m pytest -m "slow or not slow"
+
+bench: $(STAMP)
+	$(BIN)/python analyses/bench_information.py
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PINS)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	bash scripts/install_fashion_mnist.sh
+	touch $(STAMP)

@@ -1,0 +1,26 @@
+"""pixinfo: how much neighbour information an image transform leaves a network.
+
+Submodules are imported on first use, so ``import pixinfo`` stays light:
+``pixinfo.info`` (the measures), ``pixinfo.data`` (datasets),
+``pixinfo.transforms`` (keyed transforms) and :func:`pixinfo.score`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("data", "info", "transforms", "scoring", "provenance", "errors")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"pixinfo.{name}")
+    if name in ("score", "Score"):
+        return getattr(importlib.import_module("pixinfo.scoring"), name)
+    raise AttributeError(f"module 'pixinfo' has no attribute {name!r}")
+
+
+__all__ = ["Score", "__version__", "score", *_SUBMODULES]

@@ -1,0 +1,40 @@
+"""Typed errors raised at pixinfo's boundaries.
+
+Every error subclasses both :class:`PixinfoError` and the built-in exception a
+caller would naturally catch (``ValueError``, ``TypeError``,
+``FileNotFoundError``), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class PixinfoError(Exception):
+    """Base class of every error pixinfo raises on purpose."""
+
+
+class ShapeError(PixinfoError, ValueError):
+    """A tensor has the wrong number of dimensions or the wrong sizes."""
+
+
+class DTypeError(PixinfoError, TypeError):
+    """A tensor has the wrong dtype (for example uint8 where float is expected)."""
+
+
+class ValueRangeError(PixinfoError, ValueError):
+    """Tensor values lie outside the documented range (for example [0, 1] images)."""
+
+
+class DeviceError(PixinfoError, ValueError):
+    """Tensors that must share a device do not."""
+
+
+class DatasetNotFoundError(PixinfoError, FileNotFoundError):
+    """A dataset's files are not where pixinfo looked; the message says how to get them."""
+
+
+class CorruptDatasetError(PixinfoError, ValueError):
+    """A dataset file exists but is truncated, malformed or inconsistent."""
+
+
+class NoSharedKeyError(PixinfoError, ValueError):
+    """A transform gives different outputs for the same input, so it has no shared map."""

@@ -1,0 +1,24 @@
+"""The three neighbour-information measures of science.md §2.
+
+* :func:`structural_retention` — R of a gather map or influence matrix (§2a)
+* :func:`neighbour_information` — I(X), kernel-weighted Moran's I of images (§2b)
+* :func:`value_retention` — per-position NMI / Spearman over a dataset (§2c)
+* :func:`probe_map` — a black-box transform's map, by one-hot probing
+"""
+
+from pixinfo.info.content import neighbour_information
+from pixinfo.info.kernels import DEFAULT_KERNEL, FAMILIES, Kernel
+from pixinfo.info.probe import ProbeResult, probe_map
+from pixinfo.info.structural import structural_retention
+from pixinfo.info.value import value_retention
+
+__all__ = [
+    "DEFAULT_KERNEL",
+    "FAMILIES",
+    "Kernel",
+    "ProbeResult",
+    "neighbour_information",
+    "probe_map",
+    "structural_retention",
+    "value_retention",
+]

@@ -1,0 +1,176 @@
+"""Structural neighbour information retained by a rearrangement (science.md §2a).
+
+For a gather map ``s`` (output position ``o`` takes its value from ``s(o)``)::
+
+    R(s) = Σ_{o≠o'} f(d(o,o')) f(d(s(o),s(o'))) / Σ_{p≠q} f(d(p,q))²  =  <F, S F Sᵀ> / ||F||²
+
+Pairs with the same source contribute 0 (``F[p, p] = 0``). For a permutation,
+``R <= 1`` with equality exactly for grid isometries; on grids of at least 5
+pixels every swap of two pixels gives ``R < 1``. A non-bijective map may give
+``R > 1`` (the theorem covers permutations only). A soft map (influence matrix
+``A``) generalises ``R`` to ``<F, A F Aᵀ> / ||F||²``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from pixinfo._checks import check_gather_index, check_grid_shape, check_tensor, describe
+from pixinfo.errors import DTypeError, ShapeError
+from pixinfo.info.kernels import DEFAULT_KERNEL, Kernel
+
+_DEFAULT_CHUNK_ELEMENTS = 1 << 23  # pair-table entries held at once (~64 MiB in float64)
+
+
+def _work_dtype(device: torch.device, dtype: torch.dtype | None) -> torch.dtype:
+    if dtype is not None:
+        return dtype
+    return torch.float64 if device.type == "cpu" else torch.float32
+
+
+def structural_retention(
+    index: torch.Tensor,
+    *,
+    shape: tuple[int, ...],
+    kernel: Kernel = DEFAULT_KERNEL,
+    chunk_elements: int = _DEFAULT_CHUNK_ELEMENTS,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Retention ``R`` of neighbour structure under a gather map or influence matrix.
+
+    Parameters
+    ----------
+    index : torch.Tensor
+        Either a gather map, an integer tensor ``(..., H*W)`` whose entry ``o``
+        is the flat source position of output ``o`` (batched over leading
+        dimensions), or a floating influence matrix ``(..., H*W, H*W)`` with
+        ``A[o, p]`` the weight of input ``p`` in output ``o``.
+    shape : (H, W) or (C, H, W)
+        The image grid the map acts on.
+    kernel : Kernel
+        Distance weight f. With a cutoff the sum runs only over pairs within
+        the cutoff (exact, and O(N·r²) instead of O(N²)).
+    chunk_elements : int
+        Upper bound on pair entries materialised at once (memory bound).
+    dtype : torch.dtype, optional
+        Accumulation dtype; float64 on the CPU and float32 on CUDA by default.
+
+    Returns
+    -------
+    torch.Tensor
+        ``R`` with the leading shape of ``index`` (0-dim for a single map), on
+        the map's device.
+
+    Examples
+    --------
+    >>> import torch
+    >>> identity = torch.arange(16)
+    >>> float(structural_retention(identity, shape=(4, 4)))
+    1.0
+    >>> swap = identity.clone(); swap[[0, 5]] = swap[[5, 0]]
+    >>> float(structural_retention(swap, shape=(4, 4))) < 1
+    True
+    """
+    h, w = check_grid_shape(shape)
+    n = h * w
+    if not isinstance(chunk_elements, int) or chunk_elements < 1:
+        raise ValueError(f"chunk_elements must be a positive int, got {chunk_elements!r}")
+    if not isinstance(kernel, Kernel):
+        raise DTypeError(f"kernel must be a pixinfo.info.Kernel, got {type(kernel).__name__}")
+    index = check_tensor(index, "index")
+    if index.is_floating_point():
+        return _soft_retention(index, h, w, kernel, dtype)
+    index = check_gather_index(index, n)
+    lead = index.shape[:-1]
+    flat = index.reshape(-1, n)
+    work = _work_dtype(flat.device, dtype)
+    _, denom = kernel.pair_sums(h, w)
+    if denom == 0:
+        raise ValueError(f"{kernel!r} gives no weight to any pair of a {h}x{w} grid")
+    table = kernel.offset_table(h, w, device=flat.device, dtype=work)
+    if kernel.cutoff is not None:
+        num = _local_numerator(flat, h, w, kernel, table)
+    else:
+        num = _exact_numerator(flat, h, w, table, chunk_elements)
+    return (num / denom).reshape(lead)
+
+
+def _exact_numerator(
+    flat: torch.Tensor, h: int, w: int, table: torch.Tensor, chunk_elements: int
+) -> torch.Tensor:
+    """All pairs, using symmetry: each block of rows ``[r0, r1)`` meets columns ``>= r0``.
+
+    A block's pairs with columns ``>= r1`` stand for themselves and their
+    mirror (counted twice); the square ``[r0, r1)²`` holds both orders already.
+    """
+    b, n = flat.shape
+    device = flat.device
+    tab = table.reshape(-1)
+    idt = torch.int32 if n * n < 2**31 else torch.int64
+    pos = torch.arange(n, device=device, dtype=idt)
+    py, px = pos // w, pos % w
+    src = flat.to(idt)
+    sy, sx = src // w, src % w  # (B, n) source coordinates
+    num = torch.zeros(b, dtype=torch.float64, device=device)
+    rows = min(n, max(1, chunk_elements // n))
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        # F[o, o'] for o in the block, o' >= r0: the same for every map
+        f_out = tab[(py[r0:r1, None] - py[r0:]).abs() * w + (px[r0:r1, None] - px[r0:]).abs()]
+        maps = max(1, chunk_elements // ((r1 - r0) * (n - r0)))
+        for b0 in range(0, b, maps):
+            b1 = min(b, b0 + maps)
+            dy = (sy[b0:b1, r0:r1, None] - sy[b0:b1, None, r0:]).abs_()
+            dx = (sx[b0:b1, r0:r1, None] - sx[b0:b1, None, r0:]).abs_()
+            prod = tab[dy.mul_(w).add_(dx)].mul_(f_out)
+            block = prod.sum(dim=(1, 2), dtype=tab.dtype).double()
+            square = prod[:, :, : r1 - r0].sum(dim=(1, 2), dtype=tab.dtype).double()
+            num[b0:b1] += 2 * block - square
+    return num
+
+
+def cutoff_offsets(kernel: Kernel, h: int, w: int) -> list[tuple[int, int]]:
+    """Signed offsets ``(dy, dx) ≠ 0`` within the kernel's cutoff that fit an h×w grid."""
+    assert kernel.cutoff is not None
+    r = int(math.floor(kernel.cutoff + 1e-9))
+    return [
+        (dy, dx)
+        for dy in range(-min(r, h - 1), min(r, h - 1) + 1)
+        for dx in range(-min(r, w - 1), min(r, w - 1) + 1)
+        if (dy or dx) and dy * dy + dx * dx <= kernel.cutoff**2 + 1e-9
+    ]
+
+
+def _local_numerator(
+    flat: torch.Tensor, h: int, w: int, kernel: Kernel, table: torch.Tensor
+) -> torch.Tensor:
+    """Only pairs within the cutoff: one vectorised pass per offset."""
+    b = flat.shape[0]
+    tab = table.reshape(-1)
+    sy = (flat // w).reshape(b, h, w)
+    sx = (flat % w).reshape(b, h, w)
+    num = torch.zeros(b, dtype=torch.float64, device=flat.device)
+    for dy, dx in cutoff_offsets(kernel, h, w):
+        weight = table[abs(dy), abs(dx)]
+        ys, yt = slice(max(0, -dy), h - max(0, dy)), slice(max(0, dy), h - max(0, -dy))
+        xs, xt = slice(max(0, -dx), w - max(0, dx)), slice(max(0, dx), w - max(0, -dx))
+        ddy = (sy[:, ys, xs] - sy[:, yt, xt]).abs()
+        ddx = (sx[:, ys, xs] - sx[:, yt, xt]).abs()
+        num += (weight * tab[ddy * w + ddx]).sum(dim=(1, 2), dtype=tab.dtype).double()
+    return num
+
+
+def _soft_retention(
+    a: torch.Tensor, h: int, w: int, kernel: Kernel, dtype: torch.dtype | None
+) -> torch.Tensor:
+    n = h * w
+    if a.ndim < 2 or a.shape[-2:] != (n, n):
+        raise ShapeError(f"an influence matrix must have shape (..., {n}, {n}), got {describe(a)}")
+    work = _work_dtype(a.device, dtype)
+    f = kernel.weight_matrix(h, w, device=a.device, dtype=work)
+    a = a.to(work)
+    # <F, A F Aᵀ> = Σ_ij (F A)_ij (A F)_ij because F is symmetric
+    num = ((f @ a) * (a @ f)).sum(dim=(-2, -1))
+    return num / (f * f).sum()

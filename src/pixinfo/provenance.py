@@ -1,0 +1,78 @@
+"""What every result file records: config, seed, versions, device and git commit."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import pixinfo
+
+
+def git_state(path: str | Path | None = None) -> dict[str, Any]:
+    """Commit and dirty flag of the git checkout holding ``path`` (default: pixinfo's source)."""
+    where = Path(path) if path is not None else Path(pixinfo.__file__).resolve().parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(where), *args], capture_output=True, text=True, timeout=10, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": None if commit is None or dirty is None else bool(dirty)}
+
+
+def device_description(device: torch.device | str) -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
+
+
+def environment(device: torch.device | str | None = None) -> dict[str, Any]:
+    """Versions, platform, device and git state."""
+    import scipy
+
+    env: dict[str, Any] = {
+        "pixinfo": pixinfo.__version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "platform": platform.platform(),
+        "git": git_state(),
+    }
+    if device is not None:
+        env["device"] = device_description(device)
+    return env
+
+
+def make_record(kind: str, config: dict[str, Any], results: Any, *, device=None) -> dict[str, Any]:
+    """A JSON-ready result record."""
+    return {
+        "kind": kind,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "config": config,
+        "environment": environment(device),
+        "results": results,
+    }
+
+
+def write_json(path: str | Path, record: dict[str, Any]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
+    return path

@@ -1,0 +1,54 @@
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from pixinfo.cli import main, parse_kernel
+from pixinfo.info import Kernel
+
+
+def test_score_writes_table_json_and_csv(tmp_path, capsys):
+    code = main(["score", "--dataset", "digits", "--out", str(tmp_path), "--no-progress", "--max-images", "300"])
+    assert code == 0
+    out = capsys.readouterr().out
+    for name in ("identity", "permutation:seed=0", "per-image-permutation:seed=0", "negative"):
+        assert name in out
+    (json_path,) = tmp_path.glob("score-digits-*.json")
+    record = json.loads(json_path.read_text())
+    assert record["config"]["dataset"] == "digits" and record["config"]["n_images"] == 300
+    assert record["config"]["seed"] == 0 and record["config"]["kernel"]["family"] == "exponential"
+    env = record["environment"]
+    assert {"torch", "numpy", "python", "git", "device"} <= set(env) and "commit" in env["git"]
+    assert len(record["results"]) == 4
+    frame = pd.read_csv(json_path.with_suffix(".csv"))
+    assert frame.loc[frame["transform"] == "identity", "structural_retention"].item() == 1.0
+
+
+def test_custom_transform_and_kernel(tmp_path, capsys):
+    code = main([
+        "score", "--dataset", "digits", "--transform", "negative", "--kernel", "power:scale=3,cutoff=4",
+        "--out", str(tmp_path), "--no-progress", "--split", "test",
+    ])  # fmt: skip
+    assert code == 0
+    record = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert record["config"]["transforms"] == ["negative"] and record["config"]["kernel"]["cutoff"] == 4.0
+    assert record["config"]["n_images"] == 360
+
+
+def test_errors_exit_2_with_message(tmp_path, capsys):
+    assert main(["score", "--dataset", "digits", "--transform", "bogus", "--out", str(tmp_path)]) == 2
+    assert "unknown transform" in capsys.readouterr().err
+    assert main(["score", "--dataset", "mnist", "--root", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_parse_kernel():
+    assert parse_kernel("gaussian:scale=1.5,cutoff=3") == Kernel("gaussian", scale=1.5, cutoff=3)
+
+
+def test_console_entry_point_runs():
+    done = subprocess.run([sys.executable, "-m", "pixinfo.cli", "transforms"], capture_output=True, text=True, check=True)
+    assert "per-image-permutation" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "pixinfo.cli", "datasets"], capture_output=True, text=True, check=True)
+    assert "digits" in done.stdout and "ok:" in done.stdout

@@ -1,0 +1,34 @@
+import pytest
+
+from pixinfo._spec import parse_spec
+from pixinfo.transforms import DEFAULT_TRANSFORMS, FixedPermutation, build_transform, transform_names
+
+
+def test_default_transforms_build_and_round_trip_their_spec():
+    for spec in DEFAULT_TRANSFORMS:
+        t = build_transform(spec, shape=(1, 4, 4))
+        rebuilt = build_transform(t.spec, shape=(1, 4, 4))
+        assert type(rebuilt) is type(t) and rebuilt.spec == t.spec
+    assert set(DEFAULT_TRANSFORMS) <= set(transform_names())
+
+
+def test_parameters_are_parsed():
+    t = build_transform("permutation:seed=7", shape=(3, 5, 5))
+    assert isinstance(t, FixedPermutation) and t.seed == 7 and t.spec == "permutation:seed=7"
+
+
+@pytest.mark.parametrize(
+    "spec,match",
+    [("nope", "unknown transform"), ("permutation:size=3", "bad parameters"), ("identity:1", "bad parameters"), ("", "non-empty")],
+)
+def test_bad_specs(spec, match):
+    with pytest.raises(ValueError, match=match):
+        build_transform(spec, shape=(4, 4))
+
+
+def test_parse_spec_literals():
+    assert parse_spec("x:a=1,b=2.5,c=true,d=none,e=word") == ("x", [], {"a": 1, "b": 2.5, "c": True, "d": None, "e": "word"})
+    with pytest.raises(ValueError):
+        parse_spec("x:a=1,positional")
+    with pytest.raises(ValueError):
+        parse_spec("x:1a=2")
