@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import time
 from pathlib import Path
 
@@ -34,23 +35,29 @@ from pixinfo.provenance import make_record, write_json
 OUT = Path(__file__).resolve().parent / "results"
 
 
-def timed(fn, device: torch.device, *, repeats: int = 1, warmup: int = 1) -> float:
-    """Seconds per call after warm-up (CUDA events on a GPU)."""
+def timed(fn, device: torch.device, *, repeats: int = 3, warmup: int = 1) -> tuple[float, list[float]]:
+    """Median seconds per call over ``repeats`` calls after warm-up, and every call's time.
+
+    Each call is timed on its own (CUDA events on a GPU), so one disturbed call
+    does not move the median.
+    """
     for _ in range(warmup):
         fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(repeats):
-            fn()
-        end.record()
-        torch.cuda.synchronize(device)
-        return start.elapsed_time(end) / 1000 / repeats
-    t0 = time.perf_counter()
+    times = []
     for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - t0) / repeats
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize(device)
+            times.append(start.elapsed_time(end) / 1000)
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
 
 
 def bench_content(images: torch.Tensor, kernel: Kernel, device: torch.device, n_reference: int) -> dict:
@@ -58,8 +65,8 @@ def bench_content(images: torch.Tensor, kernel: Kernel, device: torch.device, n_
     n, _, h, w = x.shape
     methods = {}
     for method in ("auto", "fft", "dense"):
-        seconds = timed(lambda: neighbour_information(x, kernel=kernel, method=method), device)
-        methods[method] = {"seconds_all": seconds, "images_per_s": n / seconds}
+        seconds, runs = timed(lambda: neighbour_information(x, kernel=kernel, method=method), device, repeats=5)
+        methods[method] = {"seconds_all": seconds, "images_per_s": n / seconds, "runs_seconds": runs}
     # literal reference on a sample (CPU numpy: the definition, weights built per image)
     sample = x[:n_reference, 0].double().cpu().numpy()
     f_np = lambda d: np.exp(-d / kernel.scale)  # noqa: E731  (the benchmark uses an exponential kernel)
@@ -86,9 +93,16 @@ def bench_structure(side: int, kernel: Kernel, device: torch.device, max_referen
     def run():
         value["r"] = float(structural_retention(index, shape=(side, side), kernel=kernel))
 
-    repeats = 3 if side <= 64 else 1
-    fast_s = timed(run, device, repeats=repeats, warmup=1 if side <= 128 else 0)
-    row = {"side": side, "pairs": n * (n - 1), "seconds": fast_s, "pairs_per_s": n * (n - 1) / fast_s, "R": value["r"]}
+    repeats = 3 if side <= 128 or device.type == "cuda" else 1
+    fast_s, runs = timed(run, device, repeats=repeats, warmup=1 if side <= 128 or device.type == "cuda" else 0)
+    row = {
+        "side": side,
+        "pairs": n * (n - 1),
+        "seconds": fast_s,
+        "runs_seconds": runs,
+        "pairs_per_s": n * (n - 1) / fast_s,
+        "R": value["r"],
+    }
     if side <= max_reference_side:
         f_np = lambda d: np.exp(-d / kernel.scale)  # noqa: E731
         cpu_index = index.cpu().numpy()
