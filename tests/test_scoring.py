@@ -68,7 +68,50 @@ def test_keyless_black_box_has_no_structural_score(digits):
 def test_frame_and_dict(default_scores):
     frame = to_frame(list(default_scores.values()))
     assert list(frame["transform"])[0] == "identity" and len(frame) == 4
-    assert set(default_scores["negative"].to_dict()) == set(frame.columns)
+    d = default_scores["negative"].to_dict()
+    flat = {k for k in d if not k.endswith("_ci")} | {k[:-3] + e for k in d if k.endswith("_ci") for e in ("_low", "_high")}
+    assert flat == set(frame.columns)
+
+
+def test_intervals_cover_the_estimates(default_scores):
+    fresh = default_scores["per-image-permutation"]
+    lo, hi = fresh.structural_retention_ci
+    assert lo < fresh.structural_retention < hi  # sampled maps: a real interval
+    fixed = default_scores["permutation"]
+    assert fixed.structural_retention_ci == (fixed.structural_retention, fixed.structural_retention)
+    for s in default_scores.values():
+        lo, hi = s.content_retention_ci
+        assert lo - 1e-9 <= s.content_retention <= hi + 1e-9
+        lo, hi = s.value_spearman_ci
+        assert lo - 1e-9 <= s.value_spearman <= hi + 1e-9
+    lo, hi = fresh.content_retention_ci
+    assert hi > lo
+
+
+def test_bootstrap_is_seeded(digits):
+    from pixinfo.transforms import PerImagePermutation
+
+    a = score(PerImagePermutation(seed=0), digits.test, n_boot=200, n_boot_value=3, seed=1)
+    b = score(PerImagePermutation(seed=0), digits.test, n_boot=200, n_boot_value=3, seed=1)
+    assert a == b
+
+
+FASHION = pytest.mark.skipif(
+    not __import__("pathlib").Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="Debian package dataset-fashion-mnist not installed",
+)
+
+
+@pytest.mark.parametrize("dataset", ["mnist-5k", pytest.param("fashion-mnist", marks=FASHION)])
+def test_structural_ranking_with_the_authors_key(dataset):
+    """identity > vortex > block scrambling > fixed permutation >= per-image permutation."""
+    ds = load_dataset(dataset)
+    specs = ["identity", "vortex:authors", "block:size=4", "permutation", "per-image-permutation"]
+    transforms = [build_transform(s, shape=ds.image_shape, dataset=ds.name) for s in specs]
+    scores = score_table(transforms, ds.test.images[:500], n_boot=200, n_boot_value=0, max_maps=256)
+    r = [s.structural_retention for s in scores]
+    assert r[0] > r[1] > r[2] > r[3]
+    assert r[3] >= scores[4].structural_retention_ci[0]  # fixed >= per-image, within sampling error
 
 
 def test_shape_changing_transform_rejected(digits):

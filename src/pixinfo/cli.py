@@ -47,7 +47,7 @@ def _score(args: argparse.Namespace) -> int:
         keep = torch.randperm(len(images), generator=torch.Generator().manual_seed(args.seed))
         images = images[keep[: args.max_images]]
     specs = args.transform or list(DEFAULT_TRANSFORMS)
-    transforms = [build_transform(s, shape=dataset.image_shape) for s in specs]
+    transforms = [build_transform(s, shape=dataset.image_shape, dataset=dataset.name) for s in specs]
     print(
         f"scoring {len(transforms)} transforms on {dataset.name} ({args.split}: {len(images)} images "
         f"{'x'.join(map(str, dataset.image_shape))}) with {kernel!r} on {device}",
@@ -60,17 +60,21 @@ def _score(args: argparse.Namespace) -> int:
         kernel=kernel,
         seed=args.seed,
         max_maps=args.max_maps,
+        n_boot=args.n_boot,
+        n_boot_value=args.n_boot_value,
+        max_value_images=args.max_value_images,
         batch_size=args.batch_size,
         device=device,
         progress=not args.no_progress,
     )
     seconds = time.perf_counter() - start
     frame = to_frame(scores).assign(dataset=dataset.name)
-    columns = [
-        "transform", "shared_key", "structural_retention", "content_original",
-        "content_transformed", "content_retention", "value_nmi", "value_spearman",
-    ]  # fmt: skip
-    print(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(format_table(frame))
+    print(
+        "\n[low, high]: 95% bootstrap intervals over images (R of a per-image map: over sampled maps; "
+        "R of one fixed map is exact).",
+        file=sys.stderr,
+    )
     config = {
         "dataset": dataset.name,
         "dataset_source": dataset.source,
@@ -81,6 +85,9 @@ def _score(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "max_images": args.max_images,
         "max_maps": args.max_maps,
+        "n_boot": args.n_boot,
+        "n_boot_value": args.n_boot_value,
+        "max_value_images": args.max_value_images,
         "batch_size": args.batch_size,
     }
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -91,6 +98,26 @@ def _score(args: argparse.Namespace) -> int:
     frame.to_csv(base.with_suffix(".csv"), index=False)
     print(f"\n{seconds:.1f} s; wrote {json_path} and {base.with_suffix('.csv')}", file=sys.stderr)
     return 0
+
+
+def format_table(frame) -> str:
+    """Each measure with its interval, three decimals."""
+
+    def with_ci(row, name: str) -> str:
+        lo, hi = row[f"{name}_low"], row[f"{name}_high"]
+        if lo == lo and hi == hi and lo != hi:  # not NaN, not a point
+            return f"{row[name]:.3f} [{lo:.3f}, {hi:.3f}]"
+        return f"{row[name]:.3f}"
+
+    table = frame[["transform", "shared_key"]].copy()
+    for column, name in [
+        ("structural R", "structural_retention"),
+        ("content retention", "content_retention"),
+        ("value NMI", "value_nmi"),
+        ("value Spearman", "value_spearman"),
+    ]:
+        table[column] = [with_ci(row, name) for _, row in frame.iterrows()]
+    return table.to_string(index=False)
 
 
 def _datasets(args: argparse.Namespace) -> int:
@@ -128,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-images", type=int, help="score a seeded random subset of this size")
     p.add_argument("--max-maps", type=int, default=64, help="per-image maps sampled for R")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (content, per-image R)")
+    p.add_argument("--n-boot-value", type=int, default=10, help="bootstrap resamples of value retention")
+    p.add_argument("--max-value-images", type=int, default=10000, help="images used for value retention")
     p.add_argument("--batch-size", type=int, default=4096)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--out", default="results", help="folder for the JSON and CSV results")

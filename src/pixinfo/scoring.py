@@ -22,17 +22,21 @@ from pixinfo.info import (
 )
 
 TransformLike = Callable[[torch.Tensor], torch.Tensor]
+Interval = tuple[float, float]
 
 
 @dataclass(frozen=True)
 class Score:
-    """The three measures for one transform on one set of images.
+    """The three measures for one transform on one set of images, with 95% intervals.
 
-    ``structural_retention`` is R (§2a) of the transform's shared map, or the
-    mean R over sampled per-image maps (``structural_maps`` of them);
-    ``content_*`` are mean I(X) (§2b) before and after and their ratio;
-    ``value_nmi`` and ``value_spearman`` are the position-averaged value
-    retention (§2c), aligned by the shared map when there is one.
+    * ``structural_retention`` (§2a): R of the transform's shared map, or the mean
+      R over ``structural_maps`` sampled per-image maps (interval: bootstrap over
+      those maps; a single fixed map has no sampling error, its interval is the point).
+    * ``content_*`` (§2b): mean I(X) before and after, and their ratio
+      ``content_retention`` (interval: percentile bootstrap over images).
+    * ``value_nmi`` / ``value_spearman`` (§2c): position-averaged value retention,
+      aligned by the shared map when there is one, on ``value_images`` images
+      (interval: mean ± 1.96 sd over ``n_boot_value`` bootstrap resamples of images).
     """
 
     transform: str
@@ -41,22 +45,40 @@ class Score:
     shared_key: bool
     map_source: str
     structural_retention: float
+    structural_retention_ci: Interval
     structural_maps: int
     content_original: float
     content_transformed: float
     content_retention: float
+    content_retention_ci: Interval
     value_nmi: float
+    value_nmi_ci: Interval
     value_spearman: float
+    value_spearman_ci: Interval
+    value_images: int
+
+    @property
+    def content_loss(self) -> float:
+        return 1.0 - self.content_retention
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def to_frame(scores: Sequence[Score]):
-    """A pandas DataFrame with one row per score."""
+    """A pandas DataFrame with one row per score; each interval as ``*_low``/``*_high`` columns."""
     import pandas as pd
 
-    return pd.DataFrame([s.to_dict() for s in scores])
+    rows = []
+    for s in scores:
+        row = {}
+        for key, value in s.to_dict().items():
+            if key.endswith("_ci"):
+                row[key[:-3] + "_low"], row[key[:-3] + "_high"] = value
+            else:
+                row[key] = value
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _images_of(data: Dataset | Split | torch.Tensor, split: str) -> tuple[torch.Tensor, str]:
@@ -79,32 +101,86 @@ def _mean_content(images: torch.Tensor, kernel: Kernel) -> torch.Tensor:
     return neighbour_information(to_float(images), kernel=kernel).mean(-1)
 
 
+def _percentile_ci(replicates: torch.Tensor) -> Interval:
+    finite = replicates[torch.isfinite(replicates)].double()
+    if finite.numel() == 0:
+        return (math.nan, math.nan)
+    lo, hi = torch.quantile(finite, torch.tensor([0.025, 0.975], dtype=torch.float64))
+    return (float(lo), float(hi))
+
+
+def _bootstrap_indices(n: int, n_boot: int, generator: torch.Generator, chunk: int = 64):
+    for start in range(0, n_boot, chunk):
+        yield torch.randint(0, n, (min(chunk, n_boot - start), n), generator=generator)
+
+
+def _ratio_of_means_ci(num: torch.Tensor, den: torch.Tensor, n_boot: int, generator: torch.Generator) -> Interval:
+    num, den = num.double().cpu(), den.double().cpu()
+    keep = torch.isfinite(num) & torch.isfinite(den)
+    num, den = num[keep], den[keep]
+    if n_boot == 0 or len(num) < 2:
+        return (math.nan, math.nan)
+    reps = [num[i].mean(1) / den[i].mean(1) for i in _bootstrap_indices(len(num), n_boot, generator)]
+    return _percentile_ci(torch.cat(reps))
+
+
 def _structure(
     transform: TransformLike,
     shape: tuple[int, int, int],
     kernel: Kernel,
     device: torch.device,
     max_maps: int,
-    seed: int,
-) -> tuple[float, int, str, torch.Tensor | None, bool]:
-    """R, number of maps, where the map came from, the shared gather map, shared key."""
+    n_boot: int,
+    generator: torch.Generator,
+) -> tuple[float, Interval, int, str, torch.Tensor | None, bool]:
+    """R, its interval, number of maps, where the map came from, the shared gather map, shared key."""
     gather_map = getattr(transform, "gather_map", None)
     index = gather_map(shape) if callable(gather_map) else None
     if index is not None:
-        r = structural_retention(index.to(device), shape=shape, kernel=kernel)
-        return float(r), 1, "exposed", index.to(device), bool(getattr(transform, "shared_key", True))
+        r = float(structural_retention(index.to(device), shape=shape, kernel=kernel))
+        shared = bool(getattr(transform, "shared_key", True))
+        return r, (r, r), 1, "exposed", index.to(device) if shared else None, shared
     sampler = getattr(transform, "sample_gather_maps", None)
     if callable(sampler):
-        maps = sampler(max_maps, shape, generator=torch.Generator().manual_seed(seed)).to(device)
-        r = structural_retention(maps, shape=shape, kernel=kernel)
-        return float(r.mean()), len(maps), "sampled per-image maps", None, False
+        maps = sampler(max_maps, shape, generator=generator).to(device)
+        per_map = structural_retention(maps, shape=shape, kernel=kernel).double().cpu()
+        reps = torch.cat([per_map[i].mean(1) for i in _bootstrap_indices(len(per_map), n_boot, generator)]) if n_boot else per_map[:0]
+        return float(per_map.mean()), _percentile_ci(reps), len(maps), "sampled per-image maps", None, False
     probed = probe_map(transform, shape=shape, device=device)
     if not probed.shared_key:
-        return math.nan, 0, "none: no shared key", None, False
+        return math.nan, (math.nan, math.nan), 0, "none: no shared key", None, False
     if probed.index is not None:
-        return float(structural_retention(probed.index, shape=shape, kernel=kernel)), 1, "probed", probed.index, True
-    r = structural_retention(probed.influence, shape=shape, kernel=kernel)
-    return float(r), 1, "probed influence", None, True
+        r = float(structural_retention(probed.index, shape=shape, kernel=kernel))
+        return r, (r, r), 1, "probed", probed.index, True
+    r = float(structural_retention(probed.influence, shape=shape, kernel=kernel))
+    return r, (r, r), 1, "probed influence", None, True
+
+
+def _value_scores(
+    original: torch.Tensor,
+    transformed: torch.Tensor,
+    index: torch.Tensor | None,
+    n_boot: int,
+    seed: int,
+    generator: torch.Generator,
+) -> tuple[float, Interval, float, Interval]:
+    def both(o: torch.Tensor, t: torch.Tensor) -> tuple[float, float]:
+        nmi = value_retention(o, t, index=index, method="nmi", seed=seed)
+        rho = value_retention(o, t, index=index, method="spearman")
+        return float(nmi.nanmean()), float(rho.nanmean())
+
+    nmi, rho = both(original, transformed)
+    if n_boot < 2:
+        return nmi, (math.nan, math.nan), rho, (math.nan, math.nan)
+    reps = torch.tensor(
+        [both(original[i], transformed[i]) for i in torch.randint(0, len(original), (n_boot, len(original)), generator=generator).to(original.device)],
+        dtype=torch.float64,
+    )
+    sd = reps.std(0)
+    return (
+        nmi, (nmi - 1.96 * float(sd[0]), nmi + 1.96 * float(sd[0])),
+        rho, (rho - 1.96 * float(sd[1]), rho + 1.96 * float(sd[1])),
+    )  # fmt: skip
 
 
 def score_table(
@@ -115,6 +191,9 @@ def score_table(
     split: str = "all",
     seed: int = 0,
     max_maps: int = 64,
+    n_boot: int = 1000,
+    n_boot_value: int = 10,
+    max_value_images: int = 10000,
     batch_size: int = 4096,
     device: torch.device | str | None = None,
     progress: bool = False,
@@ -134,9 +213,17 @@ def score_table(
     split : {"all", "train", "test"}
         Split used when ``data`` is a Dataset.
     seed : int
-        Seed of sampled per-image maps and of the chance correction.
+        Seed of sampled per-image maps, bootstrap resamples, subsamples and
+        the chance correction.
     max_maps : int
         Per-image maps sampled for R of a transform with no shared key.
+    n_boot : int
+        Bootstrap resamples for the content and per-image-map intervals.
+    n_boot_value : int
+        Bootstrap resamples for the value-retention intervals (each recomputes
+        the per-position statistics; 0 or 1 gives no interval).
+    max_value_images : int
+        Value retention uses a seeded random subset of at most this many images.
     batch_size : int
         Images per transform call.
     device : optional
@@ -151,10 +238,12 @@ def score_table(
     n = images.shape[0]
     batches = range(0, n, batch_size)
     original = torch.cat([_mean_content(images[i : i + batch_size], kernel) for i in batches])
+    value_subset = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_value_images].sort().values
     scores = []
     for transform in transforms:
         label = _describe(transform)
-        r, n_maps, source, index, shared = _structure(transform, shape, kernel, device, max_maps, seed)
+        generator = torch.Generator().manual_seed(seed)
+        r, r_ci, n_maps, source, index, shared = _structure(transform, shape, kernel, device, max_maps, n_boot, generator)
         content, outputs = [], []
         for i in tqdm(batches, desc=label, unit="batch", disable=not progress, leave=False):
             y = transform(to_float(images[i : i + batch_size]))
@@ -165,9 +254,9 @@ def score_table(
             outputs.append(to_uint8(y))
         transformed = torch.cat(outputs)
         after = torch.cat(content)
-        before_mean, after_mean = float(original.nanmean()), float(after.nanmean())
-        nmi = value_retention(images, transformed, index=index, method="nmi", seed=seed)
-        rho = value_retention(images, transformed, index=index, method="spearman")
+        before_mean, after_mean = float(original.double().nanmean()), float(after.double().nanmean())
+        sub = value_subset.to(device)
+        nmi, nmi_ci, rho, rho_ci = _value_scores(images[sub], transformed[sub], index, n_boot_value, seed, generator)
         scores.append(
             Score(
                 transform=label,
@@ -176,12 +265,17 @@ def score_table(
                 shared_key=shared,
                 map_source=source,
                 structural_retention=r,
+                structural_retention_ci=r_ci,
                 structural_maps=n_maps,
                 content_original=before_mean,
                 content_transformed=after_mean,
                 content_retention=after_mean / before_mean,
-                value_nmi=float(nmi.nanmean()),
-                value_spearman=float(rho.nanmean()),
+                content_retention_ci=_ratio_of_means_ci(after, original, n_boot, generator),
+                value_nmi=nmi,
+                value_nmi_ci=nmi_ci,
+                value_spearman=rho,
+                value_spearman_ci=rho_ci,
+                value_images=len(sub),
             )
         )
     return scores
@@ -195,7 +289,7 @@ def score(transform: TransformLike, data: Dataset | Split | torch.Tensor, **opti
     >>> import torch
     >>> from pixinfo.data import load_dataset
     >>> from pixinfo.transforms import Negative
-    >>> s = score(Negative(), load_dataset("digits"))
+    >>> s = score(Negative(), load_dataset("digits"), n_boot_value=0)
     >>> s.structural_retention, round(s.value_spearman, 6), round(s.content_retention, 6)
     (1.0, -1.0, 1.0)
     """

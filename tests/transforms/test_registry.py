@@ -32,3 +32,34 @@ def test_parse_spec_literals():
         parse_spec("x:a=1,positional")
     with pytest.raises(ValueError):
         parse_spec("x:1a=2")
+
+
+@pytest.mark.parametrize(
+    "spec,cls",
+    [
+        ("vortex:authors", "RandomVortex"),
+        ("vortex:authors=mnist,bijective=true,strength=0.5", "RandomVortex"),
+        ("vortex:seed=3,n=4", "RandomVortex"),
+        ("block:size=4,shuffle_within=true,rotate=true", "BlockScramble"),
+        ("partial-permutation:fraction=0.2", "PartialPermutation"),
+        ("swaps:k=3", "RandomSwaps"),
+        ("xor:bits=1", "XorKey"),
+        ("xor-per-image", "PerImageXor"),
+        ("monotone:seed=2", "MonotoneMap"),
+        ("level-permutation", "LevelPermutation"),
+        ("vortex:authors+negative", "Compose"),
+    ],
+)
+def test_every_family_by_name(spec, cls):
+    t = build_transform(spec, shape=(1, 28, 28), dataset="fashion-mnist")
+    assert type(t).__name__ == cls
+    again = build_transform(t.spec, shape=(1, 28, 28), dataset="fashion-mnist")
+    assert again.spec == t.spec
+
+
+def test_vortex_authors_needs_a_dataset_with_a_key():
+    assert build_transform("vortex:authors", shape=(1, 28, 28), dataset="mnist-5k").spec.startswith("vortex:authors=mnist,")
+    with pytest.raises(ValueError, match="there is none for .digits."):
+        build_transform("vortex:authors", shape=(1, 8, 8), dataset="digits")
+    with pytest.raises(ValueError, match="seed"):
+        build_transform("vortex", shape=(1, 28, 28))

@@ -1,6 +1,21 @@
-"""Keyed image transforms: pure functions plus thin ``nn.Module`` wrappers."""
+"""Keyed image transforms: pure functions plus thin ``nn.Module`` wrappers.
 
-from pixinfo.transforms.base import NotInvertibleError, Transform
+Every transform works on ``(B, C, H, W)`` batches (uint8 or float in [0, 1],
+any device; output with the input's dtype and device), draws its key from a
+seed or ``torch.Generator``, saves it (:meth:`Transform.save_key`,
+:func:`load_transform`), exposes its gather map when it is a rearrangement
+(:meth:`Transform.gather_map`) and has ``inverse()`` where one exists.
+"""
+
+from pixinfo.transforms.base import (
+    FunctionTransform,
+    NotInvertibleError,
+    Transform,
+    as_transform,
+    load_transform,
+)
+from pixinfo.transforms.blocks import BlockScramble, block_scramble_map
+from pixinfo.transforms.compose import Compose
 from pixinfo.transforms.functional import (
     check_permutation,
     gather_pixels,
@@ -8,24 +23,71 @@ from pixinfo.transforms.functional import (
     negative,
     random_permutations,
 )
-from pixinfo.transforms.permutation import FixedPermutation, Identity, PerImagePermutation
+from pixinfo.transforms.permutation import (
+    FixedPermutation,
+    GatherTransform,
+    Identity,
+    PartialPermutation,
+    PerImagePermutation,
+    RandomSwaps,
+)
 from pixinfo.transforms.registry import DEFAULT_TRANSFORMS, build_transform, transform_names
-from pixinfo.transforms.value import Negative, PointwiseTransform
+from pixinfo.transforms.value import (
+    LevelPermutation,
+    MonotoneMap,
+    Negative,
+    PerImageXor,
+    PointwiseTransform,
+    XorKey,
+    xor_levels,
+)
+from pixinfo.transforms.vortex import (
+    AUTHORS_KEYS,
+    RandomVortex,
+    Vortex,
+    VortexKey,
+    authors_key,
+    generate_vortex_key,
+    matlab_round,
+    vortex_map,
+)
 
 __all__ = [
+    "AUTHORS_KEYS",
     "DEFAULT_TRANSFORMS",
+    "BlockScramble",
+    "Compose",
     "FixedPermutation",
+    "FunctionTransform",
+    "GatherTransform",
     "Identity",
+    "LevelPermutation",
+    "MonotoneMap",
     "Negative",
     "NotInvertibleError",
+    "PartialPermutation",
     "PerImagePermutation",
+    "PerImageXor",
     "PointwiseTransform",
+    "RandomSwaps",
+    "RandomVortex",
     "Transform",
+    "Vortex",
+    "VortexKey",
+    "XorKey",
+    "as_transform",
+    "authors_key",
+    "block_scramble_map",
     "build_transform",
     "check_permutation",
     "gather_pixels",
+    "generate_vortex_key",
     "invert_gather",
+    "load_transform",
+    "matlab_round",
     "negative",
     "random_permutations",
     "transform_names",
+    "vortex_map",
+    "xor_levels",
 ]

@@ -1,4 +1,5 @@
-"""Pixel rearrangements: identity, a fixed keyed permutation, a fresh one per image."""
+"""Pixel rearrangements with a fixed key: identity, permutations, partial permutations, swaps,
+and a fresh permutation per image (no shared key)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from pixinfo.transforms.functional import (
 )
 
 
-def _generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator:
+def make_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator:
+    """The generator keys are drawn from: ``generator`` if given, else one seeded with ``seed``."""
     if generator is not None:
         return generator
     if seed is None:
@@ -41,8 +43,41 @@ class Identity(Transform):
         return Identity()
 
 
-class FixedPermutation(Transform):
-    """One keyed pixel permutation shared by every image (all channels alike).
+class GatherTransform(Transform):
+    """A fixed keyed rearrangement held as one gather map (all channels moved alike).
+
+    Subclasses draw the map; this class applies it, exposes it and inverts it
+    when it is a permutation.
+    """
+
+    name = "gather"
+
+    def __init__(self, shape: tuple[int, ...], index: torch.Tensor, *, bijective: bool = True) -> None:
+        super().__init__()
+        self.grid = check_grid_shape(shape)
+        n = self.grid[0] * self.grid[1]
+        if index.shape != (n,):
+            raise ShapeError(f"a gather map for a {self.grid} grid must have shape ({n},), got {tuple(index.shape)}")
+        self.register_buffer("index", check_permutation(index) if bijective else index.long())
+
+    def _check_grid(self, shape: tuple[int, ...]) -> None:
+        if tuple(shape) != self.grid:
+            raise ShapeError(f"{self.spec} was keyed for {self.grid} images, got {tuple(shape)}")
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        self._check_grid(tuple(images.shape[-2:]))
+        return gather_pixels(images, self.index.to(images.device))
+
+    def gather_map(self, shape: tuple[int, ...]) -> torch.Tensor:
+        self._check_grid(check_grid_shape(shape))
+        return self.index
+
+    def inverse(self) -> Transform:
+        return FixedPermutation(self.grid, index=invert_gather(self.index))
+
+
+class FixedPermutation(GatherTransform):
+    """One keyed pixel permutation shared by every image.
 
     Parameters
     ----------
@@ -73,37 +108,102 @@ class FixedPermutation(Transform):
         generator: torch.Generator | None = None,
         index: torch.Tensor | None = None,
     ) -> None:
-        super().__init__()
-        self.grid = check_grid_shape(shape)
-        self.seed = seed
-        n = self.grid[0] * self.grid[1]
+        h, w = check_grid_shape(shape)
         if index is None:
-            index = random_permutations(1, n, generator=_generator(seed, generator))[0]
-        self.register_buffer("index", check_permutation(index))
-
-    def apply(self, images: torch.Tensor) -> torch.Tensor:
-        if tuple(images.shape[-2:]) != self.grid:
-            raise ShapeError(f"{self.spec} was keyed for {self.grid} images, got {tuple(images.shape[-2:])}")
-        return gather_pixels(images, self.index.to(images.device))
+            index = random_permutations(1, h * w, generator=make_generator(seed, generator))[0]
+        super().__init__((h, w), index)
+        self.seed = seed
 
     def params(self) -> dict[str, Any]:
         return {"seed": self.seed} if self.seed is not None else {}
 
-    def gather_map(self, shape: tuple[int, ...]) -> torch.Tensor:
-        if check_grid_shape(shape) != self.grid:
-            raise ShapeError(f"{self.spec} was keyed for {self.grid} images, got {tuple(shape)}")
-        return self.index
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.grid), "seed": self.seed, "index": self.index}
 
-    def inverse(self) -> FixedPermutation:
-        return FixedPermutation(self.grid, index=invert_gather(self.index))
+
+class PartialPermutation(GatherTransform):
+    """Move exactly a ``fraction`` of the pixels (a keyed cycle through them); the rest stay.
+
+    The chosen pixels, in random order p₀, p₁, …, each take the value of the next
+    (p_i ← p_{i+1}, the last from p₀), so every chosen pixel moves. ``fraction=1``
+    is a permutation without fixed points.
+    """
+
+    name = "partial-permutation"
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        *,
+        fraction: float,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        index: torch.Tensor | None = None,
+    ) -> None:
+        h, w = check_grid_shape(shape)
+        if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 <= fraction <= 1:
+            raise ValueError(f"fraction must be a number in [0, 1], got {fraction!r}")
+        n = h * w
+        if index is None:
+            order = random_permutations(1, n, generator=make_generator(seed, generator))[0]
+            chosen = order[: int(round(fraction * n))]
+            index = torch.arange(n)
+            if len(chosen) >= 2:
+                index[chosen] = chosen.roll(-1)
+        super().__init__((h, w), index)
+        self.fraction = float(fraction)
+        self.seed = seed
+
+    def params(self) -> dict[str, Any]:
+        return {"fraction": self.fraction} | ({"seed": self.seed} if self.seed is not None else {})
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.grid), "fraction": self.fraction, "seed": self.seed, "index": self.index}
+
+
+class RandomSwaps(GatherTransform):
+    """``k`` keyed swaps of two distinct random pixels, applied one after another."""
+
+    name = "swaps"
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        *,
+        k: int,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        index: torch.Tensor | None = None,
+    ) -> None:
+        h, w = check_grid_shape(shape)
+        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+            raise ValueError(f"k must be a non-negative int, got {k!r}")
+        n = h * w
+        if index is None:
+            if n < 2 and k > 0:
+                raise ValueError("a swap needs at least 2 pixels")
+            g = make_generator(seed, generator)
+            index = torch.arange(n)
+            for _ in range(k):
+                a, b = torch.randperm(n, generator=g)[:2].tolist()
+                index[[a, b]] = index[[b, a]]
+        super().__init__((h, w), index)
+        self.k = k
+        self.seed = seed
+
+    def params(self) -> dict[str, Any]:
+        return {"k": self.k} | ({"seed": self.seed} if self.seed is not None else {})
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.grid), "k": self.k, "seed": self.seed, "index": self.index}
 
 
 class PerImagePermutation(Transform):
     """A fresh uniform pixel permutation for every image: no shared key.
 
-    This is the "random" baseline of the Random Vortex paper. Successive calls
-    continue the module's seeded generator, so a run is reproducible from
-    ``seed`` while every image still gets its own key.
+    The "random" baseline of the Random Vortex paper. Successive calls continue
+    the module's seeded generator, so a run is reproducible from ``seed`` while
+    every image still gets its own key.
     """
 
     name = "per-image-permutation"
@@ -112,7 +212,7 @@ class PerImagePermutation(Transform):
     def __init__(self, *, seed: int | None = 0, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.seed = seed
-        self.generator = _generator(seed, generator)
+        self.generator = make_generator(seed, generator)
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         b, _, h, w = images.shape
@@ -121,6 +221,9 @@ class PerImagePermutation(Transform):
 
     def params(self) -> dict[str, Any]:
         return {"seed": self.seed} if self.seed is not None else {}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"seed": self.seed}
 
     def sample_gather_maps(
         self, n_maps: int, shape: tuple[int, ...], *, generator: torch.Generator

@@ -1,12 +1,45 @@
-"""Pointwise value transforms (pixels stay where they are)."""
+"""Pointwise value transforms: pixels stay where they are, their values change.
+
+They act on 8-bit grey levels: uint8 input as is, float input in [0, 1] is
+quantised to ``round(255 x)`` first (except :class:`Negative` and
+:class:`MonotoneMap`, which are defined on [0, 1]), and the output has the
+input's dtype and device.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
 from pixinfo._checks import check_grid_shape
+from pixinfo.errors import ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import negative
+from pixinfo.transforms.permutation import make_generator
+
+
+def _levels(images: torch.Tensor) -> torch.Tensor:
+    return images if images.dtype == torch.uint8 else torch.round(images * 255).to(torch.uint8)
+
+
+def _like(levels: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    return levels if images.dtype == torch.uint8 else levels.to(images.dtype) / 255
+
+
+def xor_levels(images: torch.Tensor, key: torch.Tensor, *, bits: int = 8) -> torch.Tensor:
+    """XOR of 8-bit levels with ``key`` (uint8, broadcast), or of 1-bit images.
+
+    With ``bits=1`` the image is thresholded (level >= 128) and XOR-ed with the
+    lowest bit of ``key``; the output is 0 or 255 (0.0 or 1.0 for floats).
+    """
+    v = _levels(images)
+    key = key.to(v.device)
+    if bits == 8:
+        return _like(v ^ key, images)
+    if bits == 1:
+        return _like(((v >= 128).to(torch.uint8) ^ (key & 1)) * 255, images)
+    raise ValueError(f"bits must be 8 or 1, got {bits!r}")
 
 
 class PointwiseTransform(Transform):
@@ -27,3 +60,163 @@ class Negative(PointwiseTransform):
 
     def inverse(self) -> Negative:
         return Negative()
+
+
+def _check_bits(bits: object) -> int:
+    if bits not in (1, 8) or isinstance(bits, bool):
+        raise ValueError(f"bits must be 8 or 1, got {bits!r}")
+    return int(bits)
+
+
+class XorKey(PointwiseTransform):
+    """XOR with one fixed random key the size of the image (8-bit, or 1-bit after thresholding).
+
+    The 8-bit version is its own inverse (exact on 8-bit levels); the 1-bit
+    version thresholds first and so has no inverse.
+    """
+
+    name = "xor"
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        *,
+        bits: int = 8,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        key: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.bits = _check_bits(bits)
+        h, w = check_grid_shape(shape)
+        c = int(shape[0]) if len(shape) == 3 else 1
+        if key is None:
+            key = torch.randint(0, 256, (c, h, w), generator=make_generator(seed, generator), dtype=torch.uint8)
+        if key.dtype != torch.uint8 or key.shape[-2:] != (h, w):
+            raise ShapeError(f"key must be uint8 (C, {h}, {w}), got {key.dtype} {tuple(key.shape)}")
+        self.register_buffer("key", key)
+        self.seed = seed
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        if images.shape[-2:] != self.key.shape[-2:] or self.key.shape[0] not in (1, images.shape[-3]):
+            raise ShapeError(f"{self.spec} was keyed for {tuple(self.key.shape)} images, got {tuple(images.shape[-3:])}")
+        return xor_levels(images, self.key, bits=self.bits)
+
+    def inverse(self) -> Transform:
+        return self if self.bits == 8 else super().inverse()
+
+    def params(self) -> dict[str, Any]:
+        return {"bits": self.bits} | ({"seed": self.seed} if self.seed is not None else {})
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.key.shape), "bits": self.bits, "seed": self.seed, "key": self.key}
+
+
+class PerImageXor(PointwiseTransform):
+    """XOR with a fresh random key for every image (a one-time pad): no shared key."""
+
+    name = "xor-per-image"
+    shared_key = False
+
+    def __init__(self, *, bits: int = 8, seed: int | None = 0, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.bits = _check_bits(bits)
+        self.seed = seed
+        self.generator = make_generator(seed, generator)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        keys = torch.randint(0, 256, images.shape, generator=self.generator, dtype=torch.uint8)
+        return xor_levels(images, keys, bits=self.bits)
+
+    def params(self) -> dict[str, Any]:
+        return {"bits": self.bits} | ({"seed": self.seed} if self.seed is not None else {})
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"bits": self.bits, "seed": self.seed}
+
+
+class MonotoneMap(PointwiseTransform):
+    """A fixed random strictly increasing value map f: [0, 1] → [0, 1], f(0)=0, f(1)=1.
+
+    Piecewise linear through ``knots`` points with random positive increments.
+    Float images are mapped exactly and can be inverted (to rounding error);
+    uint8 images are mapped and rounded to 8 bits, which may merge levels.
+    """
+
+    name = "monotone"
+
+    def __init__(
+        self,
+        *,
+        knots: int = 256,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        xs: torch.Tensor | None = None,
+        ys: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        if xs is None or ys is None:
+            if not isinstance(knots, int) or knots < 2:
+                raise ValueError(f"knots must be an int >= 2, got {knots!r}")
+            g = make_generator(seed, generator)
+            steps = -torch.log(torch.rand(knots - 1, generator=g, dtype=torch.float64))  # Exp(1): random CDF
+            ys = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(steps, 0) / steps.sum()])
+            xs = torch.linspace(0, 1, knots, dtype=torch.float64)
+        if xs.shape != ys.shape or not bool((xs[1:] > xs[:-1]).all() and (ys[1:] > ys[:-1]).all()):
+            raise ValueError("xs and ys must be strictly increasing and of the same length")
+        self.register_buffer("xs", xs.double())
+        self.register_buffer("ys", ys.double())
+        self.seed = seed
+        self.knots = len(xs)
+
+    @staticmethod
+    def _interp(x: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        xs, ys = xs.to(x.device), ys.to(x.device)
+        i = torch.searchsorted(xs, x.contiguous(), right=True).clamp(1, len(xs) - 1)
+        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+        return (y0 + (x - x0) * (y1 - y0) / (x1 - x0)).clamp(0, 1)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.double() / 255 if images.dtype == torch.uint8 else images.double()
+        y = self._interp(x, self.xs, self.ys)
+        return torch.round(y * 255).to(torch.uint8) if images.dtype == torch.uint8 else y.to(images.dtype)
+
+    def inverse(self) -> MonotoneMap:
+        return MonotoneMap(xs=self.ys, ys=self.xs)
+
+    def params(self) -> dict[str, Any]:
+        return {"seed": self.seed} if self.seed is not None else {}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"seed": self.seed, "xs": self.xs, "ys": self.ys}
+
+
+class LevelPermutation(PointwiseTransform):
+    """A fixed random permutation of the 256 grey levels: bijective and non-monotone."""
+
+    name = "level-permutation"
+
+    def __init__(
+        self, *, seed: int | None = None, generator: torch.Generator | None = None, table: torch.Tensor | None = None
+    ) -> None:
+        super().__init__()
+        if table is None:
+            table = torch.randperm(256, generator=make_generator(seed, generator))
+        table = table.long()
+        if table.shape != (256,) or not torch.equal(table.sort().values, torch.arange(256)):
+            raise ValueError("table must be a permutation of 0..255")
+        self.register_buffer("table", table)
+        self.seed = seed
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        v = _levels(images)
+        return _like(self.table.to(v.device)[v.long()].to(torch.uint8), images)
+
+    def inverse(self) -> LevelPermutation:
+        return LevelPermutation(table=torch.argsort(self.table))
+
+    def params(self) -> dict[str, Any]:
+        return {"seed": self.seed} if self.seed is not None else {}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"seed": self.seed, "table": self.table}

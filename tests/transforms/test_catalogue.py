@@ -1,0 +1,162 @@
+"""Every transform: dtype/device kept, keys round-trip, inverses exact where they exist."""
+
+import pytest
+import torch
+
+from pixinfo.errors import ShapeError
+from pixinfo.info import structural_retention
+from pixinfo.transforms import (
+    BlockScramble,
+    Compose,
+    FixedPermutation,
+    Identity,
+    LevelPermutation,
+    MonotoneMap,
+    Negative,
+    NotInvertibleError,
+    PartialPermutation,
+    PerImagePermutation,
+    PerImageXor,
+    RandomSwaps,
+    RandomVortex,
+    XorKey,
+    load_transform,
+)
+
+SHAPE = (3, 28, 28)
+# name -> (factory, exact inverse on uint8/8-bit data?, shared key?)
+CATALOGUE = {
+    "identity": (lambda: Identity(), True, True),
+    "permutation": (lambda: FixedPermutation(SHAPE, seed=1), True, True),
+    "partial": (lambda: PartialPermutation(SHAPE, fraction=0.3, seed=1), True, True),
+    "swaps": (lambda: RandomSwaps(SHAPE, k=7, seed=1), True, True),
+    "block": (lambda: BlockScramble(SHAPE, size=7, seed=1), True, True),
+    "block-all": (lambda: BlockScramble(SHAPE, size=4, shuffle_within=True, rotate=True, flip=True, seed=1), True, True),
+    "vortex-bijective": (lambda: RandomVortex.from_authors("fashion-mnist", bijective=True), True, True),
+    "vortex": (lambda: RandomVortex.from_authors("mnist"), False, True),
+    "negative": (lambda: Negative(), True, True),
+    "xor8": (lambda: XorKey(SHAPE, seed=1), True, True),
+    "xor1": (lambda: XorKey(SHAPE, bits=1, seed=1), False, True),
+    "level-permutation": (lambda: LevelPermutation(seed=1), True, True),
+    "monotone": (lambda: MonotoneMap(seed=1), False, True),
+    "compose": (lambda: Compose([BlockScramble(SHAPE, size=4, seed=2), Negative(), XorKey(SHAPE, seed=3)]), True, True),
+    "per-image-permutation": (lambda: PerImagePermutation(seed=1), False, False),
+    "xor-per-image": (lambda: PerImageXor(seed=1), False, False),
+}
+
+
+def batch(dtype, device):
+    x = torch.randint(0, 256, (4, *SHAPE), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return (x if dtype == torch.uint8 else x.to(dtype) / 255).to(device)
+
+
+@pytest.mark.parametrize("name", CATALOGUE)
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_dtype_device_shape_kept_and_inverse_exact(name, dtype, device):
+    make, invertible, _ = CATALOGUE[name]
+    t = make().to(device)
+    x = batch(dtype, device)
+    y = t(x)
+    assert y.shape == x.shape and y.dtype == x.dtype and y.device == x.device
+    if dtype != torch.uint8:
+        assert float(y.min()) >= 0 and float(y.max()) <= 1
+    if not invertible:
+        if name != "monotone":
+            with pytest.raises(NotInvertibleError):
+                t.inverse()
+        return
+    back = t.inverse().to(device)(y)
+    if dtype == torch.uint8:
+        assert torch.equal(back, x)
+    else:  # float images on the 8-bit grid: exact up to one float rounding step
+        torch.testing.assert_close(back, x, rtol=0, atol=1e-6)
+
+
+def test_monotone_map_inverts_floats_and_is_increasing():
+    t = MonotoneMap(seed=4)
+    x = torch.rand(1000, dtype=torch.float64).reshape(10, 1, 10, 10)
+    torch.testing.assert_close(t.inverse()(t(x)), x, rtol=0, atol=1e-12)
+    grid = torch.linspace(0, 1, 1001, dtype=torch.float64).reshape(1, 1, 1, -1)
+    y = t(grid).reshape(-1)
+    assert bool((y[1:] > y[:-1]).all()) and float(y[0]) == 0 and float(y[-1]) == 1
+    assert not torch.allclose(y, grid.reshape(-1), atol=0.01)
+
+
+@pytest.mark.parametrize("name", [n for n in CATALOGUE if n != "compose"] + ["compose"])
+def test_keys_save_and_load(name, tmp_path):
+    make, _, shared = CATALOGUE[name]
+    t = make()
+    back = load_transform(t.save_key(tmp_path / f"{name}.json"))
+    assert type(back) is type(t) and back.spec == t.spec
+    x = batch(torch.uint8, "cpu")
+    if shared:
+        assert torch.equal(back(x), t(x))
+    else:  # per-image keys: the reloaded transform restarts its seeded stream
+        assert torch.equal(back(x), make()(x))
+
+
+def test_shared_key_flags_and_maps():
+    for name, (make, _, shared) in CATALOGUE.items():
+        t = make()
+        assert t.shared_key is shared, name
+    assert torch.equal(Negative().gather_map(SHAPE), torch.arange(784))
+    composed = Compose([FixedPermutation(SHAPE, seed=1), FixedPermutation(SHAPE, seed=2)])
+    x = batch(torch.float32, "cpu")
+    assert torch.equal(x.reshape(4, 3, -1)[..., composed.gather_map(SHAPE)].reshape(x.shape), composed(x))
+
+
+def test_partial_permutation_moves_exactly_the_fraction():
+    for fraction in (0.0, 0.1, 0.5, 1.0):
+        t = PartialPermutation((10, 10), fraction=fraction, seed=0)
+        assert int((t.index != torch.arange(100)).sum()) == round(fraction * 100)
+    with pytest.raises(ValueError):
+        PartialPermutation((10, 10), fraction=1.5, seed=0)
+
+
+def test_swaps_strength_lowers_structure_and_one_swap_is_a_transposition():
+    one = RandomSwaps((10, 10), k=1, seed=0)
+    assert int((one.index != torch.arange(100)).sum()) == 2
+    r = [float(structural_retention(RandomSwaps((10, 10), k=k, seed=0).index, shape=(10, 10))) for k in (0, 1, 10, 100)]
+    assert r[0] == pytest.approx(1.0) and r[0] > r[1] > r[2] > r[3]
+
+
+def test_block_scramble_semantics():
+    t = BlockScramble((8, 8), size=4, seed=3)
+    x = torch.arange(64.0).reshape(1, 1, 8, 8) / 63
+    y = t(x)
+    blocks = lambda img: img.reshape(2, 4, 2, 4).permute(0, 2, 1, 3).reshape(4, 16)  # noqa: E731
+    assert sorted(map(tuple, blocks(y[0, 0]).tolist())) == sorted(map(tuple, blocks(x[0, 0]).tolist()))
+    within = BlockScramble((8, 8), size=4, shuffle_blocks=False, shuffle_within=True, seed=3)
+    yb, xb = blocks(within(x)[0, 0]), blocks(x[0, 0])
+    perm = (yb[0][:, None] == xb[0][None]).float().argmax(1)
+    assert torch.equal(yb, xb[:, perm])  # one shared within-block key
+    r = [float(structural_retention(BlockScramble((28, 28), size=s, seed=0).index, shape=(28, 28))) for s in (14, 7, 4, 2, 1)]
+    assert r == sorted(r, reverse=True)  # smaller blocks keep less structure
+    with pytest.raises(ShapeError):
+        BlockScramble((28, 28), size=5, seed=0)
+
+
+def test_xor_semantics():
+    x = batch(torch.uint8, "cpu")
+    t = XorKey(SHAPE, seed=0)
+    assert torch.equal(t(x), x ^ t.key)
+    one = XorKey(SHAPE, bits=1, seed=0)(x)
+    assert set(one.unique().tolist()) <= {0, 255}
+    torch.testing.assert_close(one, ((x >= 128).to(torch.uint8) ^ (XorKey(SHAPE, bits=1, seed=0).key & 1)) * 255)
+    pad = PerImageXor(seed=0)
+    same = x[:1].expand(4, -1, -1, -1)
+    out = pad(same)
+    assert not torch.equal(out[0], out[1])
+
+
+def test_level_permutation_is_a_bijection_of_levels():
+    t = LevelPermutation(seed=0)
+    levels = torch.arange(256, dtype=torch.uint8).reshape(1, 1, 16, 16)
+    assert sorted(t(levels).reshape(-1).tolist()) == list(range(256))
+    assert not torch.equal(t(levels), levels)
+
+
+def test_seeds_required():
+    for make in (lambda: FixedPermutation(SHAPE), lambda: XorKey(SHAPE), lambda: LevelPermutation(), lambda: MonotoneMap()):
+        with pytest.raises(ValueError, match="seed"):
+            make()
