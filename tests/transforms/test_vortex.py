@@ -198,3 +198,13 @@ def test_one_gather_on_the_input_device_and_dtype(device):
         y = rvt(x)
         assert y.dtype == dtype and y.device == x.device
         assert torch.equal(y.reshape(5, -1), x.reshape(5, -1)[:, rvt.index.to(device)])
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+def test_library_per_pixel_baseline_agrees(name):
+    from pixinfo.transforms.reference import vortex_per_pixel
+
+    rvt = RandomVortex.from_authors(name)
+    h, w = rvt.key.shape
+    x = torch.randint(0, 256, (1, 3, h, w), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    assert np.array_equal(vortex_per_pixel(x[0].numpy(), rvt.key), rvt(x)[0].numpy())
