@@ -52,3 +52,29 @@ def test_console_entry_point_runs():
     assert "per-image-permutation" in done.stdout
     done = subprocess.run([sys.executable, "-m", "pixinfo.cli", "datasets"], capture_output=True, text=True, check=True)
     assert "digits" in done.stdout and "ok:" in done.stdout
+
+
+def test_score_vortex_by_name_on_the_default_dataset(tmp_path, capsys):
+    code = main([
+        "score", "--transform", "vortex:authors", "--transform", "block:size=4,shuffle_within=true",
+        "--max-images", "200", "--n-boot-value", "2", "--out", str(tmp_path), "--no-progress",
+    ])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "vortex:authors=mnist,n=10" in out and "block:size=4,shuffle_within=true,seed=0" in out
+    frame = pd.read_csv(next(tmp_path.glob("*.csv")))
+    assert 0.8 < frame.loc[0, "structural_retention"] < 0.95
+    assert frame.loc[1, "value_nmi_low"] <= frame.loc[1, "value_nmi"] <= frame.loc[1, "value_nmi_high"]
+
+
+def test_gallery_script_smoke(tmp_path):
+    script = __import__("pathlib").Path(__file__).resolve().parents[1] / "analyses" / "transform_gallery.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--max-images", "60", "--n-boot-value", "0", "--out", str(tmp_path), "--results", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "transform_gallery.png").stat().st_size > 10_000
+    assert (tmp_path / "transform_measures.png").stat().st_size > 10_000
+    frame = pd.read_csv(tmp_path / "transform_measures.csv")
+    assert set(frame["dataset"]) >= {"mnist-5k"} and frame["structural_retention"].between(0, 1.0000001).all()

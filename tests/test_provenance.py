@@ -5,7 +5,7 @@ from pixinfo.provenance import environment, git_state, make_record, write_json
 
 
 def test_git_state_reads_a_repository(tmp_path):
-    assert git_state(tmp_path) == {"commit": None, "dirty": None}
+    assert git_state(tmp_path) == {"commit": None, "dirty": None, "dirty_files": []}
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "f").write_text("x")
     subprocess.run(["git", "-C", str(tmp_path), "add", "f"], check=True)
@@ -15,7 +15,7 @@ def test_git_state_reads_a_repository(tmp_path):
     state = git_state(tmp_path)
     assert len(state["commit"]) == 40 and state["dirty"] is False
     (tmp_path / "f").write_text("y")
-    assert git_state(tmp_path)["dirty"] is True
+    assert git_state(tmp_path)["dirty"] is True and git_state(tmp_path)["dirty_files"] == ["f"]
 
 
 def test_record_round_trips(tmp_path):

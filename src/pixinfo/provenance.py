@@ -27,11 +27,14 @@ def git_state(path: str | Path | None = None) -> dict[str, Any]:
             )
         except (OSError, subprocess.SubprocessError):
             return None
-        return done.stdout.strip() if done.returncode == 0 else None
+        return done.stdout.rstrip("\n") if done.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": None if commit is None or dirty is None else bool(dirty)}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    if commit is None or status is None:
+        return {"commit": commit, "dirty": None, "dirty_files": []}
+    changed = [line[3:] for line in status.splitlines() if line.strip()]
+    return {"commit": commit, "dirty": bool(changed), "dirty_files": changed}
 
 
 def device_description(device: torch.device | str) -> str:

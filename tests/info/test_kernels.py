@@ -34,11 +34,9 @@ def test_cutoff_zeroes_far_pairs_and_tables_are_consistent():
     t = k.offset_table(4, 4)
     assert t[0, 0] == 0
     assert t[2, 0] == pytest.approx(1 / 3) and t[1, 1] > 0 and t[2, 1] == 0 and t[3, 3] == 0
-    full = k.full_table(4, 4)
-    assert full.shape == (7, 7)
-    torch.testing.assert_close(full, full.flip(0))
-    torch.testing.assert_close(full, full.flip(1))
-    torch.testing.assert_close(full[3:, 3:], t)
+    f = k.weight_matrix(4, 4)
+    assert f.shape == (16, 16) and torch.equal(f, f.T) and bool((f.diagonal() == 0).all())
+    assert f[0, 2] == t[0, 2] and f[0, 5] == t[1, 1] and f[0, 15] == 0  # (0,0)-(0,2), (1,1), (3,3)
 
 
 def test_pair_sums_count_ordered_pairs():

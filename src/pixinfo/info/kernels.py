@@ -133,19 +133,6 @@ class Kernel:
         t[0, 0] = 0.0
         return t.to(dtype)
 
-    def full_table(
-        self,
-        h: int,
-        w: int,
-        *,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype = torch.float64,
-    ) -> torch.Tensor:
-        """Weights for signed offsets, shape ``(2h-1, 2w-1)``, centre ``(h-1, w-1)`` = 0."""
-        t = self.offset_table(h, w, device=device, dtype=dtype)
-        t = torch.cat([t.flip(0)[:-1], t], dim=0)
-        return torch.cat([t.flip(1)[:, :-1], t], dim=1)
-
     def weight_matrix(
         self,
         h: int,
