@@ -32,8 +32,9 @@ class Score:
     * ``structural_retention`` (§2a): R of the transform's shared map, or the mean
       R over ``structural_maps`` sampled per-image maps (interval: bootstrap over
       those maps; a single fixed map has no sampling error, its interval is the point).
-    * ``content_*`` (§2b): mean I(X) before and after, and their ratio
-      ``content_retention`` (interval: percentile bootstrap over images).
+    * ``content_*`` (§2b): mean I(X) before and after over the images where both are
+      defined (not constant), and their ratio ``content_retention`` (interval:
+      percentile bootstrap over those images).
     * ``value_nmi`` / ``value_spearman`` (§2c): position-averaged value retention,
       aligned by the shared map when there is one, on ``value_images`` images
       (interval: mean ± 1.96 sd over ``n_boot_value`` bootstrap resamples of images).
@@ -254,7 +255,8 @@ def score_table(
             outputs.append(to_uint8(y))
         transformed = torch.cat(outputs)
         after = torch.cat(content)
-        before_mean, after_mean = float(original.double().nanmean()), float(after.double().nanmean())
+        paired = torch.isfinite(original) & torch.isfinite(after)  # images with I defined on both sides
+        before_mean, after_mean = float(original[paired].double().mean()), float(after[paired].double().mean())
         sub = value_subset.to(device)
         nmi, nmi_ci, rho, rho_ci = _value_scores(images[sub], transformed[sub], index, n_boot_value, seed, generator)
         scores.append(
