@@ -13,14 +13,11 @@ from typing import Any
 import torch
 
 from pixinfo._checks import check_grid_shape
+from pixinfo.data import to_uint8
 from pixinfo.errors import ShapeError
 from pixinfo.transforms.base import Transform
-from pixinfo.transforms.functional import negative
+from pixinfo.transforms.functional import check_permutation, negative
 from pixinfo.transforms.permutation import make_generator
-
-
-def _levels(images: torch.Tensor) -> torch.Tensor:
-    return images if images.dtype == torch.uint8 else torch.round(images * 255).to(torch.uint8)
 
 
 def _like(levels: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
@@ -33,7 +30,7 @@ def xor_levels(images: torch.Tensor, key: torch.Tensor, *, bits: int = 8) -> tor
     With ``bits=1`` the image is thresholded (level >= 128) and XOR-ed with the
     lowest bit of ``key``; the output is 0 or 255 (0.0 or 1.0 for floats).
     """
-    v = _levels(images)
+    v = to_uint8(images)
     key = key.to(v.device)
     if bits == 8:
         return _like(v ^ key, images)
@@ -202,14 +199,14 @@ class LevelPermutation(PointwiseTransform):
         super().__init__()
         if table is None:
             table = torch.randperm(256, generator=make_generator(seed, generator))
-        table = table.long()
-        if table.shape != (256,) or not torch.equal(table.sort().values, torch.arange(256)):
-            raise ValueError("table must be a permutation of 0..255")
+        if table.shape != (256,):
+            raise ValueError(f"table must be a permutation of 0..255, got shape {tuple(table.shape)}")
+        table = check_permutation(table)
         self.register_buffer("table", table)
         self.seed = seed
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
-        v = _levels(images)
+        v = to_uint8(images)
         return _like(self.table.to(v.device)[v.long()].to(torch.uint8), images)
 
     def inverse(self) -> LevelPermutation:

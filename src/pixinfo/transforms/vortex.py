@@ -34,6 +34,7 @@ from pixinfo._checks import check_grid_shape
 from pixinfo.errors import ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import gather_pixels, invert_gather
+from pixinfo.transforms.permutation import FixedPermutation, make_generator
 
 # science.md §3: five random-function families, vortex i (1-based) uses family (i mod 5) + 1
 VORTEX_FAMILIES = (
@@ -180,10 +181,7 @@ def generate_vortex_key(
     h, w = check_grid_shape(shape)
     if not isinstance(n_vortices, int) or n_vortices < 0:
         raise ValueError(f"n_vortices must be a non-negative int, got {n_vortices!r}")
-    if generator is None:
-        if seed is None:
-            raise ValueError("give a seed or a torch.Generator: pixinfo never draws keys unseeded")
-        generator = torch.Generator().manual_seed(int(seed))
+    generator = make_generator(seed, generator)
     vortices = []
     for i in range(1, n_vortices + 1):
         u = torch.rand(2, generator=generator, dtype=torch.float64).numpy()
@@ -327,8 +325,6 @@ class RandomVortex(Transform):
     def inverse(self) -> Transform:
         if not self.bijective:
             return super().inverse()
-        from pixinfo.transforms.permutation import FixedPermutation
-
         return FixedPermutation(self.key.shape, index=invert_gather(self.index))
 
     def init_kwargs(self) -> dict[str, Any]:
