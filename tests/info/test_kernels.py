@@ -81,3 +81,12 @@ def test_equality_and_dict():
     assert Kernel("power", scale=2) == Kernel("power", scale=2.0)
     assert Kernel("power", scale=2) != Kernel("power", scale=2, cutoff=3)
     assert Kernel("gaussian", scale=1, cutoff=2).to_dict() == {"family": "gaussian", "scale": 1.0, "cutoff": 2.0}
+
+
+def test_cutoff_is_exact_at_the_boundary():
+    """A cutoff just below a grid distance excludes it; exactly at it includes it (regression:
+    a 1e-9 tolerance once kept distance 2 for cutoff 1.9999999999999991)."""
+    d = torch.tensor([2.0, 2.0**0.5], dtype=torch.float64)
+    assert Kernel("exponential", scale=1, cutoff=1.9999999999999991)(d)[0] == 0
+    assert Kernel("exponential", scale=1, cutoff=2.0)(d)[0] > 0
+    assert Kernel("exponential", scale=1, cutoff=2.0**0.5)(d)[1] > 0

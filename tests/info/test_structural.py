@@ -212,3 +212,11 @@ def test_runs_on_the_index_device(device):
 def test_bad_input_raises_typed_errors(index, shape, error):
     with pytest.raises(error):
         structural_retention(index, shape=shape)
+
+
+@pytest.mark.parametrize("cutoff", [1.9999999999999991, 2.0, 2.0**0.5, 5.0**0.5 - 1e-15])
+def test_cutoff_boundary_matches_reference(cutoff):
+    index = torch.randperm(36, generator=torch.Generator().manual_seed(0))
+    got = float(structural_retention(index, shape=(6, 6), kernel=Kernel("exponential", scale=1.0, cutoff=cutoff)))
+    want = structural_retention_reference(index.numpy(), 6, 6, numpy_f("exponential", 1.0, cutoff))
+    assert got == pytest.approx(want, rel=1e-12)

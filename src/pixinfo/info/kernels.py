@@ -115,7 +115,7 @@ class Kernel:
         """f(d) for a tensor of distances (0 beyond the cutoff)."""
         v = self._fn(d, self.scale)
         if self.cutoff is not None:
-            v = torch.where(d <= self.cutoff + 1e-9, v, torch.zeros_like(v))
+            v = torch.where(d <= self.cutoff, v, torch.zeros_like(v))  # exact: same test as cutoff_offsets
         return v
 
     def offset_table(

@@ -134,12 +134,12 @@ def _exact_numerator(
 def cutoff_offsets(kernel: Kernel, h: int, w: int) -> list[tuple[int, int]]:
     """Signed offsets ``(dy, dx) ≠ 0`` within the kernel's cutoff that fit an h×w grid."""
     assert kernel.cutoff is not None
-    r = int(math.floor(kernel.cutoff + 1e-9))
+    r = int(math.floor(kernel.cutoff))
     return [
         (dy, dx)
         for dy in range(-min(r, h - 1), min(r, h - 1) + 1)
         for dx in range(-min(r, w - 1), min(r, w - 1) + 1)
-        if (dy or dx) and dy * dy + dx * dx <= kernel.cutoff**2 + 1e-9
+        if (dy or dx) and math.sqrt(dy * dy + dx * dx) <= kernel.cutoff  # as Kernel.__call__ decides
     ]
 
 
