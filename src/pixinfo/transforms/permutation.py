@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from pixinfo._checks import check_grid_shape
+from pixinfo._checks import check_gather_index, check_grid_shape
 from pixinfo.errors import ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import (
@@ -47,7 +47,7 @@ class GatherTransform(Transform):
     """A fixed keyed rearrangement held as one gather map (all channels moved alike).
 
     Subclasses draw the map; this class applies it, exposes it and inverts it
-    when it is a permutation.
+    when it is a permutation (``bijective``; otherwise ``inverse()`` raises).
     """
 
     name = "gather"
@@ -58,7 +58,8 @@ class GatherTransform(Transform):
         n = self.grid[0] * self.grid[1]
         if index.shape != (n,):
             raise ShapeError(f"a gather map for a {self.grid} grid must have shape ({n},), got {tuple(index.shape)}")
-        self.register_buffer("index", check_permutation(index) if bijective else index.long())
+        self.bijective = bool(bijective)
+        self.register_buffer("index", check_permutation(index) if bijective else check_gather_index(index, n))
 
     def _check_grid(self, shape: tuple[int, ...]) -> None:
         if tuple(shape) != self.grid:
@@ -73,6 +74,8 @@ class GatherTransform(Transform):
         return self.index
 
     def inverse(self) -> Transform:
+        if not self.bijective:
+            return super().inverse()
         return FixedPermutation(self.grid, index=invert_gather(self.index))
 
 

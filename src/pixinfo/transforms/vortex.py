@@ -31,10 +31,7 @@ import numpy as np
 import torch
 
 from pixinfo._checks import check_grid_shape
-from pixinfo.errors import ShapeError
-from pixinfo.transforms.base import Transform
-from pixinfo.transforms.functional import gather_pixels, invert_gather
-from pixinfo.transforms.permutation import FixedPermutation, make_generator
+from pixinfo.transforms.permutation import GatherTransform, make_generator
 
 # science.md §3: five random-function families, vortex i (1-based) uses family (i mod 5) + 1
 VORTEX_FAMILIES = (
@@ -258,7 +255,7 @@ def vortex_map(key: VortexKey, *, strength: float = 1.0, bijective: bool = False
     return torch.from_numpy(total)
 
 
-class RandomVortex(Transform):
+class RandomVortex(GatherTransform):
     """The Random Vortex Transformation with a fixed key (one key for every image).
 
     Parameters
@@ -284,15 +281,13 @@ class RandomVortex(Transform):
     name = "vortex"
 
     def __init__(self, key: VortexKey | dict, *, strength: float = 1.0, bijective: bool = False) -> None:
-        super().__init__()
         if isinstance(key, dict):
             key = VortexKey.from_dict(key)
         if not isinstance(key, VortexKey):
             raise TypeError(f"key must be a VortexKey, got {type(key).__name__}")
+        super().__init__(key.shape, vortex_map(key, strength=strength, bijective=bijective), bijective=bijective)
         self.key = key
         self.strength = float(strength)
-        self.bijective = bool(bijective)
-        self.register_buffer("index", vortex_map(key, strength=self.strength, bijective=self.bijective))
 
     @classmethod
     def from_authors(cls, name: str, *, n_vortices: int | None = None, **options) -> RandomVortex:
@@ -311,21 +306,6 @@ class RandomVortex(Transform):
     def unique_source_fraction(self) -> float:
         """Distinct source pixels / all pixels (1 for a bijective map; science.md §3)."""
         return float(torch.unique(self.index).numel() / self.index.numel())
-
-    def apply(self, images: torch.Tensor) -> torch.Tensor:
-        if tuple(images.shape[-2:]) != self.key.shape:
-            raise ShapeError(f"{self.spec} was keyed for {self.key.shape} images, got {tuple(images.shape[-2:])}")
-        return gather_pixels(images, self.index.to(images.device))
-
-    def gather_map(self, shape: tuple[int, ...]) -> torch.Tensor:
-        if check_grid_shape(shape) != self.key.shape:
-            raise ShapeError(f"{self.spec} was keyed for {self.key.shape} images, got {tuple(shape)}")
-        return self.index
-
-    def inverse(self) -> Transform:
-        if not self.bijective:
-            return super().inverse()
-        return FixedPermutation(self.key.shape, index=invert_gather(self.index))
 
     def init_kwargs(self) -> dict[str, Any]:
         return {"key": self.key.to_dict(), "strength": self.strength, "bijective": self.bijective}
