@@ -110,18 +110,18 @@ def _percentile_ci(replicates: torch.Tensor) -> Interval:
     return (float(lo), float(hi))
 
 
-def _bootstrap_indices(n: int, n_boot: int, generator: torch.Generator, chunk: int = 64):
-    for start in range(0, n_boot, chunk):
-        yield torch.randint(0, n, (min(chunk, n_boot - start), n), generator=generator)
+def _bootstrap_ci(statistic: Callable[[torch.Tensor], torch.Tensor], n: int, n_boot: int,
+                  generator: torch.Generator, chunk: int = 64) -> Interval:
+    """Percentile interval of ``statistic(idx)`` over ``n_boot`` resamples of ``n`` items.
 
-
-def _ratio_of_means_ci(num: torch.Tensor, den: torch.Tensor, n_boot: int, generator: torch.Generator) -> Interval:
-    num, den = num.double().cpu(), den.double().cpu()
-    keep = torch.isfinite(num) & torch.isfinite(den)
-    num, den = num[keep], den[keep]
-    if n_boot == 0 or len(num) < 2:
+    ``statistic`` maps a ``(k, n)`` block of resampled indices to ``k`` replicates.
+    """
+    if n_boot == 0 or n < 2:
         return (math.nan, math.nan)
-    reps = [num[i].mean(1) / den[i].mean(1) for i in _bootstrap_indices(len(num), n_boot, generator)]
+    reps = [
+        statistic(torch.randint(0, n, (min(chunk, n_boot - start), n), generator=generator))
+        for start in range(0, n_boot, chunk)
+    ]
     return _percentile_ci(torch.cat(reps))
 
 
@@ -145,8 +145,8 @@ def _structure(
     if callable(sampler):
         maps = sampler(max_maps, shape, generator=generator).to(device)
         per_map = structural_retention(maps, shape=shape, kernel=kernel).double().cpu()
-        reps = torch.cat([per_map[i].mean(1) for i in _bootstrap_indices(len(per_map), n_boot, generator)]) if n_boot else per_map[:0]
-        return float(per_map.mean()), _percentile_ci(reps), len(maps), "sampled per-image maps", None, False
+        ci = _bootstrap_ci(lambda i: per_map[i].mean(1), len(per_map), n_boot, generator)
+        return float(per_map.mean()), ci, len(maps), "sampled per-image maps", None, False
     probed = probe_map(transform, shape=shape, device=device)
     if not probed.shared_key:
         return math.nan, (math.nan, math.nan), 0, "none: no shared key", None, False
@@ -256,9 +256,11 @@ def score_table(
         transformed = torch.cat(outputs)
         after = torch.cat(content)
         paired = torch.isfinite(original) & torch.isfinite(after)  # images with I defined on both sides
-        before_mean, after_mean = float(original[paired].double().mean()), float(after[paired].double().mean())
+        before, after = original[paired].double().cpu(), after[paired].double().cpu()
+        before_mean, after_mean = float(before.mean()), float(after.mean())
         sub = value_subset.to(device)
         nmi, nmi_ci, rho, rho_ci = _value_scores(images[sub], transformed[sub], index, n_boot_value, seed, generator)
+        content_ci = _bootstrap_ci(lambda i: after[i].mean(1) / before[i].mean(1), len(before), n_boot, generator)
         scores.append(
             Score(
                 transform=label,
@@ -272,7 +274,7 @@ def score_table(
                 content_original=before_mean,
                 content_transformed=after_mean,
                 content_retention=after_mean / before_mean,
-                content_retention_ci=_ratio_of_means_ci(after, original, n_boot, generator),
+                content_retention_ci=content_ci,
                 value_nmi=nmi,
                 value_nmi_ci=nmi_ci,
                 value_spearman=rho,
