@@ -34,6 +34,7 @@ def test_permutations_lose_structure_but_only_the_fixed_one_keeps_a_key(default_
     assert fixed.structural_retention < 0.8 and fresh.structural_retention < 0.8
     assert abs(fixed.content_transformed) < 0.2 * default_scores["identity"].content_original
     assert fixed.shared_key and not fresh.shared_key
+    assert fixed.content_loss == pytest.approx(1 - fixed.content_retention) and fixed.content_loss > 0.8
     assert fixed.value_nmi == pytest.approx(1.0)  # aligned by the shared key: values intact
     assert fresh.value_nmi < 0.1  # no key to align by
     assert fresh.structural_maps == 64 and fresh.map_source == "sampled per-image maps"

@@ -38,10 +38,6 @@ class ProbeResult:
     influence: torch.Tensor | None
     linear: bool | None
 
-    @property
-    def is_rearrangement(self) -> bool:
-        return self.index is not None
-
 
 def _call(transform: Callable, x: torch.Tensor) -> torch.Tensor:
     y = transform(x)
