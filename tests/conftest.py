@@ -24,3 +24,21 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(params=DEVICES)
 def device(request):
     return torch.device(request.param)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from pixinfo.data import load_dataset
+
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def digits_cnn(digits):
+    """A small CNN trained for a few seconds on digits (about 95% test accuracy)."""
+    from pixinfo.train import TrainConfig, train
+
+    run = train(TrainConfig(dataset="digits", model="cnn", epochs=8, batch_size=64, seed=0),
+                results_dir=None, progress=False, data=digits)  # fmt: skip
+    assert run.final_test_acc > 0.85, run.history
+    return run.model

@@ -12,7 +12,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "info", "transforms", "scoring", "provenance", "errors")
+_SUBMODULES = ("data", "info", "transforms", "scoring", "provenance", "errors", "models", "train", "adversarial", "stats")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,264 @@
+"""Small-perturbation attacks: FGSM, PGD (L∞ and L2) and Szegedy et al.'s box-constrained L-BFGS.
+
+In the style of foolbox 3: an attack holds only keyword-only hyper-parameters
+and takes the model at call time; one template :meth:`Attack.__call__`
+validates the inputs, runs the attack in eval mode (restoring the model's mode
+afterwards), clips to the valid pixel range [0, 1] and reports success and
+perturbation sizes.
+
+Examples
+--------
+>>> import torch
+>>> from pixinfo.models import build_model
+>>> from pixinfo.adversarial.attacks import FGSM
+>>> net = build_model("mlp", image_shape=(1, 8, 8), num_classes=10)
+>>> x, y = torch.rand(4, 1, 8, 8), torch.arange(4)
+>>> result = FGSM(eps=0.1)(net, x, y)
+>>> bool((result.adversarial - x).abs().max() <= 0.1 + 1e-6)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pixinfo._checks import check_image_batch, describe
+from pixinfo.errors import ShapeError, ValueRangeError
+from pixinfo.models import evaluating
+
+
+def check_float_images(images: torch.Tensor, *, name: str = "images") -> torch.Tensor:
+    """Float ``(B, C, H, W)`` images with values in [0, 1], or a clear error."""
+    images = check_image_batch(images)
+    if not images.is_floating_point():
+        raise ValueRangeError(f"{name} must be float in [0, 1] (use pixinfo.data.to_float), got {describe(images)}")
+    if images.numel() and (float(images.min()) < 0.0 or float(images.max()) > 1.0):
+        raise ValueRangeError(
+            f"{name} must lie in [0, 1], got values in [{float(images.min()):.4g}, {float(images.max()):.4g}]"
+        )
+    return images
+
+
+def checked_logits(model: nn.Module, images: torch.Tensor, *, num_classes: int | None = None) -> torch.Tensor:
+    """``model(images)`` checked to be logits ``(B, K)`` (and K == num_classes when given)."""
+    out = model(images)
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != images.shape[0]:
+        got = describe(out) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ShapeError(f"the model must return logits (B, classes) for B={images.shape[0]} images, got {got}")
+    if num_classes is not None and out.shape[1] != num_classes:
+        raise ShapeError(f"the model returns {out.shape[1]} classes but the data has {num_classes}")
+    return out
+
+
+def check_labels(labels: torch.Tensor, images: torch.Tensor, num_classes: int) -> torch.Tensor:
+    if not isinstance(labels, torch.Tensor) or labels.shape != images.shape[:1] or labels.is_floating_point():
+        got = describe(labels) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ShapeError(f"labels must be an integer tensor ({images.shape[0]},), got {got}")
+    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise ValueRangeError(f"labels must lie in [0, {num_classes - 1}], got [{int(labels.min())}, {int(labels.max())}]")
+    return labels.to(images.device)
+
+
+def fgsm_step(
+    model: nn.Module, images: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor], *, eps: float
+) -> torch.Tensor:
+    """One signed-gradient step of size ``eps`` that increases ``loss_fn(model(x))``, clipped to [0, 1].
+
+    The model's mode is left as it is (adversarial training calls this in train mode).
+    """
+    x = images.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(loss_fn(model(x)), x)
+    return (images + eps * grad.sign()).clamp(0.0, 1.0).detach()
+
+
+@dataclass(frozen=True)
+class AttackResult:
+    """Adversarial images, whether each attack succeeded, and the perturbation sizes."""
+
+    adversarial: torch.Tensor
+    success: torch.Tensor  # bool (B,)
+    linf: torch.Tensor  # (B,)
+    l2: torch.Tensor  # (B,)
+    clean_correct: torch.Tensor  # bool (B,): the model was right before the attack
+
+    @property
+    def success_rate(self) -> float:
+        """Share of the images the model classified correctly that the attack flipped (targeted: hit)."""
+        ok = self.clean_correct
+        return float(self.success[ok].float().mean()) if bool(ok.any()) else float("nan")
+
+    @property
+    def robust_accuracy(self) -> float:
+        """Share of all images still classified correctly (untargeted) after the attack."""
+        return float((self.clean_correct & ~self.success).float().mean())
+
+
+class Attack:
+    """Template: validate, run in eval mode, clip to [0, 1], report success.
+
+    Subclasses implement :meth:`run` returning adversarial images.
+    """
+
+    targeted_only = False
+
+    def __call__(
+        self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, target: torch.Tensor | None = None
+    ) -> AttackResult:
+        images = check_float_images(images)
+        with evaluating(model):
+            with torch.no_grad():
+                logits = checked_logits(model, images)
+            k = logits.shape[1]
+            labels = check_labels(labels, images, k)
+            if target is not None:
+                target = check_labels(target, images, k)
+            elif self.targeted_only:
+                # the most likely wrong class
+                target = logits.scatter(1, labels[:, None], float("-inf")).argmax(1)
+            adv = self.run(model, images, labels, target).detach().clamp(0.0, 1.0)
+            with torch.no_grad():
+                pred = model(adv).argmax(1)
+        success = pred == target if target is not None else pred != labels
+        delta = (adv - images).flatten(1)
+        return AttackResult(adv, success, delta.abs().amax(1), delta.norm(dim=1), logits.argmax(1) == labels)
+
+    def run(self, model, images, labels, target):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        items = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({items})"
+
+
+def _loss(target: torch.Tensor | None, labels: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Loss to *increase*: CE of the true label (untargeted) or minus CE of the target."""
+    if target is None:
+        return lambda logits: F.cross_entropy(logits.float(), labels, reduction="sum")
+    return lambda logits: -F.cross_entropy(logits.float(), target, reduction="sum")
+
+
+class FGSM(Attack):
+    """Fast gradient sign method (Goodfellow et al.): one step of size ``eps`` in L∞."""
+
+    def __init__(self, *, eps: float) -> None:
+        if not eps >= 0:
+            raise ValueError(f"eps must be >= 0, got {eps}")
+        self.eps = float(eps)
+
+    def run(self, model, images, labels, target):
+        return fgsm_step(model, images, _loss(target, labels), eps=self.eps)
+
+
+class PGD(Attack):
+    """Projected gradient descent (Madry et al.) in L∞ or L2, with a seeded random start."""
+
+    def __init__(self, *, eps: float, norm: str = "linf", steps: int = 40, step_size: float | None = None,
+                 random_start: bool = True, seed: int = 0) -> None:  # fmt: skip
+        if norm not in ("linf", "l2"):
+            raise ValueError(f"norm must be 'linf' or 'l2', got {norm!r}")
+        if not eps >= 0 or steps < 1:
+            raise ValueError(f"need eps >= 0 and steps >= 1, got eps={eps}, steps={steps}")
+        self.eps, self.norm, self.steps = float(eps), norm, int(steps)
+        self.step_size = float(step_size) if step_size is not None else 2.5 * self.eps / self.steps
+        self.random_start, self.seed = random_start, seed
+
+    def _project(self, delta: torch.Tensor) -> torch.Tensor:
+        if self.norm == "linf":
+            return delta.clamp(-self.eps, self.eps)
+        norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        return delta * torch.clamp(self.eps / norms, max=1.0)
+
+    def run(self, model, images, labels, target):
+        loss_fn = _loss(target, labels)
+        delta = torch.zeros_like(images)
+        if self.random_start and self.eps > 0:
+            g = torch.Generator(device=images.device).manual_seed(self.seed)
+            noise = torch.rand(images.shape, generator=g, device=images.device, dtype=images.dtype) * 2 - 1
+            delta = self._project(noise * self.eps)
+        for _ in range(self.steps):
+            x = (images + delta).clamp(0, 1).requires_grad_(True)
+            (grad,) = torch.autograd.grad(loss_fn(model(x)), x)
+            if self.norm == "linf":
+                step = grad.sign()
+            else:
+                step = grad / grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+            delta = self._project((x.detach() + self.step_size * step).clamp(0, 1) - images)
+        return (images + delta).clamp(0, 1)
+
+
+class LBFGS(Attack):
+    """Szegedy et al.'s box-constrained L-BFGS: minimise c·‖r‖² + CE(f(x + r), target), x + r ∈ [0, 1].
+
+    A targeted attack (default target: the most likely wrong class). For each
+    image, a bisection over ``c`` (``search_steps`` rounds, starting at ``c0``)
+    keeps the smallest perturbation that reaches the target; every round solves
+    all images at once with SciPy's L-BFGS-B (the problems are independent, so
+    their sum is minimised jointly).
+    """
+
+    targeted_only = True
+
+    def __init__(self, *, c0: float = 1.0, search_steps: int = 6, max_iter: int = 50) -> None:
+        if c0 <= 0 or search_steps < 1 or max_iter < 1:
+            raise ValueError(f"need c0 > 0, search_steps >= 1, max_iter >= 1, got {c0}, {search_steps}, {max_iter}")
+        self.c0, self.search_steps, self.max_iter = float(c0), int(search_steps), int(max_iter)
+
+    def _solve(self, model, images, target, c):
+        from scipy.optimize import minimize
+
+        shape, device, dtype = images.shape, images.device, images.dtype
+        x0 = images.detach().cpu().double().numpy().ravel()
+        c_rows = c.view(-1, 1, 1, 1).to(device, dtype)
+
+        def fun(v):
+            x = torch.from_numpy(v).to(device, dtype).view(shape).requires_grad_(True)
+            loss = (c_rows * (x - images) ** 2).sum() + F.cross_entropy(model(x).float(), target, reduction="sum")
+            (grad,) = torch.autograd.grad(loss, x)
+            return float(loss), grad.detach().cpu().double().numpy().ravel()
+
+        done = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * x0.size,
+                        options={"maxiter": self.max_iter})  # fmt: skip
+        return torch.from_numpy(done.x).to(device, dtype).view(shape)
+
+    def run(self, model, images, labels, target):
+        b = images.shape[0]
+        lo = torch.zeros(b, dtype=torch.float64)
+        hi = torch.full((b,), float("inf"), dtype=torch.float64)
+        c = torch.full((b,), self.c0, dtype=torch.float64)
+        best = images.clone()
+        best_norm = torch.full((b,), float("inf"), device=images.device)
+        for _ in range(self.search_steps):
+            adv = self._solve(model, images, target, c)
+            with torch.no_grad():
+                hit = model(adv).argmax(1) == target
+            norm = (adv - images).flatten(1).norm(dim=1)
+            better = hit & (norm < best_norm)
+            best[better] = adv[better]
+            best_norm = torch.where(better, norm, best_norm)
+            hit_cpu = hit.cpu()
+            # success: keep c feasible and try a larger c (smaller perturbation); failure: a smaller c
+            lo = torch.where(hit_cpu, c, lo)
+            hi = torch.where(hit_cpu, hi, c)
+            mid = (lo + hi) / 2
+            c = torch.where(hit_cpu, torch.where(torch.isinf(hi), c * 10, mid), torch.where(lo == 0, c / 10, mid))
+        return best
+
+
+ATTACKS = {"fgsm": FGSM, "pgd": PGD, "lbfgs": LBFGS}
+
+__all__ = [
+    "ATTACKS",
+    "FGSM",
+    "LBFGS",
+    "PGD",
+    "Attack",
+    "AttackResult",
+    "check_float_images",
+    "checked_logits",
+    "fgsm_step",
+]
