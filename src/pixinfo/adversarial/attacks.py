@@ -219,7 +219,7 @@ class LBFGS(Attack):
             x = torch.from_numpy(v).to(device, dtype).view(shape).requires_grad_(True)
             loss = (c_rows * (x - images) ** 2).sum() + F.cross_entropy(model(x).float(), target, reduction="sum")
             (grad,) = torch.autograd.grad(loss, x)
-            return float(loss), grad.detach().cpu().double().numpy().ravel()
+            return float(loss.detach()), grad.detach().cpu().double().numpy().ravel()
 
         done = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * x0.size,
                         options={"maxiter": self.max_iter})  # fmt: skip

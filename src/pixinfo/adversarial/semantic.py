@@ -1,0 +1,202 @@
+"""Accuracy on semantically equivalent inputs: negatives, rotations, flips, contrast, translations.
+
+Hosseini & Poovendran showed that networks trained on regular images classify
+negative images near chance. :func:`semantic_accuracy` measures a model on the
+test (and training) images and on meaning-preserving transforms of them, with
+per-class accuracy and confusion matrices.
+
+Examples
+--------
+>>> import torch
+>>> from pixinfo.data import load_dataset
+>>> from pixinfo.models import build_model
+>>> from pixinfo.adversarial.semantic import semantic_accuracy
+>>> ds = load_dataset("digits")
+>>> net = build_model("mlp", image_shape=ds.image_shape, num_classes=10)
+>>> report = semantic_accuracy(net, ds, transforms=["negative", "rot180"], splits=("test",))
+>>> report.table["transform"].tolist()
+['identity', 'negative', 'rot180']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import pandas as pd
+import torch
+from torch import nn
+
+from pixinfo._checks import check_image_batch, describe
+from pixinfo.adversarial.attacks import check_float_images, check_labels, checked_logits
+from pixinfo.errors import ShapeError
+from pixinfo.models import evaluating
+
+
+def negative(x: torch.Tensor) -> torch.Tensor:
+    """1 − x (for float images in [0, 1])."""
+    return 1.0 - x
+
+
+def rotate180(x: torch.Tensor) -> torch.Tensor:
+    return x.flip(-1, -2)
+
+
+def hflip(x: torch.Tensor) -> torch.Tensor:
+    return x.flip(-1)
+
+
+def vflip(x: torch.Tensor) -> torch.Tensor:
+    return x.flip(-2)
+
+
+def reduce_contrast(x: torch.Tensor, *, factor: float = 0.5) -> torch.Tensor:
+    """Scale each image's deviations from its own mean by ``factor`` (stays in [0, 1] for factor ≤ 1)."""
+    mean = x.mean(dim=(-3, -2, -1), keepdim=True)
+    return (mean + factor * (x - mean)).clamp(0.0, 1.0)
+
+
+def translate(x: torch.Tensor, *, dx: int = 2, dy: int = 2) -> torch.Tensor:
+    """Shift right by ``dx`` and down by ``dy`` pixels, filling with zeros."""
+    h, w = x.shape[-2:]
+    if abs(dx) >= w or abs(dy) >= h:
+        raise ValueError(f"shift ({dx}, {dy}) does not fit images of {h}x{w}")
+    out = torch.zeros_like(x)
+    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[..., yd, xd] = x[..., ys, xs]
+    return out
+
+
+SEMANTIC_TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "negative": negative,
+    "rot180": rotate180,
+    "hflip": hflip,
+    "vflip": vflip,
+    "contrast50": partial(reduce_contrast, factor=0.5),
+    "translate2": partial(translate, dx=2, dy=2),
+}
+
+
+@dataclass
+class SemanticReport:
+    """``table``: one row per (split, transform) with accuracy and counts; ``per_class``: accuracy per
+    class; ``confusion[(split, transform)]``: ``(K, K)`` counts, rows true class, columns predicted."""
+
+    table: pd.DataFrame
+    per_class: pd.DataFrame
+    confusion: dict[tuple[str, str], torch.Tensor]
+
+    def accuracy(self, transform: str = "identity", split: str = "test") -> float:
+        rows = self.table[(self.table["transform"] == transform) & (self.table["split"] == split)]
+        if rows.empty:
+            raise KeyError(f"no result for transform {transform!r} on split {split!r}")
+        return float(rows["accuracy"].iloc[0])
+
+
+def _resolve(transforms, shape) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    out: dict[str, Callable] = {}
+    items = transforms.items() if isinstance(transforms, dict) else [(None, t) for t in transforms]
+    for name, t in items:
+        if isinstance(t, str):
+            if t in SEMANTIC_TRANSFORMS:
+                out[name or t] = SEMANTIC_TRANSFORMS[t]
+            else:
+                from pixinfo.transforms import build_transform
+
+                built = build_transform(t, shape=shape)
+                out[name or built.spec] = built
+        elif callable(t):
+            out[name or getattr(t, "spec", None) or getattr(t, "__name__", type(t).__name__)] = t
+        else:
+            raise TypeError(f"a transform must be a name, a spec or a callable, got {type(t).__name__}")
+    return out
+
+
+def semantic_accuracy(
+    model: nn.Module,
+    data,
+    *,
+    transforms: Sequence | dict = ("negative", "rot180", "hflip", "vflip", "contrast50", "translate2"),
+    splits: Sequence[str] = ("test", "train"),
+    batch_size: int = 1024,
+    max_images: int | None = None,
+    seed: int = 0,
+    class_names: Sequence[str] | None = None,
+) -> SemanticReport:
+    """Accuracy of ``model`` on the images of ``data`` and on meaning-preserving transforms of them.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps float images in [0, 1] ``(B, C, H, W)`` to logits ``(B, K)``. It is put in eval
+        mode for the call and its modes are restored afterwards (also when the call raises).
+    data : pixinfo.data.Dataset, or a pair ``(images, labels)``
+        uint8 images or floats in [0, 1].
+    transforms : sequence or dict
+        Names from :data:`SEMANTIC_TRANSFORMS`, transform specs (``"xor:bits=1"``), callables,
+        or a dict naming them. ``identity`` is always measured.
+    splits : sequence of str
+        Which splits of a Dataset to measure (a pair counts as split ``"data"``).
+    max_images : int, optional
+        A seeded random subset of each split of at most this size.
+    """
+    if hasattr(data, "split") and hasattr(data, "num_classes"):
+        sources = {s: (data.split(s).images, data.split(s).labels) for s in splits}
+        num_classes, class_names = data.num_classes, class_names or data.class_names
+        shape = data.image_shape
+    else:
+        try:
+            images, labels = data
+        except (TypeError, ValueError):
+            raise TypeError("data must be a pixinfo Dataset or a pair (images, labels)") from None
+        images = check_image_batch(images)
+        sources = {"data": (images, labels)}
+        num_classes, shape = None, tuple(images.shape[1:])
+    chosen = {"identity": (lambda x: x), **_resolve(transforms, shape)}
+    try:
+        device = next(model.parameters()).device
+    except StopIteration:
+        device = torch.device("cpu")
+
+    rows, class_rows, confusion = [], [], {}
+    with evaluating(model), torch.no_grad():
+        for split, (images, labels) in sources.items():
+            if max_images is not None and len(images) > max_images:
+                keep = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:max_images]
+                images, labels = images[keep], labels[keep]
+            if images.dtype == torch.uint8:
+                images = images.float() / 255.0
+            check_float_images(images)
+            if num_classes is None:
+                probe = checked_logits(model, images[:2].to(device))
+                num_classes = probe.shape[1]
+            labels = check_labels(labels, images, num_classes)
+            for name, fn in chosen.items():
+                matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+                for start in range(0, len(images), batch_size):
+                    x = images[start : start + batch_size].to(device)
+                    tx = fn(x)
+                    if not isinstance(tx, torch.Tensor) or tx.shape != x.shape:
+                        got = describe(tx) if isinstance(tx, torch.Tensor) else type(tx).__name__
+                        raise ShapeError(f"transform {name!r} must keep the batch shape {tuple(x.shape)}, got {got}")
+                    if tx.dtype == torch.uint8:
+                        tx = tx.float() / 255.0
+                    pred = checked_logits(model, tx.float(), num_classes=num_classes).argmax(1).cpu()
+                    y = labels[start : start + batch_size].cpu()
+                    matrix += torch.bincount(y * num_classes + pred, minlength=num_classes**2).view(
+                        num_classes, num_classes
+                    )
+                confusion[(split, name)] = matrix
+                n = int(matrix.sum())
+                rows.append({"split": split, "transform": name, "accuracy": float(matrix.trace()) / n, "n": n})
+                support = matrix.sum(1)
+                for k in range(num_classes):
+                    class_rows.append({
+                        "split": split, "transform": name,
+                        "class": class_names[k] if class_names else str(k),
+                        "accuracy": float(matrix[k, k]) / int(support[k]) if support[k] else float("nan"),
+                        "n": int(support[k]),
+                    })  # fmt: skip
+    return SemanticReport(pd.DataFrame(rows), pd.DataFrame(class_rows), confusion)

@@ -1,0 +1,78 @@
+import pytest
+import torch
+
+from pixinfo.adversarial.fooling import (
+    CPPN,
+    CPPNEncoding,
+    DirectEncoding,
+    evolve,
+    gradient_ascent,
+    polynomial_mutation,
+)
+
+
+@pytest.mark.parametrize("encoding", [DirectEncoding((1, 8, 8)), CPPNEncoding((1, 8, 8))], ids=["direct", "cppn"])
+def test_evolution_raises_confidence_and_is_reproducible(digits_cnn, encoding):
+    run = evolve(digits_cnn, encoding=encoding, population=40, generations=15, target=0.99999, seed=3, progress=False)
+    start, end = run.history[0], run.history[-1]
+    assert (end >= start).all()  # elites never get worse
+    assert float(start.mean()) < 0.8  # random noise starts far from the target
+    assert float(end.mean()) > float(start.mean()) + 0.15 and float(end.mean()) > 0.85
+    assert run.images.min() >= 0 and run.images.max() <= 1
+    # each elite is classified as its class with the recorded confidence
+    with torch.no_grad():
+        probs = torch.softmax(digits_cnn(run.images), 1)
+    assert torch.allclose(probs.diagonal(), run.confidences, atol=1e-5)
+    again = evolve(digits_cnn, encoding=encoding, population=40, generations=15, target=0.99999, seed=3,
+                   progress=False)  # fmt: skip
+    assert torch.equal(again.images, run.images) and torch.equal(again.history, run.history)
+
+
+def test_evolution_stops_at_the_target(digits_cnn):
+    run = evolve(digits_cnn, encoding=DirectEncoding((1, 8, 8)), population=50, generations=300, target=0.9,
+                 progress=False)  # fmt: skip
+    assert run.generations_to_all is not None and run.generations == run.generations_to_all
+    assert (run.confidences >= 0.9).all()
+    assert (run.history[run.reached.clamp_min(0), torch.arange(10)] >= 0.9).all()
+
+
+def test_polynomial_mutation_stays_in_bounds_and_respects_rate():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(200, 1, 16, 16, generator=g) * 255
+    y = polynomial_mutation(x, rate=0.1, eta=15, low=0, high=255, generator=g)
+    changed = float((y != x).float().mean())
+    assert 0.08 < changed < 0.12
+    assert y.min() >= 0 and y.max() <= 255
+
+
+def test_cppn_render_matches_a_hand_computed_network():
+    enc = CPPNEncoding((1, 3, 3))
+    # inputs x, y, d, bias -> hidden sin node (id 5) -> output sigmoid (id 4)
+    g = CPPN([0, 0, 0, 0, 1.0, 0.5], [3, 3, 3, 3, 1, 0], {(0, 5): 2.0, (3, 5): 0.5, (5, 4): 1.5, (1, 4): -1.0})
+    img = enc.render([g], device="cpu")[0, 0]
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, 3), torch.linspace(-1, 1, 3), indexing="ij")
+    expected = torch.sigmoid(1.5 * torch.sin(2.0 * xs + 0.5) - ys)
+    assert torch.allclose(img, expected, atol=1e-6)
+
+
+def test_cppn_mutations_keep_the_network_feed_forward():
+    import numpy as np
+
+    enc = CPPNEncoding((1, 6, 6), p_add_node=0.5, p_add_connection=0.5, p_remove_node=0.2)
+    rng = np.random.default_rng(0)
+    genomes = enc.init(10, generator=torch.Generator(), device="cpu", rng=rng)
+    for gen in range(30):
+        genomes = enc.mutate(genomes, generation=gen, generator=torch.Generator(), rng=rng)
+    assert max(g.n_hidden for g in genomes) > 0
+    for g in genomes:
+        assert all(g.positions[a] < g.positions[b] for a, b in g.connections)
+    imgs = enc.render(genomes, device="cpu")
+    assert imgs.shape == (10, 1, 6, 6) and torch.isfinite(imgs).all()
+
+
+def test_gradient_ascent_reaches_high_confidence(digits_cnn):
+    run = gradient_ascent(digits_cnn, shape=(1, 8, 8), steps=60, seed=0)
+    assert (run.confidences > 0.999).all()
+    assert (run.first_reached[0.99] >= 0).all()
+    assert (run.first_reached[0.5] <= run.first_reached[0.99]).all()
+    assert run.images.min() >= 0 and run.images.max() <= 1
