@@ -78,3 +78,33 @@ def test_gallery_script_smoke(tmp_path):
     assert (tmp_path / "transform_measures.png").stat().st_size > 10_000
     frame = pd.read_csv(tmp_path / "transform_measures.csv")
     assert set(frame["dataset"]) >= {"mnist-5k"} and frame["structural_retention"].between(0, 1.0000001).all()
+
+
+def test_train_semantic_fool_pipeline(tmp_path, capsys):
+    import json
+
+    from pixinfo.cli import main
+
+    out = tmp_path / "train"
+    assert main(["train", "--dataset", "digits", "--model", "cnn", "--epochs", "4", "--batch-size", "64",
+                 "--out", str(out), "--save-model", "--no-progress"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "final test accuracy" in printed
+    (model,) = out.glob("*.pt")
+    (record,) = out.glob("*.json")
+    assert json.loads(record.read_text())["checkpoint"] == model.name
+    assert main(["train", "--dataset", "digits", "--model", "lenet", "--out", str(out)]) == 2
+    assert "at least 12x12" in capsys.readouterr().err
+
+    assert main(["semantic", "--model", str(model), "--dataset", "digits", "--split", "test",
+                 "--transform", "negative", "--out", str(tmp_path)]) == 0  # fmt: skip
+    table = capsys.readouterr().out
+    assert "identity" in table and "negative" in table
+    (sem,) = tmp_path.glob("semantic-digits-*.json")
+    rows = {r["transform"]: r["accuracy"] for r in json.loads(sem.read_text())["results"]}
+    assert rows["negative"] < rows["identity"]
+
+    assert main(["fool", "--model", str(model), "--encoding", "direct", "--target", "0.9", "--population", "30",
+                 "--generations", "40", "--out", str(tmp_path), "--no-progress"]) == 0  # fmt: skip
+    (fool,) = tmp_path.glob("fool-direct-*.json")
+    assert len(json.loads(fool.read_text())["results"]["confidences"]) == 10

@@ -205,6 +205,69 @@ def _add_train_parser(sub) -> None:
     p.set_defaults(func=_train)
 
 
+def _stamp() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _semantic(args: argparse.Namespace) -> int:
+    from pixinfo.adversarial.semantic import semantic_accuracy
+    from pixinfo.data import load_dataset
+    from pixinfo.models import load_model
+    from pixinfo.provenance import make_record, write_json
+
+    device = _device(args.device)
+    model = load_model(args.model).to(device)
+    dataset = load_dataset(args.dataset, **({"root": args.root} if args.root else {}))
+    transforms = args.transform or ["negative", "rot180", "hflip", "vflip", "contrast50", "translate2"]
+    splits = args.split or ["test", "train"]
+    report = semantic_accuracy(model, dataset, transforms=transforms, splits=splits,
+                               max_images=args.max_images, seed=args.seed)  # fmt: skip
+    table = report.table.pivot(index="transform", columns="split", values="accuracy").loc[report.table["transform"].unique()]
+    print((100 * table).round(2).to_string())
+    config = {"model": str(args.model), "model_extra": getattr(model, "extra", {}), "dataset": dataset.name,
+              "transforms": transforms, "splits": splits, "max_images": args.max_images, "seed": args.seed}  # fmt: skip
+    base = Path(args.out) / f"semantic-{dataset.name}-{_stamp()}"
+    record = make_record("semantic", config, report.table.to_dict(orient="records"), device=device)
+    record["confusion"] = {f"{s}/{t}": m.tolist() for (s, t), m in report.confusion.items()}
+    write_json(base.with_suffix(".json"), record)
+    report.table.to_csv(base.with_suffix(".csv"), index=False)
+    print(f"wrote {base.with_suffix('.json')} and {base.with_suffix('.csv')}", file=sys.stderr)
+    return 0
+
+
+def _fool(args: argparse.Namespace) -> int:
+    from pixinfo.adversarial.fooling import ENCODINGS, evolve, gradient_ascent
+    from pixinfo.models import load_model
+    from pixinfo.provenance import make_record, write_json
+
+    device = _device(args.device)
+    model = load_model(args.model).to(device)
+    shape = tuple(model.spec["image_shape"])
+    base = Path(args.out) / f"fool-{args.encoding}-{_stamp()}"
+    if args.encoding == "gradient":
+        run = gradient_ascent(model, shape=shape, steps=args.generations, seed=args.seed)
+        results, images, conf = run.to_dict(), run.images, run.confidences
+        summary = f"first step at >= {args.target}: {run.first_reached.get(args.target, 'n/a')}"
+    else:
+        encoding = ENCODINGS[args.encoding](shape)
+        run = evolve(model, encoding=encoding, population=args.population, generations=args.generations,
+                     target=args.target, seed=args.seed, progress=not args.no_progress)  # fmt: skip
+        results, images, conf = run.to_dict(), run.images, run.confidences
+        summary = (f"generations run: {run.generations}; every class >= {args.target} at generation "
+                   f"{run.generations_to_all}; {run.seconds:.1f} s")  # fmt: skip
+    print("confidence per class: " + " ".join(f"{float(c):.5f}" for c in conf))
+    print(summary)
+    record = make_record("fool", {"model": str(args.model), "encoding": args.encoding, "target": args.target,
+                                  "population": args.population, "generations": args.generations,
+                                  "seed": args.seed}, results, device=device)  # fmt: skip
+    write_json(base.with_suffix(".json"), record)
+    import torch
+
+    torch.save(images, base.with_suffix(".pt"))
+    print(f"wrote {base.with_suffix('.json')} and the images to {base.with_suffix('.pt')}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from pixinfo.data import DATASETS, DEFAULT_DATASET, SPLITS
 
@@ -234,6 +297,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_score)
 
     _add_train_parser(sub)
+
+    p = sub.add_parser("semantic", help="accuracy of a saved model on negatives and other meaning-preserving transforms")
+    p.add_argument("--model", required=True, help="a model saved by `pixinfo train --save-model`")
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=DATASETS)
+    p.add_argument("--root")
+    p.add_argument("--transform", action="append", metavar="NAME_OR_SPEC",
+                   help="negative, rot180, hflip, vflip, contrast50, translate2 or a transform spec; repeatable")
+    p.add_argument("--split", action="append", choices=["train", "test"], help="default: test and train")
+    p.add_argument("--max-images", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default="results")
+    p.set_defaults(func=_semantic)
+
+    p = sub.add_parser("fool", help="generate fooling images for a saved model (evolution or gradient ascent)")
+    p.add_argument("--model", required=True, help="a model saved by `pixinfo train --save-model`")
+    p.add_argument("--encoding", default="direct", choices=["direct", "cppn", "gradient"])
+    p.add_argument("--target", type=float, default=0.9999)
+    p.add_argument("--population", type=int, default=200)
+    p.add_argument("--generations", type=int, default=1000, help="generations (gradient: steps)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default="results")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_fool)
 
     p = sub.add_parser("datasets", help="which datasets can be loaded here")
     p.set_defaults(func=_datasets)
