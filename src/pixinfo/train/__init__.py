@@ -5,7 +5,7 @@ for the batched device-side augmentations.
 """
 
 from pixinfo.train.augment import random_crop, random_flip, random_negative, ricap
-from pixinfo.train.records import collect_records, load_records
+from pixinfo.train.records import collect_records, load_records, run_configs, summarize
 from pixinfo.train.trainer import TrainConfig, TrainResult, find_record, train, transform_key_id
 
 __all__ = [
@@ -18,6 +18,8 @@ __all__ = [
     "random_flip",
     "random_negative",
     "ricap",
+    "run_configs",
+    "summarize",
     "train",
     "transform_key_id",
 ]

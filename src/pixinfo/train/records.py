@@ -60,3 +60,34 @@ def collect_records(folder: str | Path) -> pd.DataFrame:
         )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, save_checkpoint: bool = False,
+                progress: bool = True, data=None) -> pd.DataFrame:  # fmt: skip
+    """Train every config (reusing finished records of identical configs) and return their rows.
+
+    ``data``: an optional dict mapping dataset names to loaded :class:`~pixinfo.data.Dataset`
+    objects, so a sweep loads each dataset once.
+    """
+    from tqdm.auto import tqdm
+
+    from pixinfo.train.trainer import _record_path, train
+
+    configs = list(configs)
+    paths = []
+    for config in tqdm(configs, desc="runs", disable=not progress, unit="run"):
+        ds = (data or {}).get(config.dataset)
+        run = train(config, results_dir=results_dir, reuse=reuse, save_checkpoint=save_checkpoint,
+                    progress=False, data=ds)  # fmt: skip
+        paths.append(str(run.path or _record_path(Path(results_dir), config)))
+    frame = collect_records(results_dir)
+    return frame[frame["path"].isin(paths)].reset_index(drop=True)
+
+
+def summarize(frame: pd.DataFrame, by: list[str], value: str = "final_test_acc") -> pd.DataFrame:
+    """Mean, standard deviation (ddof=1) and count of ``value`` per group, in percent for accuracies."""
+    scale = 100.0 if value.endswith("acc") else 1.0
+    out = frame.groupby(by, sort=False)[value].agg(["mean", "std", "count"]).reset_index()
+    out["mean"] *= scale
+    out["std"] *= scale
+    return out.rename(columns={"count": "n"})

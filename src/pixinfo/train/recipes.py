@@ -1,0 +1,45 @@
+"""Default hyper-parameters per model ("fast recipes") for short GPU-resident runs at native resolution.
+
+These are starting points, not tuned results: every run records the full config it used.
+
+Examples
+--------
+>>> from pixinfo.train.recipes import recipe
+>>> c = recipe("resnet18", "fashion-mnist", transform="vortex:authors", seed=1)
+>>> c.optimizer, c.flip, c.crop_pad, c.transform
+('sgd', True, 2, 'vortex:authors')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pixinfo.models import MODELS, ConfigError
+from pixinfo.train.trainer import TrainConfig
+
+RECIPES: dict[str, dict[str, Any]] = {
+    "resnet18": dict(optimizer="sgd", lr=0.2, momentum=0.9, weight_decay=5e-4, batch_size=512, epochs=15,
+                     label_smoothing=0.1, schedule="onecycle", warmup=0.2),
+    "vit": dict(optimizer="adamw", lr=1e-3, weight_decay=0.05, batch_size=512, epochs=30,
+                label_smoothing=0.1, schedule="onecycle", warmup=0.1),
+    "cnn": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
+                schedule="onecycle", warmup=0.2),
+    "lenet": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
+                  schedule="onecycle", warmup=0.2),
+    "mlp": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
+                schedule="onecycle", warmup=0.2),
+}  # fmt: skip
+
+# horizontal flips keep the class of clothes and objects, not of digits
+FLIP_DATASETS = {"fashion-mnist", "cifar10"}
+
+
+def recipe(model: str, dataset: str, **overrides: Any) -> TrainConfig:
+    """A :class:`TrainConfig` with the model's recipe, dataset-appropriate augmentation
+    (random crop with 2 px padding on 28 px images, 4 px otherwise, none on 8×8 digits;
+    flips for Fashion-MNIST and CIFAR-10), and any ``overrides``."""
+    if model not in RECIPES:
+        raise ConfigError(f"no recipe for model {model!r}; models: {sorted(MODELS)}")
+    base: dict[str, Any] = {"crop_pad": 0 if dataset == "digits" else (4 if dataset in ("cifar10", "gtsrb") else 2),
+                            "flip": dataset in FLIP_DATASETS}  # fmt: skip
+    return TrainConfig(**{**base, **RECIPES[model], "model": model, "dataset": dataset, **overrides})
