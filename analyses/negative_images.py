@@ -1,0 +1,200 @@
+"""Reproduce Hosseini & Poovendran's Table I (negative images) and test two mitigations.
+
+For each dataset and seed, trains the paper's CNN (conv32-conv64-pool-FC200-FC200) as
+* "DNN": regular training;
+* "robust DNN (ε)": FGSM adversarial training, ε ∈ {0.05, 0.1, 0.2, 0.5};
+* "negative augmentation": half of every batch negated (a mitigation the paper only discusses);
+* "per-image normalisation": each input standardised to zero mean / unit sd inside the model;
+then measures accuracy on test images, on negatives of the test and training images, on other
+meaning-preserving transforms (180° rotation, flips, half contrast, 2-pixel shift; none of them
+trained on), and under PGD (L∞, ε = 0.1, 20 steps) on test images.
+
+    python analyses/negative_images.py                    # MNIST-5k and Fashion-MNIST (+ MNIST/GTSRB if present)
+    python analyses/negative_images.py --quick            # CPU smoke run on digits
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from pixinfo.adversarial import PGD
+from pixinfo.adversarial.semantic import semantic_accuracy
+from pixinfo.data import available_datasets, load_dataset
+from pixinfo.provenance import environment, write_json
+from pixinfo.train import summarize, train
+from pixinfo.train.recipes import recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+EPSILONS = (0.05, 0.1, 0.2, 0.5)
+# Table I: accuracy on test images, and on negatives of the training images (science.md §4)
+PAPER = {
+    ("mnist", "DNN"): (99.20, 6.68),
+    ("gtsrb", "DNN"): (95.63, 4.39),
+    **{("mnist", f"robust DNN (ε={e})"): (None, v) for e, v in zip(EPSILONS, (6.72, 3.89, 6.24, 16.69), strict=True)},
+    **{("gtsrb", f"robust DNN (ε={e})"): (None, v) for e, v in zip(EPSILONS, (7.07, 8.44, 11.12, 13.54), strict=True)},
+}
+PAPER_DATASET = {"mnist-5k": "mnist", "mnist": "mnist", "gtsrb": "gtsrb"}
+TRANSFORMS = ["negative", "rot180", "hflip", "vflip", "contrast50", "translate2"]
+
+
+def variants() -> dict[str, dict]:
+    out = {"DNN": {}}
+    out.update({f"robust DNN (ε={e})": {"robust_eps": e} for e in EPSILONS})
+    out["negative augmentation"] = {"negative_p": 0.5}
+    out["per-image normalisation"] = {"normalization": "per-image"}
+    return out
+
+
+def evaluate(model, ds, *, max_images: int, pgd_images: int, seed: int) -> dict[str, float]:
+    report = semantic_accuracy(model, ds, transforms=TRANSFORMS, splits=("test", "train"), max_images=max_images,
+                               seed=seed)  # fmt: skip
+    row = {f"{t} ({s})": 100 * report.accuracy(t, s) for s in ("test", "train") for t in ["identity", *TRANSFORMS]}
+    device = next(model.parameters()).device
+    x = ds.test.images[:pgd_images].float().div(255).to(device)
+    y = ds.test.labels[:pgd_images].to(device)
+    row["PGD ε=0.1 (test)"] = 100 * PGD(eps=0.1, steps=20, seed=seed)(model, x, y).robust_accuracy
+    return row, report
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--model", default="cnn")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--max-images", type=int, default=10000, help="images per split for the semantic evaluation")
+    p.add_argument("--pgd-images", type=int, default=1000)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--results", default="results/negative_images")
+    p.add_argument("--out-dir", default=str(ROOT / "analyses" / "results"))
+    p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"))
+    p.add_argument("--tag", default="")
+    p.add_argument("--quick", action="store_true", help="CPU smoke run: digits, 1 seed, 3 epochs")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.datasets, args.seeds, args.epochs = ["digits"], [0], args.epochs or 3
+        args.tag = args.tag or "quick"
+        args.pgd_images = min(args.pgd_images, 200)
+    if args.datasets is None:
+        status = available_datasets()
+        args.datasets = ["mnist-5k", "fashion-mnist"] + [d for d in ("mnist", "gtsrb") if status[d].startswith("ok")]
+    suffix = f"_{args.tag}" if args.tag else ""
+    out = Path(args.out_dir) / f"negative_images{suffix}"
+    figures = Path(args.figure_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    rows, kept = [], {}
+    for dataset in args.datasets:
+        ds = load_dataset(dataset)
+        for name, change in variants().items():
+            for seed in args.seeds:
+                extra = {"epochs": args.epochs} if args.epochs else {}
+                config = recipe(args.model, dataset, seed=seed, device=args.device, **change, **extra)
+                run = train(config, results_dir=args.results, reuse=True, save_checkpoint=True, progress=False, data=ds)
+                if run.model is None:  # a reused record without its checkpoint: train again
+                    run = train(config, results_dir=args.results, save_checkpoint=True, progress=False, data=ds)
+                device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                                      ("cpu" if args.device == "auto" else args.device))  # fmt: skip
+                model = run.model.to(device)
+                row, report = evaluate(model, ds, max_images=args.max_images, pgd_images=args.pgd_images, seed=seed)
+                rows.append({"dataset": dataset, "training": name, "seed": seed, **row,
+                             "train_seconds": run.record["results"]["train_seconds"],
+                             "device_name": run.record["environment"]["device"],
+                             "commit": run.record["environment"]["git"]["commit"]})  # fmt: skip
+                print(f"{dataset:14s} {name:26s} seed {seed}: test {row['identity (test)']:.2f}  "
+                      f"negatives {row['negative (test)']:.2f}", file=sys.stderr)  # fmt: skip
+                if seed == args.seeds[0]:
+                    kept[(dataset, name)] = report
+    runs = pd.DataFrame(rows)
+    runs.to_csv(out.with_suffix(".csv"), index=False)
+    metrics = [c for c in runs.columns if c.endswith(")") and c not in ("dataset", "training")]
+    summary = pd.concat([summarize(runs, ["dataset", "training"], m).assign(metric=m) for m in metrics])
+    summary.to_csv(out.parent / f"{out.name}_summary.csv", index=False)
+    markdown = to_markdown(summary, runs)
+    out.with_suffix(".md").write_text(markdown)
+    print(markdown)
+    plot(summary, runs, kept, args.datasets, figures, suffix)
+    write_json(out.parent / f"{out.name}_meta.json", {"config": vars(args), "environment": environment(),
+                                                       "devices": sorted(set(runs["device_name"]))})  # fmt: skip
+    return 0
+
+
+def _fmt(summary, dataset, training, metric) -> str:
+    r = summary[(summary["dataset"] == dataset) & (summary["training"] == training) & (summary["metric"] == metric)]
+    if r.empty:
+        return "–"
+    r = r.iloc[0]
+    return f"{r['mean']:.2f}" + ("" if pd.isna(r["std"]) else f" ± {r['std']:.2f}")
+
+
+def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
+    cols = [("test", "identity (test)"), ("negatives of test", "negative (test)"),
+            ("negatives of train", "negative (train)"), ("rot180", "rot180 (test)"), ("hflip", "hflip (test)"),
+            ("contrast 50%", "contrast50 (test)"), ("shift 2px", "translate2 (test)"), ("PGD ε=0.1", "PGD ε=0.1 (test)")]  # fmt: skip
+    lines = [
+        f"Accuracy (%), mean ± sd over seeds {sorted(set(runs['seed']))}; devices: "
+        f"{', '.join(sorted(set(runs['device_name'])))}. Paper (Table I): test / negatives of training images.",
+        "",
+        "| dataset | training | " + " | ".join(c for c, _ in cols) + " | paper test / negatives |",
+        "|---|---|" + "---|" * len(cols) + "---|",
+    ]
+    for (dataset, training), _ in runs.groupby(["dataset", "training"], sort=False):
+        paper = PAPER.get((PAPER_DATASET.get(dataset, ""), training))
+        paper_text = "–" if paper is None else " / ".join("–" if v is None else f"{v:.2f}" for v in paper)
+        if paper and dataset == "mnist-5k":
+            paper_text += " (full MNIST)"
+        lines.append(f"| {dataset} | {training} | " + " | ".join(_fmt(summary, dataset, training, m) for _, m in cols)
+                     + f" | {paper_text} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def plot(summary, runs, kept, datasets, figures: Path, suffix: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    figures.mkdir(parents=True, exist_ok=True)
+    # examples: originals and negatives
+    fig, axes = plt.subplots(2 * len(datasets), 8, figsize=(8, 2.1 * len(datasets)), squeeze=False)
+    for d, name in enumerate(datasets):
+        imgs = load_dataset(name).test.images[:8]
+        for j in range(8):
+            for r, img in enumerate((imgs[j], 255 - imgs[j])):
+                ax = axes[2 * d + r][j]
+                ax.imshow(img.permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=255)
+                ax.set_axis_off()
+        axes[2 * d][0].set_title(f"{name}: originals (top), negatives (bottom)", loc="left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(figures / f"negative_images_examples{suffix}.png", dpi=120)
+    plt.close(fig)
+    # accuracy bars
+    part = summary[summary["metric"].isin(["identity (test)", "negative (test)", "rot180 (test)", "contrast50 (test)"])]
+    g = sns.catplot(data=part, x="training", y="mean", hue="metric", col="dataset", kind="bar", height=3.4,
+                    aspect=1.6, legend_out=True)  # fmt: skip
+    g.set_xticklabels(rotation=40, ha="right", fontsize=7)
+    g.set_axis_labels("", "accuracy (%)")
+    g.savefig(figures / f"negative_images_accuracy{suffix}.png", dpi=120)
+    plt.close(g.figure)
+    # confusion matrix on negatives for the regular DNN (first seed)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.3), squeeze=False)
+    for ax, name in zip(axes[0], datasets, strict=True):
+        m = kept[(name, "DNN")].confusion[("test", "negative")].float()
+        m = m / m.sum(1, keepdim=True).clamp_min(1)
+        sns.heatmap(m.numpy(), ax=ax, cmap="viridis", vmin=0, vmax=1, cbar=False, square=True)
+        ax.set_title(f"{name}: DNN on negatives", fontsize=8)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+    fig.tight_layout()
+    fig.savefig(figures / f"negative_images_confusion{suffix}.png", dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
