@@ -277,6 +277,7 @@ def evolve(
     target: float = 0.9999,
     classes: Sequence[int] | None = None,
     seed: int = 0,
+    stop_at_target: bool = True,
     progress: bool = True,
 ) -> FoolingResult:
     """MAP-Elites with one elite per class; fitness = that class's softmax confidence.
@@ -284,7 +285,8 @@ def evolve(
     Each generation draws ``population`` parents uniformly from the filled
     cells, mutates them, classifies all offspring in one forward pass and lets
     each offspring replace the elite of every class it beats. Stops when every
-    class's elite reaches ``target`` or after ``generations`` generations.
+    class's elite reaches ``target`` (unless ``stop_at_target=False``, for timing a
+    fixed number of generations) or after ``generations`` generations.
     """
     if population < 1 or generations < 0 or not 0 < target <= 1:
         raise ValueError(f"need population >= 1, generations >= 0, 0 < target <= 1; got {population}, "
@@ -311,7 +313,7 @@ def evolve(
 
         bar = tqdm(range(1, generations + 1), disable=not progress, unit="gen", desc=f"{type(encoding).__name__}")
         for g in bar:
-            if bool((elite_conf >= target).all()):
+            if stop_at_target and bool((elite_conf >= target).all()):
                 break
             parents_idx = rng.integers(0, k, size=population).tolist()
             parents = encoding.take(elite_genomes, parents_idx)
@@ -333,7 +335,7 @@ def evolve(
             bar.set_postfix(min=f"{float(elite_conf.min()):.4f}", median=f"{float(elite_conf.median()):.4f}")
     config = {"encoding": type(encoding).__name__, "encoding_options": {k_: v for k_, v in vars(encoding).items()},
               "population": population, "generations": generations, "target": target, "classes": classes,
-              "seed": seed}  # fmt: skip
+              "seed": seed, "stop_at_target": stop_at_target}  # fmt: skip
     config["encoding_options"]["shape"] = list(encoding.shape)
     return FoolingResult(
         images=elite_images.cpu(), confidences=elite_conf.cpu(), genomes=elite_genomes if isinstance(

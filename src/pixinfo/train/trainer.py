@@ -42,7 +42,8 @@ class TrainConfig:
     (``None``: original images). With a per-image transform,
     ``per_image_keys="fixed"`` gives each image one key for the whole run (like
     the paper's released "random" datasets) and ``"fresh"`` draws new keys for
-    every batch.
+    every batch. ``data_tag`` names a modified dataset passed to :func:`train` with ``data=``
+    (for example a hash of added images), so its records are not confused with the stock dataset's.
     """
 
     dataset: str = "digits"
@@ -72,6 +73,7 @@ class TrainConfig:
     precision: str = "auto"
     channels_last: bool | None = None
     eval_batch_size: int = 2048
+    data_tag: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,0 +1,236 @@
+"""Fooling images (Nguyen, Yosinski & Clune) with pixinfo: evolution from noise, transfer,
+retraining with a "fooling" class, and models trained on vortex-encrypted data.
+
+Experiments (each model is trained with the pixinfo recipe and reused from ``--results``):
+1. evolution: for each setup (LeNet on MNIST-5k, the CNN on Fashion-MNIST by default), ``--runs``
+   MAP-Elites runs per encoding (direct, CPPN), population 200, up to ``--generations``: the
+   generation at which every class reached ``--target``; a gallery of elites; and the time of 200
+   generations (without stopping) on this device;
+2. gradient ascent from noise: first iteration reaching 50/99/99.9/99.99%;
+3. transfer: how often an elite evolved for model A is classified as the same class with
+   ≥ 99% confidence by model B (another seed, another architecture);
+4. retraining: add the elites as an 11th "fooling" class, retrain, evolve again (``--rounds``);
+5. the encrypted domain: the same evolution against a model trained on vortex-encrypted images
+   (``--encrypted``; inputs to that model are encrypted images, so noise is searched in that domain).
+
+    python analyses/fooling_images.py                       # GPU
+    python analyses/fooling_images.py --quick               # CPU smoke run on digits
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, evolve, gradient_ascent
+from pixinfo.data import Dataset, Split, load_dataset, to_uint8
+from pixinfo.models import predict_logits
+from pixinfo.provenance import environment, write_json
+from pixinfo.train import train
+from pixinfo.train.recipes import recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+ENCODINGS = {"direct": DirectEncoding, "cppn": CPPNEncoding}
+
+
+def trained(model: str, dataset: str, args, *, seed: int = 0, transform: str | None = None, data=None,
+            data_tag: str | None = None):
+    extra = {"epochs": args.epochs} if args.epochs else {}
+    config = recipe(model, dataset, seed=seed, transform=transform, device=args.device, data_tag=data_tag, **extra)
+    run = train(config, results_dir=args.results, reuse=True, save_checkpoint=True, progress=False, data=data)
+    if run.model is None:
+        run = train(config, results_dir=args.results, save_checkpoint=True, progress=False, data=data)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))  # fmt: skip
+    return run.model.to(device), run
+
+
+def evolution_rows(model, shape, label: str, args, *, classes=None) -> tuple[list[dict], dict]:
+    rows, elites = [], {}
+    for name, cls in ENCODINGS.items():
+        for r in range(args.runs):
+            res = evolve(model, encoding=cls(shape), population=args.population, generations=args.generations,
+                         target=args.target, seed=r, classes=classes, progress=False)  # fmt: skip
+            rows.append({"setup": label, "encoding": name, "run": r, "generations_to_all": res.generations_to_all,
+                         "generations_run": res.generations, "min_confidence": float(res.confidences.min()),
+                         "median_confidence": float(res.confidences.median()), "seconds": res.seconds})  # fmt: skip
+            elites[(name, r)] = res
+            print(f"{label} {name} run {r}: all >= {args.target} at {res.generations_to_all} "
+                  f"(min conf {float(res.confidences.min()):.5f}, {res.seconds:.1f} s)", file=sys.stderr)  # fmt: skip
+    return rows, elites
+
+
+def timing_rows(model, shape, label, args) -> list[dict]:
+    rows = []
+    for name, cls in ENCODINGS.items():
+        evolve(model, encoding=cls(shape), population=args.population, generations=3, seed=99, progress=False)
+        res = evolve(model, encoding=cls(shape), population=args.population, generations=200, target=1.0,
+                     stop_at_target=False, seed=0, progress=False)  # fmt: skip
+        rows.append({"setup": label, "encoding": name, "generations": res.generations, "seconds": res.seconds,
+                     "population": args.population})  # fmt: skip
+    return rows
+
+
+def with_fooling_class(ds: Dataset, images: torch.Tensor, copies: int) -> Dataset:
+    extra = to_uint8(images.clamp(0, 1)).repeat(copies, 1, 1, 1)
+    k = ds.num_classes
+    train_split = Split(torch.cat([ds.train.images, extra]),
+                        torch.cat([ds.train.labels, torch.full((len(extra),), k, dtype=torch.int64)]))  # fmt: skip
+    return Dataset(ds.name, train_split, ds.test, (*ds.class_names, "fooling"), ds.source, dict(ds.info))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--setups", nargs="+", default=["lenet:mnist-5k", "cnn:fashion-mnist"])
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--population", type=int, default=200)
+    p.add_argument("--generations", type=int, default=1000)
+    p.add_argument("--target", type=float, default=0.9999)
+    p.add_argument("--rounds", type=int, default=3, help="retraining rounds with a fooling class")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--encrypted", default="vortex:authors", help="transform of the encrypted-domain experiment")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--results", default="results/fooling")
+    p.add_argument("--out-dir", default=str(ROOT / "analyses" / "results"))
+    p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"))
+    p.add_argument("--tag", default="")
+    p.add_argument("--quick", action="store_true", help="CPU smoke run on digits")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.setups, args.runs, args.generations, args.rounds = ["cnn:digits"], 2, 60, 1
+        args.epochs, args.target, args.population = args.epochs or 15, 0.99, 50
+        args.encrypted = "permutation:seed=0"
+        args.tag = args.tag or "quick"
+    suffix = f"_{args.tag}" if args.tag else ""
+    out_dir, figures = Path(args.out_dir), Path(args.figure_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures.mkdir(parents=True, exist_ok=True)
+
+    evo, timing, ascent, transfer, retrain, galleries = [], [], [], [], [], {}
+    for setup in args.setups:
+        arch, dataset = setup.split(":")
+        ds = load_dataset(dataset)
+        model, run = trained(arch, dataset, args, data=ds)
+        label = f"{arch} / {dataset}"
+        rows, elites = evolution_rows(model, ds.image_shape, label, args)
+        evo += rows
+        galleries[label] = {name: elites[(name, 0)] for name in ENCODINGS}
+        timing += timing_rows(model, ds.image_shape, label, args)
+        asc = gradient_ascent(model, shape=ds.image_shape, steps=300, seed=0)
+        ascent += [{"setup": label, "threshold": t, "median_first_step": float(v[v >= 0].float().median())
+                    if bool((v >= 0).any()) else None, "classes_reached": int((v >= 0).sum())}
+                   for t, v in asc.first_reached.items()]  # fmt: skip
+
+        # transfer to another seed and another architecture
+        others = {"other seed": trained(arch, dataset, args, seed=1, data=ds)[0],
+                  "mlp": trained("mlp", dataset, args, data=ds)[0]}  # fmt: skip
+        if arch != "lenet" and min(ds.image_shape[1:]) >= 12:
+            others["lenet"] = trained("lenet", dataset, args, data=ds)[0]
+        for (enc, r), res in elites.items():
+            for name, other in others.items():
+                probs = torch.softmax(predict_logits(other, res.images), 1)
+                k = torch.arange(len(res.images))
+                transfer.append({"setup": label, "encoding": enc, "run": r, "to": name,
+                                 "same_class_99": float((probs[k, k] >= 0.99).float().mean()),
+                                 "same_class_top1": float((probs.argmax(1) == k).float().mean())})  # fmt: skip
+
+        # retraining with a fooling class
+        pool = torch.cat([res.images for res in elites.values()])
+        current = ds
+        for rnd in range(1, args.rounds + 1):
+            copies = max(1, int(0.1 * len(ds.train) / len(pool)))
+            current = with_fooling_class(ds, pool, copies)
+            tag = "fooling-class-" + hashlib.sha256(to_uint8(pool.clamp(0, 1)).numpy().tobytes()).hexdigest()[:12]
+            rmodel, rrun = trained(arch, dataset, args, data=current, seed=rnd, data_tag=tag)
+            rows, new_elites = evolution_rows(rmodel, ds.image_shape, f"{label} round {rnd}", args,
+                                              classes=list(range(ds.num_classes)))  # fmt: skip
+            with torch.no_grad():
+                pool_pred = predict_logits(rmodel, pool).argmax(1)
+            for row in rows:
+                retrain.append({**row, "round": rnd, "fooling_images_in_training": len(pool),
+                                "test_acc": rrun.final_test_acc,
+                                "old_pool_caught": float((pool_pred == ds.num_classes).float().mean())})  # fmt: skip
+            pool = torch.cat([pool] + [res.images for res in new_elites.values()])
+
+        # the encrypted domain
+        vmodel, vrun = trained(arch, dataset, args, transform=args.encrypted, data=ds)
+        rows, _ = evolution_rows(vmodel, ds.image_shape, f"{label} trained on {args.encrypted}", args)
+        evo += [dict(r, test_acc=vrun.final_test_acc) for r in rows]
+        evo = [dict(r, test_acc=r.get("test_acc", run.final_test_acc)) for r in evo]
+
+    frames = {"evolution": pd.DataFrame(evo), "timing": pd.DataFrame(timing), "ascent": pd.DataFrame(ascent),
+              "transfer": pd.DataFrame(transfer), "retraining": pd.DataFrame(retrain)}  # fmt: skip
+    for name, frame in frames.items():
+        frame.to_csv(out_dir / f"fooling_{name}{suffix}.csv", index=False)
+    markdown = to_markdown(frames, args)
+    (out_dir / f"fooling_images{suffix}.md").write_text(markdown)
+    print(markdown)
+    plot_galleries(galleries, figures / f"fooling_gallery{suffix}.png")
+    write_json(out_dir / f"fooling_images{suffix}_meta.json", {"config": vars(args), "environment": environment()})
+    return 0
+
+
+def to_markdown(frames, args) -> str:
+    evo, timing, ascent, transfer, retrain = (frames[k] for k in ("evolution", "timing", "ascent", "transfer",
+                                                                  "retraining"))  # fmt: skip
+    lines = [f"Target confidence {args.target}, population {args.population}, at most {args.generations} "
+             f"generations, {args.runs} runs per encoding.", "",
+             "| setup | encoding | runs reaching target | median generations (reached) | max | median min-confidence |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for (setup, enc), g in evo.groupby(["setup", "encoding"], sort=False):
+        reached = g["generations_to_all"].dropna()
+        lines.append(f"| {setup} | {enc} | {len(reached)}/{len(g)} | "
+                     f"{reached.median() if len(reached) else '–'} | {reached.max() if len(reached) else '–'} | "
+                     f"{g['min_confidence'].median():.5f} |")  # fmt: skip
+    lines += ["", "Time of 200 generations (no early stop):", "", "| setup | encoding | seconds |", "|---|---|---|"]
+    lines += [f"| {r['setup']} | {r['encoding']} | {r['seconds']:.2f} |" for _, r in timing.iterrows()]
+    lines += ["", "Gradient ascent from noise (300 steps): median first step reaching each confidence:", "",
+              "| setup | threshold | median first step | classes reached |", "|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {r['setup']} | {r['threshold']} | {r['median_first_step']} | {r['classes_reached']} |"
+              for _, r in ascent.iterrows()]  # fmt: skip
+    lines += ["", "Transfer: share of elites classified as the same class by another model:", "",
+              "| setup | encoding | to | top-1 same class | ≥ 99% same class |", "|---|---|---|---|---|"]  # fmt: skip
+    for (setup, enc, to), g in transfer.groupby(["setup", "encoding", "to"], sort=False):
+        lines.append(f"| {setup} | {enc} | {to} | {g['same_class_top1'].mean():.2f} | {g['same_class_99'].mean():.2f} |")
+    if len(retrain):
+        lines += ["", "Retraining with a fooling class:", "",
+                  "| round | encoding | fooling images in training | test acc | old elites caught | runs reaching "
+                  "target | median generations |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for (rnd, enc), g in retrain.groupby(["round", "encoding"], sort=False):
+            reached = g["generations_to_all"].dropna()
+            lines.append(f"| {rnd} | {enc} | {g['fooling_images_in_training'].iloc[0]} | "
+                         f"{100 * g['test_acc'].iloc[0]:.2f} | {g['old_pool_caught'].iloc[0]:.2f} | "
+                         f"{len(reached)}/{len(g)} | {reached.median() if len(reached) else '–'} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def plot_galleries(galleries, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(setup, enc, res) for setup, by_enc in galleries.items() for enc, res in by_enc.items()]
+    k = max(len(res.images) for _, _, res in rows)
+    fig, axes = plt.subplots(len(rows), k, figsize=(1.1 * k, 1.35 * len(rows)), squeeze=False)
+    for i, (setup, enc, res) in enumerate(rows):
+        for j in range(k):
+            ax = axes[i][j]
+            ax.set_axis_off()
+            if j < len(res.images):
+                ax.imshow(res.images[j].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
+                ax.set_title(f"{j}: {float(res.confidences[j]):.4f}", fontsize=6)
+        axes[i][0].text(-0.3, 0.5, f"{setup}\n{enc}", transform=axes[i][0].transAxes, ha="right", va="center",
+                        fontsize=6)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
