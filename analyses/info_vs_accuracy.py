@@ -1,0 +1,212 @@
+"""Does information loss predict accuracy loss? A sweep over graded transforms, datasets, model
+families and seeds, with bootstrap correlations (resampling transform settings) and a regression
+of accuracy loss on the three measures with model-family interactions.
+
+For every transform setting and dataset: the three measures of pixinfo.score (structural loss
+1 − R, content loss 1 − I(T X)/I(X), value loss 1 − NMI), and for every model family and seed the
+accuracy loss (final test accuracy of the untransformed model with the same seed minus that of
+the transformed one, in points). Records resume from ``--results``.
+
+    python analyses/info_vs_accuracy.py                     # full sweep (GPU)
+    python analyses/info_vs_accuracy.py --quick             # CPU, digits, a few minutes
+    python analyses/info_vs_accuracy.py --datasets mnist-5k --models lenet mlp --seeds 0 1 --tag cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+import pixinfo
+from pixinfo.data import load_dataset
+from pixinfo.provenance import environment, write_json
+from pixinfo.stats import correlate, fit_loss_model
+from pixinfo.train import run_configs
+from pixinfo.train.recipes import recipe
+from pixinfo.transforms import build_transform
+
+ROOT = Path(__file__).resolve().parents[1]
+MEASURES = ["structural_loss", "content_loss", "value_loss"]
+
+
+def settings(size: int) -> dict[str, tuple[str, str]]:
+    """Transform settings: label -> (family, spec), for square images of side ``size``."""
+    s: dict[str, tuple[str, str]] = {}
+    for strength in (0.25, 0.5, 1.0, 2.0, 4.0):
+        s[f"vortex strength {strength}"] = ("vortex", f"vortex:seed=0,n=10,strength={strength}")
+    for n in (1, 3, 20, 40):
+        s[f"vortex n={n}"] = ("vortex", f"vortex:seed=0,n={n}")
+    s["vortex bijective"] = ("vortex", "vortex:seed=0,n=10,bijective=true")
+    blocks = [b for b in (2, 4, 7, 14) if size % b == 0 and b < size] or [b for b in (2, 4) if size % b == 0]
+    for b in blocks:
+        s[f"block {b}"] = ("block", f"block:size={b}")
+        s[f"block {b} + within"] = ("block", f"block:size={b},shuffle_within=true")
+    n_pix = size * size
+    for k in (5, 25, 100, 400):
+        if 2 * k <= n_pix:
+            s[f"swaps {k}"] = ("swaps", f"swaps:k={k},seed=0")
+    for f in (0.05, 0.1, 0.25, 0.5, 0.75):
+        s[f"partial {f}"] = ("partial", f"partial-permutation:fraction={f},seed=0")
+    s["fixed permutation"] = ("permutation", "permutation:seed=0")
+    s["per-image permutation"] = ("permutation", "per-image-permutation")
+    s["negative"] = ("value", "negative")
+    s["xor 1-bit"] = ("value", "xor:bits=1")
+    s["xor 8-bit"] = ("value", "xor:bits=8")
+    s["xor per-image 8-bit"] = ("value", "xor-per-image:bits=8")
+    s["xor per-image 1-bit"] = ("value", "xor-per-image:bits=1")
+    s["monotone map"] = ("value", "monotone")
+    s["level permutation"] = ("value", "level-permutation")
+    return s
+
+
+def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cache: Path, seed: int) -> pd.DataFrame:
+    """The three measures per setting (cached in ``cache``, a CSV)."""
+    done = pd.read_csv(cache) if cache.exists() else pd.DataFrame(columns=["dataset", "spec"])
+    have = set(zip(done["dataset"], done["spec"], strict=True))
+    rows = []
+    split = dataset.split("all")
+    for label, (family, spec) in specs.items():
+        if (dataset.name, spec) in have:
+            continue
+        t = build_transform(spec, shape=dataset.image_shape, dataset=dataset.name)
+        sc = pixinfo.score(t, split.images[:max_images], seed=seed, n_boot=200, n_boot_value=0)
+        rows.append({"dataset": dataset.name, "spec": spec, "structural_retention": sc.structural_retention,
+                     "content_retention": sc.content_retention, "value_nmi": sc.value_nmi,
+                     "value_spearman": sc.value_spearman, "n_images": sc.n_images})  # fmt: skip
+    if rows:
+        done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        done.to_csv(cache, index=False)
+    return done[done["dataset"] == dataset.name]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", default=["fashion-mnist", "mnist-5k"])
+    p.add_argument("--models", nargs="+", default=["resnet18", "vit", "mlp"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
+    p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--results", default="results/info_vs_accuracy")
+    p.add_argument("--out-dir", default=str(ROOT / "analyses" / "results"))
+    p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"))
+    p.add_argument("--tag", default="")
+    p.add_argument("--quick", action="store_true", help="CPU: digits, cnn and mlp, one seed, 4 epochs")
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.datasets, args.models, args.seeds = ["digits"], ["cnn", "mlp"], [0]
+        args.epochs, args.n_boot, args.tag = args.epochs or 4, min(args.n_boot, 300), args.tag or "quick"
+    suffix = f"_{args.tag}" if args.tag else ""
+    out_dir, figures = Path(args.out_dir), Path(args.figure_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    frames = []
+    for name in args.datasets:
+        ds = load_dataset(name)
+        specs = settings(ds.image_shape[1])
+        if args.quick:  # a spread of settings that runs in minutes
+            specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
+        scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0)
+        extra = {"epochs": args.epochs} if args.epochs else {}
+        configs = [recipe(m, name, transform=spec, seed=s, device=args.device, **extra)
+                   for m in args.models for s in args.seeds for spec in [None, *(v[1] for v in specs.values())]]
+        print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
+        runs = run_configs(configs, results_dir=args.results, data={name: ds}, progress=not args.no_progress)
+        base = runs[runs["transform"] == "original"].set_index(["model", "seed"])["final_test_acc"]
+        runs = runs[runs["transform"] != "original"].copy()
+        runs["accuracy_loss"] = 100 * (runs.set_index(["model", "seed"]).index.map(base) - runs["final_test_acc"])
+        label = {spec: (lab, fam) for lab, (fam, spec) in specs.items()}
+        runs["setting"] = runs["transform"].map(lambda s: label[s][0])
+        runs["family"] = runs["transform"].map(lambda s: label[s][1])
+        frames.append(runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"]))
+    data = pd.concat(frames, ignore_index=True)
+    data["structural_loss"] = 1 - data["structural_retention"]
+    data["content_loss"] = 1 - data["content_retention"]
+    data["value_loss"] = 1 - data["value_nmi"]
+    data.to_csv(out_dir / f"info_vs_accuracy{suffix}.csv", index=False)
+
+    table = correlate(data, x=MEASURES, y="accuracy_loss", by="model", cluster=["dataset", "setting"],
+                      n_boot=args.n_boot)  # fmt: skip
+    table.to_csv(out_dir / f"info_vs_accuracy_correlations{suffix}.csv", index=False)
+    fit = fit_loss_model(data, y="accuracy_loss", measures=MEASURES, family="model", cluster=["dataset", "setting"])
+    fit.coefficients.to_csv(out_dir / f"info_vs_accuracy_regression{suffix}.csv", index=False)
+    markdown = to_markdown(data, table, fit, args)
+    (out_dir / f"info_vs_accuracy{suffix}.md").write_text(markdown)
+    print(markdown)
+    plot(data, table, figures, suffix)
+    write_json(out_dir / f"info_vs_accuracy{suffix}_meta.json", {
+        "config": vars(args), "environment": environment(), "n_rows": len(data),
+        "n_settings": int(data[["dataset", "setting"]].drop_duplicates().shape[0]),
+        "devices": sorted(set(data["device_name"])), "commits": sorted(set(data["commit"].astype(str))),
+        "regression": {"r2": fit.r2, "partial_r2": fit.partial_r2, "n": fit.n, "n_clusters": fit.n_clusters,
+                       "formula": fit.formula},
+    })  # fmt: skip
+    return 0
+
+
+def to_markdown(data, table, fit, args) -> str:
+    n_settings = data[["dataset", "setting"]].drop_duplicates().shape[0]
+    lines = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs × models "
+             f"{sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}; devices "
+             f"{', '.join(sorted(set(data['device_name'])))}. Accuracy loss in points (final test accuracy). "
+             "Intervals: 95% percentile bootstrap over transform settings; p: usual test, Holm-adjusted "
+             "over every row.", "",
+             "| measure | model | Pearson [95% CI] | Spearman [95% CI] | Kendall [95% CI] | Holm p (Spearman) | n |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (x, group), g in table.groupby(["x", "group"], sort=False):
+        cell = {r["method"]: f"{r['estimate']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]" for _, r in g.iterrows()}
+        sp = g[g["method"] == "spearman"].iloc[0]
+        lines.append(f"| {x} | {group} | {cell.get('pearson', '–')} | {cell.get('spearman', '–')} | "
+                     f"{cell.get('kendall', '–')} | {sp['p_holm']:.2g} | {sp['n']} |")  # fmt: skip
+    lines += ["", f"OLS `{fit.formula}` (cluster-robust SE by dataset × setting, {fit.n_clusters} clusters, "
+              f"n = {fit.n}): R² = {fit.r2:.3f}; partial R²: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in fit.partial_r2.items()), "",
+              "| term | estimate | SE | p | 95% CI |", "|---|---|---|---|---|"]  # fmt: skip
+    for _, r in fit.coefficients.iterrows():
+        lines.append(f"| {r['term']} | {r['estimate']:.2f} | {r['std_error']:.2f} | {r['p_value']:.2g} | "
+                     f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}] |")  # fmt: skip
+    per_setting = data.groupby(["dataset", "setting", "model"])["accuracy_loss"].mean().unstack("model").round(1)
+    lines += ["", "Mean accuracy loss (points) per setting and model:", "",
+              "| dataset | setting | " + " | ".join(per_setting.columns) + " |",
+              "|---|---|" + "---|" * len(per_setting.columns)]  # fmt: skip
+    lines += [f"| {d} | {st} | " + " | ".join(f"{v:.1f}" for v in row) + " |"
+              for (d, st), row in per_setting.iterrows()]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def plot(data, table, figures: Path, suffix: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    figures.mkdir(parents=True, exist_ok=True)
+    g = sns.lmplot(data=data, x="structural_loss", y="accuracy_loss", col="model", hue="family", fit_reg=False,
+                   height=3.2, aspect=1.0, scatter_kws={"s": 14, "alpha": 0.7})  # fmt: skip
+    for ax, model in zip(g.axes.flat, g.col_names, strict=True):
+        part = data[data["model"] == model]
+        sns.regplot(data=part, x="structural_loss", y="accuracy_loss", scatter=False, ax=ax, color="black",
+                    line_kws={"lw": 1}, n_boot=500, seed=0)  # fmt: skip
+    g.set_axis_labels("structural loss 1 − R", "accuracy loss (points)")
+    g.savefig(figures / f"info_vs_accuracy_scatter{suffix}.png", dpi=130)
+    plt.close(g.figure)
+    heat = table[table["method"] == "spearman"].pivot(index="x", columns="group", values="estimate")
+    fig, ax = plt.subplots(figsize=(1.3 + 1.1 * heat.shape[1], 2.6))
+    sns.heatmap(heat, annot=True, fmt=".2f", vmin=-1, vmax=1, cmap="vlag", ax=ax)
+    ax.set_title("Spearman ρ: information loss vs accuracy loss", fontsize=9)
+    ax.set_xlabel("model")
+    ax.set_ylabel("")
+    fig.tight_layout()
+    fig.savefig(figures / f"info_vs_accuracy_heatmap{suffix}.png", dpi=130)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The analyses' --quick modes (CPU, digits) run end to end and write their tables and figures."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ANALYSES = Path(__file__).resolve().parents[1] / "analyses"
+
+
+def _run(script: str, tmp_path: Path, *extra: str) -> None:
+    args = [sys.executable, str(ANALYSES / script), "--quick", "--results", str(tmp_path / "runs"),
+            "--out-dir", str(tmp_path / "out"), "--figure-dir", str(tmp_path / "fig"), *extra]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_rvt_accuracy_table_quick(tmp_path):
+    _run("rvt_accuracy_table.py", tmp_path, "--no-progress")
+    summary = pd.read_csv(tmp_path / "out" / "rvt_accuracy_table_quick_summary.csv")
+    cells = summary.set_index("column")["mean_final"]
+    assert cells["origin"] > 40 and cells["random"] < cells["origin"] - 20
+    assert "| digits | cnn |" in (tmp_path / "out" / "rvt_accuracy_table_quick.md").read_text()
+    assert (tmp_path / "fig" / "rvt_accuracy_table_quick.png").stat().st_size > 5_000
+
+
+def test_negative_images_quick(tmp_path):
+    _run("negative_images.py", tmp_path)
+    runs = pd.read_csv(tmp_path / "out" / "negative_images_quick.csv")
+    assert set(runs["training"]) >= {"DNN", "robust DNN (ε=0.1)", "negative augmentation", "per-image normalisation"}
+    dnn = runs[runs["training"] == "DNN"].iloc[0]
+    assert dnn["negative (test)"] < dnn["identity (test)"] - 20
+    for name in ("examples", "accuracy", "confusion"):
+        assert (tmp_path / "fig" / f"negative_images_{name}_quick.png").stat().st_size > 5_000
+
+
+def test_fooling_images_quick(tmp_path):
+    _run("fooling_images.py", tmp_path)
+    evo = pd.read_csv(tmp_path / "out" / "fooling_evolution_quick.csv")
+    assert set(evo["encoding"]) == {"direct", "cppn"} and (evo["median_confidence"] > 0.5).any()
+    timing = pd.read_csv(tmp_path / "out" / "fooling_timing_quick.csv")
+    assert (timing["generations"] == 200).all()
+    assert len(pd.read_csv(tmp_path / "out" / "fooling_retraining_quick.csv")) > 0
+    assert (tmp_path / "fig" / "fooling_gallery_quick.png").stat().st_size > 5_000
+
+
+def test_info_vs_accuracy_quick(tmp_path):
+    _run("info_vs_accuracy.py", tmp_path, "--no-progress")
+    data = pd.read_csv(tmp_path / "out" / "info_vs_accuracy_quick.csv")
+    assert data[["dataset", "setting"]].drop_duplicates().shape[0] >= 15
+    table = pd.read_csv(tmp_path / "out" / "info_vs_accuracy_correlations_quick.csv")
+    assert set(table["x"]) == {"structural_loss", "content_loss", "value_loss"}
+    assert table["estimate"].between(-1, 1).all()
+    for name in ("scatter", "heatmap"):
+        assert (tmp_path / "fig" / f"info_vs_accuracy_{name}_quick.png").stat().st_size > 5_000
