@@ -326,11 +326,15 @@ def train(
         opt = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
     else:
         opt = torch.optim.AdamW(groups, lr=config.lr)
-    if config.schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=config.lr, total_steps=total_steps, pct_start=config.warmup,
-            anneal_strategy="linear", cycle_momentum=False,
-        )  # fmt: skip
+    if config.schedule == "onecycle":  # linear warm-up from lr/25 to lr, then linear decay to 0
+        warm = max(1, int(config.warmup * total_steps))
+
+        def one_cycle(step: int) -> float:
+            if step < warm:
+                return 0.04 + 0.96 * step / warm
+            return max(0.0, (total_steps - step) / max(1, total_steps - warm))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, one_cycle)
     elif config.schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
     else:
