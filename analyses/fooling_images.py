@@ -26,28 +26,22 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from _experiment import add_common_arguments, epochs_override, outputs, trained_model
 
 from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, evolve, gradient_ascent
 from pixinfo.data import Dataset, Split, load_dataset, to_uint8
 from pixinfo.models import predict_logits
 from pixinfo.provenance import environment, write_json
-from pixinfo.train import train
 from pixinfo.train.recipes import recipe
 
-ROOT = Path(__file__).resolve().parents[1]
 ENCODINGS = {"direct": DirectEncoding, "cppn": CPPNEncoding}
 
 
 def trained(model: str, dataset: str, args, *, seed: int = 0, transform: str | None = None, data=None,
             data_tag: str | None = None):
-    extra = {"epochs": args.epochs} if args.epochs else {}
-    config = recipe(model, dataset, seed=seed, transform=transform, device=args.device, data_tag=data_tag, **extra)
-    run = train(config, results_dir=args.results, reuse=True, save_checkpoint=True, progress=False, data=data)
-    if run.model is None:
-        run = train(config, results_dir=args.results, save_checkpoint=True, progress=False, data=data)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))  # fmt: skip
-    return run.model.to(device), run
+    config = recipe(model, dataset, seed=seed, transform=transform, device=args.device, data_tag=data_tag,
+                    **epochs_override(args))  # fmt: skip
+    return trained_model(config, args, data=data)
 
 
 def evolution_rows(model, shape, label: str, args, *, classes=None) -> tuple[list[dict], dict]:
@@ -92,24 +86,16 @@ def main(argv=None) -> int:
     p.add_argument("--generations", type=int, default=1000)
     p.add_argument("--target", type=float, default=0.9999)
     p.add_argument("--rounds", type=int, default=3, help="retraining rounds with a fooling class")
-    p.add_argument("--epochs", type=int)
     p.add_argument("--encrypted", default="vortex:authors", help="transform of the encrypted-domain experiment")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--results", default="results/fooling")
-    p.add_argument("--out-dir", default=str(ROOT / "analyses" / "results"))
-    p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"))
-    p.add_argument("--tag", default="")
-    p.add_argument("--quick", action="store_true", help="CPU smoke run on digits")
+    add_common_arguments(p, results="results/fooling", quick_help="CPU smoke run on digits")
     args = p.parse_args(argv)
     if args.quick:
         args.setups, args.runs, args.generations, args.rounds = ["cnn:digits"], 2, 60, 1
         args.epochs, args.target, args.population = args.epochs or 15, 0.99, 50
         args.encrypted = "permutation:seed=0"
         args.tag = args.tag or "quick"
-    suffix = f"_{args.tag}" if args.tag else ""
-    out_dir, figures = Path(args.out_dir), Path(args.figure_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    figures.mkdir(parents=True, exist_ok=True)
+    base, figures, suffix = outputs(args, "fooling_images")
+    out_dir = base.parent
 
     evo, timing, ascent, transfer, retrain, galleries = [], [], [], [], [], {}
     for setup in args.setups:

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from _experiment import add_common_arguments, epochs_override, outputs
 
 import pixinfo
 from pixinfo.data import load_dataset
@@ -28,7 +29,6 @@ from pixinfo.train import run_configs
 from pixinfo.train.recipes import recipe
 from pixinfo.transforms import build_transform
 
-ROOT = Path(__file__).resolve().parents[1]
 MEASURES = ["structural_loss", "content_loss", "value_loss"]
 
 
@@ -88,23 +88,16 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", nargs="+", default=["fashion-mnist", "mnist-5k"])
     p.add_argument("--models", nargs="+", default=["resnet18", "vit", "mlp"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--epochs", type=int)
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
     p.add_argument("--n-boot", type=int, default=2000)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--results", default="results/info_vs_accuracy")
-    p.add_argument("--out-dir", default=str(ROOT / "analyses" / "results"))
-    p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"))
-    p.add_argument("--tag", default="")
-    p.add_argument("--quick", action="store_true", help="CPU: digits, cnn and mlp, one seed, 4 epochs")
     p.add_argument("--no-progress", action="store_true")
+    add_common_arguments(p, results="results/info_vs_accuracy", quick_help="CPU: digits, cnn and mlp, one seed, 4 epochs")
     args = p.parse_args(argv)
     if args.quick:
         args.datasets, args.models, args.seeds = ["digits"], ["cnn", "mlp"], [0]
         args.epochs, args.n_boot, args.tag = args.epochs or 4, min(args.n_boot, 300), args.tag or "quick"
-    suffix = f"_{args.tag}" if args.tag else ""
-    out_dir, figures = Path(args.out_dir), Path(args.figure_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    base, figures, suffix = outputs(args, "info_vs_accuracy")
+    out_dir = base.parent
 
     frames = []
     for name in args.datasets:
@@ -113,8 +106,7 @@ def main(argv=None) -> int:
         if args.quick:  # a spread of settings that runs in minutes
             specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
         scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0)
-        extra = {"epochs": args.epochs} if args.epochs else {}
-        configs = [recipe(m, name, transform=spec, seed=s, device=args.device, **extra)
+        configs = [recipe(m, name, transform=spec, seed=s, device=args.device, **epochs_override(args))
                    for m in args.models for s in args.seeds for spec in [None, *(v[1] for v in specs.values())]]
         print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
         runs = run_configs(configs, results_dir=args.results, data={name: ds}, progress=not args.no_progress)

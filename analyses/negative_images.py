@@ -20,16 +20,15 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import torch
+from _experiment import add_common_arguments, epochs_override, outputs, trained_model
 
 from pixinfo.adversarial import PGD
 from pixinfo.adversarial.semantic import semantic_accuracy
 from pixinfo.data import available_datasets, load_dataset
 from pixinfo.provenance import environment, write_json
-from pixinfo.train import summarize, train
+from pixinfo.train import summarize
 from pixinfo.train.recipes import recipe
 
-ROOT = Path(__file__).resolve().parents[1]
 EPSILONS = (0.05, 0.1, 0.2, 0.5)
 # Table I: accuracy on test images, and on negatives of the training images (science.md §4)
 PAPER = {
@@ -66,15 +65,9 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", nargs="+")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--model", default="cnn")
-    p.add_argument("--epochs", type=int)
     p.add_argument("--max-images", type=int, default=10000, help="images per split for the semantic evaluation")
     p.add_argument("--pgd-images", type=int, default=1000)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--results", default="results/negative_images")
-    p.add_argument("--out-dir", default=str(ROOT / "analyses" / "results"))
-    p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"))
-    p.add_argument("--tag", default="")
-    p.add_argument("--quick", action="store_true", help="CPU smoke run: digits, 1 seed, 3 epochs")
+    add_common_arguments(p, results="results/negative_images", quick_help="CPU smoke run: digits, 1 seed, 3 epochs")
     args = p.parse_args(argv)
     if args.quick:
         args.datasets, args.seeds, args.epochs = ["digits"], [0], args.epochs or 3
@@ -83,24 +76,15 @@ def main(argv=None) -> int:
     if args.datasets is None:
         status = available_datasets()
         args.datasets = ["mnist-5k", "fashion-mnist"] + [d for d in ("mnist", "gtsrb") if status[d].startswith("ok")]
-    suffix = f"_{args.tag}" if args.tag else ""
-    out = Path(args.out_dir) / f"negative_images{suffix}"
-    figures = Path(args.figure_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out, figures, suffix = outputs(args, "negative_images")
 
     rows, kept = [], {}
     for dataset in args.datasets:
         ds = load_dataset(dataset)
         for name, change in variants().items():
             for seed in args.seeds:
-                extra = {"epochs": args.epochs} if args.epochs else {}
-                config = recipe(args.model, dataset, seed=seed, device=args.device, **change, **extra)
-                run = train(config, results_dir=args.results, reuse=True, save_checkpoint=True, progress=False, data=ds)
-                if run.model is None:  # a reused record without its checkpoint: train again
-                    run = train(config, results_dir=args.results, save_checkpoint=True, progress=False, data=ds)
-                device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                                      ("cpu" if args.device == "auto" else args.device))  # fmt: skip
-                model = run.model.to(device)
+                config = recipe(args.model, dataset, seed=seed, device=args.device, **change, **epochs_override(args))
+                model, run = trained_model(config, args, data=ds)
                 row, report = evaluate(model, ds, max_images=args.max_images, pgd_images=args.pgd_images, seed=seed)
                 rows.append({"dataset": dataset, "training": name, "seed": seed, **row,
                              "train_seconds": run.record["results"]["train_seconds"],

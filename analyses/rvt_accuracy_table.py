@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from _experiment import add_common_arguments, epochs_override, outputs
 
 from pixinfo.data import available_datasets, load_dataset
 from pixinfo.provenance import environment, write_json
@@ -40,7 +41,6 @@ PAPER = {
     ("vit", "cifar10"): (98.50, 92.04, 50.03),
 }
 PAPER_DATASET = {"mnist-5k": "mnist", "mnist": "mnist", "fashion-mnist": "fashion-mnist", "cifar10": "cifar10"}
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,14 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--datasets", nargs="+", help="default: fashion-mnist, mnist-5k, and mnist/cifar10 if present")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--columns", nargs="+", default=list(COLUMNS), choices=list(COLUMNS))
-    p.add_argument("--epochs", type=int, help="override the recipe's epochs")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--results", default="results/rvt_table", help="folder of per-run records (resume)")
-    p.add_argument("--out-dir", default=str(ROOT / "analyses" / "results"), help="folder of the tables")
-    p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"))
-    p.add_argument("--tag", default="", help="suffix of the output names (e.g. cpu)")
-    p.add_argument("--quick", action="store_true", help="CPU smoke run: digits, cnn, 1 seed, 3 epochs")
     p.add_argument("--no-progress", action="store_true")
+    add_common_arguments(p, results="results/rvt_table", quick_help="CPU smoke run: digits, cnn, 1 seed, 3 epochs")
     args = p.parse_args(argv)
 
     if args.quick:
@@ -66,10 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.datasets is None:
         status = available_datasets()
         args.datasets = ["fashion-mnist", "mnist-5k"] + [d for d in ("mnist", "cifar10") if status[d].startswith("ok")]
-    suffix = f"_{args.tag}" if args.tag else ""
-    out = Path(args.out_dir) / f"rvt_accuracy_table{suffix}"
-    figure = Path(args.figure_dir) / f"rvt_accuracy_table{suffix}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out, figures, suffix = outputs(args, "rvt_accuracy_table")
+    figure = figures / f"rvt_accuracy_table{suffix}.png"
 
     data = {name: load_dataset(name) for name in args.datasets}
     configs = []
@@ -77,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         for model in args.models:
             for column in args.columns:
                 for seed in args.seeds:
-                    extra = {"epochs": args.epochs} if args.epochs else {}
                     configs.append(recipe(model, dataset, transform=COLUMNS[column], seed=seed,
-                                          device=args.device, **extra))  # fmt: skip
+                                          device=args.device, **epochs_override(args)))  # fmt: skip
     print(f"{len(configs)} runs ({len(args.datasets)} datasets x {len(args.models)} models x "
           f"{len(args.columns)} columns x {len(args.seeds)} seeds)", file=sys.stderr)  # fmt: skip
     runs = run_configs(configs, results_dir=args.results, data=data, progress=not args.no_progress)

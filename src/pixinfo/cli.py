@@ -12,11 +12,9 @@ DEFAULT_KERNEL_SPEC = "exponential:scale=2"
 
 
 def _device(name: str):
-    import torch
+    from pixinfo.train import resolve_device
 
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return resolve_device(name)
 
 
 def parse_kernel(spec: str):

@@ -6,7 +6,7 @@ for the batched device-side augmentations.
 
 from pixinfo.train.augment import random_crop, random_flip, random_negative, ricap
 from pixinfo.train.records import collect_records, load_records, run_configs, summarize
-from pixinfo.train.trainer import TrainConfig, TrainResult, find_record, train, transform_key_id
+from pixinfo.train.trainer import TrainConfig, TrainResult, find_record, resolve_device, train, transform_key_id
 
 __all__ = [
     "TrainConfig",
@@ -17,6 +17,7 @@ __all__ = [
     "random_crop",
     "random_flip",
     "random_negative",
+    "resolve_device",
     "ricap",
     "run_configs",
     "summarize",

@@ -133,7 +133,9 @@ class TrainResult:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _resolve_device(name: str, local_rank: int | None) -> torch.device:
+def resolve_device(name: str = "auto", local_rank: int | None = None) -> torch.device:
+    """``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; with
+    ``local_rank`` a bare ``"cuda"`` becomes that process's GPU."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(name)
@@ -256,7 +258,7 @@ def train(
     from pixinfo.transforms import build_transform
 
     rank, world, local_rank = _distributed()
-    device = _resolve_device(config.device, local_rank)
+    device = resolve_device(config.device, local_rank)
     if world > 1:
         import torch.distributed as dist
 
