@@ -76,3 +76,15 @@ def test_gradient_ascent_reaches_high_confidence(digits_cnn):
     assert (run.first_reached[0.99] >= 0).all()
     assert (run.first_reached[0.5] <= run.first_reached[0.99]).all()
     assert run.images.min() >= 0 and run.images.max() <= 1
+
+
+@pytest.mark.parametrize("encoding", [DirectEncoding((1, 8, 8)), CPPNEncoding((1, 8, 8))], ids=["direct", "cppn"])
+def test_evolution_and_ascent_on_the_models_device(device, encoding):
+    from pixinfo.models import build_model
+
+    torch.manual_seed(0)
+    net = build_model("mlp", image_shape=(1, 8, 8), num_classes=4).to(device)
+    run = evolve(net, encoding=encoding, population=16, generations=3, seed=0, progress=False)
+    assert run.images.shape == (4, 1, 8, 8) and run.history.shape == (4, 4)
+    asc = gradient_ascent(net, shape=(1, 8, 8), steps=3)
+    assert asc.images.shape == (4, 1, 8, 8)

@@ -110,3 +110,11 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     b = load_model(next((tmp_path / "one").glob("*.pt"))).state_dict()
     for name in a:
         torch.testing.assert_close(a[name], b[name], atol=1e-5, rtol=1e-4)
+
+
+def test_training_runs_on_the_given_device(digits, device):
+    config = TrainConfig(**FAST, device=str(device), crop_pad=1, ricap_beta=0.3)
+    run = train(config, results_dir=None, progress=False, data=digits)
+    assert next(run.model.parameters()).device.type == device.type
+    assert run.record["results"]["precision"] == ("bf16" if device.type == "cuda" else "fp32")
+    assert run.final_test_acc > 0.3
