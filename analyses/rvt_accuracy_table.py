@@ -137,6 +137,7 @@ def plot(summary: pd.DataFrame, path: Path) -> None:
     palette = dict(zip(COLUMNS, sns.color_palette("deep", len(COLUMNS)), strict=True))
     for ax, panel in zip(axes[0], panels, strict=True):
         part = summary[summary["panel"] == panel]
+        part = part.assign(order=part["column"].map(list(COLUMNS).index)).sort_values("order")
         ax.bar(part["column"], part["mean_final"], yerr=part["std_final"].fillna(0), capsize=3,
                color=[palette[c] for c in part["column"]])  # fmt: skip
         ax.set_title(panel, fontsize=9)
