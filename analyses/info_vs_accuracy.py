@@ -35,7 +35,7 @@ MEASURES = ["structural_loss", "content_loss", "value_loss"]
 def settings(size: int) -> dict[str, tuple[str, str]]:
     """Transform settings: label -> (family, spec), for square images of side ``size``."""
     s: dict[str, tuple[str, str]] = {}
-    for strength in (0.25, 0.5, 1.0, 2.0, 4.0):
+    for strength in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0):
         s[f"vortex strength {strength}"] = ("vortex", f"vortex:seed=0,n=10,strength={strength}")
     for n in (1, 3, 20, 40):
         s[f"vortex n={n}"] = ("vortex", f"vortex:seed=0,n={n}")
@@ -44,11 +44,13 @@ def settings(size: int) -> dict[str, tuple[str, str]]:
     for b in blocks:
         s[f"block {b}"] = ("block", f"block:size={b}")
         s[f"block {b} + within"] = ("block", f"block:size={b},shuffle_within=true")
+    for b in blocks[1:3]:  # the full learnable-image-encryption recipe
+        s[f"block {b} + within + rotate/flip"] = ("block", f"block:size={b},shuffle_within=true,rotate=true,flip=true")
     n_pix = size * size
-    for k in (5, 25, 100, 400):
+    for k in (5, 25, 100, 300):
         if 2 * k <= n_pix:
             s[f"swaps {k}"] = ("swaps", f"swaps:k={k},seed=0")
-    for f in (0.05, 0.1, 0.25, 0.5, 0.75):
+    for f in (0.05, 0.1, 0.25, 0.5, 0.75, 1.0):
         s[f"partial {f}"] = ("partial", f"partial-permutation:fraction={f},seed=0")
     s["fixed permutation"] = ("permutation", "permutation:seed=0")
     s["per-image permutation"] = ("permutation", "per-image-permutation")
