@@ -118,6 +118,8 @@ def main(argv=None) -> int:
         label = {spec: (lab, fam) for lab, (fam, spec) in specs.items()}
         runs["setting"] = runs["transform"].map(lambda s: label[s][0])
         runs["family"] = runs["transform"].map(lambda s: label[s][1])
+        shared = {spec: build_transform(spec, shape=ds.image_shape, dataset=name).shared_key for _, spec in specs.values()}
+        runs["shared_key"] = runs["transform"].map(shared)
         frames.append(runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"]))
     data = pd.concat(frames, ignore_index=True)
     data["structural_loss"] = 1 - data["structural_retention"]
@@ -125,12 +127,20 @@ def main(argv=None) -> int:
     data["value_loss"] = 1 - data["value_nmi"]
     data.to_csv(out_dir / f"info_vs_accuracy{suffix}.csv", index=False)
 
-    table = correlate(data, x=MEASURES, y="accuracy_loss", by="model", cluster=["dataset", "setting"],
-                      n_boot=args.n_boot)  # fmt: skip
+    data.to_csv(out_dir / f"info_vs_accuracy{suffix}.csv", index=False)
+    # two scopes: every setting, and only transforms with a shared key (a learnable map); each model
+    # family and all families pooled; one Holm correction over the whole table
+    scoped = pd.concat([data.assign(scope="all settings"), data[data["shared_key"]].assign(scope="shared key only")])
+    scoped = pd.concat([scoped, scoped.assign(model="all")])
+    table = correlate(scoped, x=MEASURES, y="accuracy_loss", by=["scope", "model"], cluster=["dataset", "setting"],
+                      n_boot=args.n_boot, pooled=False)  # fmt: skip
     table.to_csv(out_dir / f"info_vs_accuracy_correlations{suffix}.csv", index=False)
-    fit = fit_loss_model(data, y="accuracy_loss", measures=MEASURES, family="model", cluster=["dataset", "setting"])
-    fit.coefficients.to_csv(out_dir / f"info_vs_accuracy_regression{suffix}.csv", index=False)
-    markdown = to_markdown(data, table, fit, args)
+    fits = {scope: fit_loss_model(part, y="accuracy_loss", measures=MEASURES, family="model",
+                                  cluster=["dataset", "setting"])
+            for scope, part in [("all settings", data), ("shared key only", data[data["shared_key"]])]}  # fmt: skip
+    pd.concat([f.coefficients.assign(scope=k) for k, f in fits.items()]).to_csv(
+        out_dir / f"info_vs_accuracy_regression{suffix}.csv", index=False)
+    markdown = to_markdown(data, table, fits, args)
     (out_dir / f"info_vs_accuracy{suffix}.md").write_text(markdown)
     print(markdown)
     plot(data, table, figures, suffix)
@@ -138,33 +148,36 @@ def main(argv=None) -> int:
         "config": vars(args), "environment": environment(), "n_rows": len(data),
         "n_settings": int(data[["dataset", "setting"]].drop_duplicates().shape[0]),
         "devices": sorted(set(data["device_name"])), "commits": sorted(set(data["commit"].astype(str))),
-        "regression": {"r2": fit.r2, "partial_r2": fit.partial_r2, "n": fit.n, "n_clusters": fit.n_clusters,
-                       "formula": fit.formula},
+        "regression": {k: {"r2": f.r2, "partial_r2": f.partial_r2, "n": f.n, "n_clusters": f.n_clusters,
+                           "formula": f.formula} for k, f in fits.items()},
     })  # fmt: skip
     return 0
 
 
-def to_markdown(data, table, fit, args) -> str:
+def to_markdown(data, table, fits, args) -> str:
     n_settings = data[["dataset", "setting"]].drop_duplicates().shape[0]
-    lines = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs × models "
-             f"{sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}; devices "
+    n_shared = data[data["shared_key"]][["dataset", "setting"]].drop_duplicates().shape[0]
+    lines = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs ({n_shared} with a "
+             f"shared key) × models {sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}; devices "
              f"{', '.join(sorted(set(data['device_name'])))}. Accuracy loss in points (final test accuracy). "
              "Intervals: 95% percentile bootstrap over transform settings; p: usual test, Holm-adjusted "
              "over every row.", "",
-             "| measure | model | Pearson [95% CI] | Spearman [95% CI] | Kendall [95% CI] | Holm p (Spearman) | n |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+             "| scope | measure | model | Pearson [95% CI] | Spearman [95% CI] | Kendall [95% CI] | "
+             "Holm p (Spearman) | n |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for (x, group), g in table.groupby(["x", "group"], sort=False):
         cell = {r["method"]: f"{r['estimate']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]" for _, r in g.iterrows()}
         sp = g[g["method"] == "spearman"].iloc[0]
-        lines.append(f"| {x} | {group} | {cell.get('pearson', '–')} | {cell.get('spearman', '–')} | "
+        scope, model = group.split(" / ")
+        lines.append(f"| {scope} | {x} | {model} | {cell.get('pearson', '–')} | {cell.get('spearman', '–')} | "
                      f"{cell.get('kendall', '–')} | {sp['p_holm']:.2g} | {sp['n']} |")  # fmt: skip
-    lines += ["", f"OLS `{fit.formula}` (cluster-robust SE by dataset × setting, {fit.n_clusters} clusters, "
-              f"n = {fit.n}): R² = {fit.r2:.3f}; partial R²: "
-              + ", ".join(f"{k} {v:.3f}" for k, v in fit.partial_r2.items()), "",
-              "| term | estimate | SE | p | 95% CI |", "|---|---|---|---|---|"]  # fmt: skip
-    for _, r in fit.coefficients.iterrows():
-        lines.append(f"| {r['term']} | {r['estimate']:.2f} | {r['std_error']:.2f} | {r['p_value']:.2g} | "
-                     f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}] |")  # fmt: skip
+    for scope, fit in fits.items():
+        lines += ["", f"OLS on {scope}: `{fit.formula}` (cluster-robust SE by dataset × setting, "
+                  f"{fit.n_clusters} clusters, n = {fit.n}): R² = {fit.r2:.3f}; partial R²: "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in fit.partial_r2.items()), "",
+                  "| term | estimate | SE | p | 95% CI |", "|---|---|---|---|---|"]  # fmt: skip
+        for _, r in fit.coefficients.iterrows():
+            lines.append(f"| {r['term']} | {r['estimate']:.2f} | {r['std_error']:.2f} | {r['p_value']:.2g} | "
+                         f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}] |")  # fmt: skip
     per_setting = data.groupby(["dataset", "setting", "model"])["accuracy_loss"].mean().unstack("model").round(1)
     lines += ["", "Mean accuracy loss (points) per setting and model:", "",
               "| dataset | setting | " + " | ".join(per_setting.columns) + " |",
@@ -192,10 +205,11 @@ def plot(data, table, figures: Path, suffix: str) -> None:
     g.savefig(figures / f"info_vs_accuracy_scatter{suffix}.png", dpi=130)
     plt.close(g.figure)
     heat = table[table["method"] == "spearman"].pivot(index="x", columns="group", values="estimate")
+    heat.columns = [c.replace(" / ", "\n") for c in heat.columns]
     fig, ax = plt.subplots(figsize=(1.3 + 1.1 * heat.shape[1], 2.6))
     sns.heatmap(heat, annot=True, fmt=".2f", vmin=-1, vmax=1, cmap="vlag", ax=ax)
     ax.set_title("Spearman ρ: information loss vs accuracy loss", fontsize=9)
-    ax.set_xlabel("model")
+    ax.set_xlabel("scope / model")
     ax.set_ylabel("")
     fig.tight_layout()
     fig.savefig(figures / f"info_vs_accuracy_heatmap{suffix}.png", dpi=130)
