@@ -88,3 +88,14 @@ def test_evolution_and_ascent_on_the_models_device(device, encoding):
     assert run.images.shape == (4, 1, 8, 8) and run.history.shape == (4, 4)
     asc = gradient_ascent(net, shape=(1, 8, 8), steps=3)
     assert asc.images.shape == (4, 1, 8, 8)
+
+
+def test_cppn_size_is_capped():
+    import numpy as np
+
+    enc = CPPNEncoding((1, 6, 6), p_add_node=1.0, p_remove_node=0.0, max_hidden=5)
+    rng = np.random.default_rng(0)
+    genomes = enc.init(4, generator=torch.Generator(), device="cpu", rng=rng)
+    for gen in range(20):
+        genomes = enc.mutate(genomes, generation=gen, generator=torch.Generator(), rng=rng)
+    assert max(g.n_hidden for g in genomes) == 5
