@@ -41,9 +41,9 @@ PAPER_DATASET = {"mnist-5k": "mnist", "mnist": "mnist", "gtsrb": "gtsrb"}
 TRANSFORMS = ["negative", "rot180", "hflip", "vflip", "contrast50", "translate2"]
 
 
-def variants() -> dict[str, dict]:
+def variants(epsilons=EPSILONS) -> dict[str, dict]:
     out = {"DNN": {}}
-    out.update({f"robust DNN (ε={e})": {"robust_eps": e} for e in EPSILONS})
+    out.update({f"robust DNN (ε={e})": {"robust_eps": e} for e in epsilons})
     out["negative augmentation"] = {"negative_p": 0.5}
     out["per-image normalisation"] = {"normalization": "per-image"}
     return out
@@ -67,6 +67,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="cnn")
     p.add_argument("--max-images", type=int, default=10000, help="images per split for the semantic evaluation")
     p.add_argument("--pgd-images", type=int, default=1000)
+    p.add_argument("--epsilons", nargs="+", type=float, default=list(EPSILONS), help="FGSM training strengths")
     add_common_arguments(p, results="results/negative_images", quick_help="CPU smoke run: digits, 1 seed, 3 epochs")
     args = p.parse_args(argv)
     if args.quick:
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
     rows, kept = [], {}
     for dataset in args.datasets:
         ds = load_dataset(dataset)
-        for name, change in variants().items():
+        for name, change in variants(args.epsilons).items():
             for seed in args.seeds:
                 config = recipe(args.model, dataset, seed=seed, device=args.device, **change, **epochs_override(args))
                 model, run = trained_model(config, args, data=ds)
