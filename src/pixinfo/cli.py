@@ -88,8 +88,7 @@ def _score(args: argparse.Namespace) -> int:
         "max_value_images": args.max_value_images,
         "batch_size": args.batch_size,
     }
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    base = Path(args.out) / f"score-{dataset.name}-{stamp}"
+    base = Path(args.out) / f"score-{dataset.name}-{_stamp()}"
     record = make_record("score", config, frame.to_dict(orient="records"), device=device)
     record["seconds"] = seconds
     json_path = write_json(base.with_suffix(".json"), record)
