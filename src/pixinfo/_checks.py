@@ -9,8 +9,10 @@ import torch
 from pixinfo.errors import DeviceError, DTypeError, ShapeError, ValueRangeError
 
 
-def describe(x: torch.Tensor) -> str:
-    """Short description of a tensor for error messages."""
+def describe(x: object) -> str:
+    """Short description of a tensor (or of a non-tensor's type) for error messages."""
+    if not isinstance(x, torch.Tensor):
+        return type(x).__name__
     return f"shape {tuple(x.shape)}, dtype {x.dtype}, device {x.device}"
 
 

@@ -255,7 +255,7 @@ def check_model(model: nn.Module, *, image_shape: tuple[int, int, int], num_clas
         first = str(err).splitlines()[0]
         raise ConfigError(f"the model cannot take images of shape {tuple(image_shape)} (C, H, W): {first}") from None
     if not isinstance(out, torch.Tensor) or out.shape != (2, num_classes):
-        got = describe(out) if isinstance(out, torch.Tensor) else type(out).__name__
+        got = describe(out)
         raise ShapeError(f"the model must return logits (B, {num_classes}) for {num_classes} classes, got {got}")
 
 

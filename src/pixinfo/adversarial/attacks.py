@@ -48,7 +48,7 @@ def checked_logits(model: nn.Module, images: torch.Tensor, *, num_classes: int |
     """``model(images)`` checked to be logits ``(B, K)`` (and K == num_classes when given)."""
     out = model(images)
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != images.shape[0]:
-        got = describe(out) if isinstance(out, torch.Tensor) else type(out).__name__
+        got = describe(out)
         raise ShapeError(f"the model must return logits (B, classes) for B={images.shape[0]} images, got {got}")
     if num_classes is not None and out.shape[1] != num_classes:
         raise ShapeError(f"the model returns {out.shape[1]} classes but the data has {num_classes}")
@@ -57,7 +57,7 @@ def checked_logits(model: nn.Module, images: torch.Tensor, *, num_classes: int |
 
 def check_labels(labels: torch.Tensor, images: torch.Tensor, num_classes: int) -> torch.Tensor:
     if not isinstance(labels, torch.Tensor) or labels.shape != images.shape[:1] or labels.is_floating_point():
-        got = describe(labels) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        got = describe(labels)
         raise ShapeError(f"labels must be an integer tensor ({images.shape[0]},), got {got}")
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
         raise ValueRangeError(f"labels must lie in [0, {num_classes - 1}], got [{int(labels.min())}, {int(labels.max())}]")

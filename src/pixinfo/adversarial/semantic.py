@@ -179,7 +179,7 @@ def semantic_accuracy(
                     x = images[start : start + batch_size].to(device)
                     tx = fn(x)
                     if not isinstance(tx, torch.Tensor) or tx.shape != x.shape:
-                        got = describe(tx) if isinstance(tx, torch.Tensor) else type(tx).__name__
+                        got = describe(tx)
                         raise ShapeError(f"transform {name!r} must keep the batch shape {tuple(x.shape)}, got {got}")
                     if tx.dtype == torch.uint8:
                         tx = tx.float() / 255.0

@@ -42,7 +42,7 @@ class ProbeResult:
 def _call(transform: Callable, x: torch.Tensor) -> torch.Tensor:
     y = transform(x)
     if not isinstance(y, torch.Tensor) or y.shape != x.shape:
-        got = describe(y) if isinstance(y, torch.Tensor) else type(y).__name__
+        got = describe(y)
         raise ShapeError(
             f"probe_map needs a transform that keeps the image shape {tuple(x.shape)}, got {got}"
         )
