@@ -25,6 +25,7 @@ from _experiment import add_common_arguments, epochs_override, outputs, trained_
 from pixinfo.adversarial import PGD
 from pixinfo.adversarial.semantic import semantic_accuracy
 from pixinfo.data import available_datasets, load_dataset
+from pixinfo.models import model_device
 from pixinfo.provenance import environment, write_json
 from pixinfo.train import summarize
 from pixinfo.train.recipes import recipe
@@ -53,7 +54,7 @@ def evaluate(model, ds, *, max_images: int, pgd_images: int, seed: int) -> dict[
     report = semantic_accuracy(model, ds, transforms=TRANSFORMS, splits=("test", "train"), max_images=max_images,
                                seed=seed)  # fmt: skip
     row = {f"{t} ({s})": 100 * report.accuracy(t, s) for s in ("test", "train") for t in ["identity", *TRANSFORMS]}
-    device = next(model.parameters()).device
+    device = model_device(model)
     x = ds.test.images[:pgd_images].float().div(255).to(device)
     y = ds.test.labels[:pgd_images].to(device)
     row["PGD ε=0.1 (test)"] = 100 * PGD(eps=0.1, steps=20, seed=seed)(model, x, y).robust_accuracy

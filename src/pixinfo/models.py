@@ -297,12 +297,18 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
             m.training = mode
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device of a model's first parameter (CPU for a model without parameters)."""
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
 def predict_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 1024) -> torch.Tensor:
     """Logits of float images in [0, 1] (or uint8), in eval mode, batched, without gradients (float32)."""
     from pixinfo.data import to_float
 
     images = to_float(images)
-    device = next(model.parameters()).device
+    device = model_device(model)
     outs = []
     with evaluating(model), torch.no_grad():
         for start in range(0, len(images), batch_size):

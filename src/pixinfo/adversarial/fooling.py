@@ -28,14 +28,7 @@ import torch
 from torch import nn
 
 from pixinfo.adversarial.attacks import checked_logits
-from pixinfo.models import evaluating
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
+from pixinfo.models import evaluating, model_device
 
 
 def _check_shape(shape: Sequence[int]) -> tuple[int, int, int]:
@@ -294,7 +287,7 @@ def evolve(
     if population < 1 or generations < 0 or not 0 < target <= 1:
         raise ValueError(f"need population >= 1, generations >= 0, 0 < target <= 1; got {population}, "
                          f"{generations}, {target}")  # fmt: skip
-    device = _model_device(model)
+    device = model_device(model)
     torch_gen = torch.Generator(device=device).manual_seed(seed)
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
@@ -393,7 +386,7 @@ def gradient_ascent(
     if objective not in ("softmax", "logit"):
         raise ValueError(f"objective must be 'softmax' or 'logit', got {objective!r}")
     c, h, w = _check_shape(shape)
-    device = _model_device(model)
+    device = model_device(model)
     with evaluating(model):
         with torch.no_grad():
             k_all = checked_logits(model, torch.zeros(1, c, h, w, device=device)).shape[1]

@@ -31,7 +31,7 @@ from torch import nn
 from pixinfo._checks import check_image_batch, describe
 from pixinfo.adversarial.attacks import check_float_images, check_labels, checked_logits
 from pixinfo.errors import ShapeError
-from pixinfo.models import evaluating
+from pixinfo.models import evaluating, model_device
 
 
 def negative(x: torch.Tensor) -> torch.Tensor:
@@ -155,10 +155,7 @@ def semantic_accuracy(
         sources = {"data": (images, labels)}
         num_classes, shape = None, tuple(images.shape[1:])
     chosen = {"identity": (lambda x: x), **_resolve(transforms, shape)}
-    try:
-        device = next(model.parameters()).device
-    except StopIteration:
-        device = torch.device("cpu")
+    device = model_device(model)
 
     rows, class_rows, confusion = [], [], {}
     with evaluating(model), torch.no_grad():
