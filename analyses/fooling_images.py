@@ -13,6 +13,8 @@ Experiments (each model is trained with the pixinfo recipe and reused from ``--r
 5. the encrypted domain: the same evolution against a model trained on vortex-encrypted images
    (``--encrypted``; inputs to that model are encrypted images, so noise is searched in that domain).
 
+``--rounds 0`` and ``--encrypted none`` skip experiments 4 and 5 (e.g. for a second setup on a CPU).
+
     python analyses/fooling_images.py                       # GPU
     python analyses/fooling_images.py --quick               # CPU smoke run on digits
 """
@@ -86,7 +88,8 @@ def main(argv=None) -> int:
     p.add_argument("--generations", type=int, default=1000)
     p.add_argument("--target", type=float, default=0.9999)
     p.add_argument("--rounds", type=int, default=3, help="retraining rounds with a fooling class")
-    p.add_argument("--encrypted", default="vortex:authors", help="transform of the encrypted-domain experiment")
+    p.add_argument("--encrypted", default="vortex:authors",
+                   help="transform of the encrypted-domain experiment ('none' skips it)")
     add_common_arguments(p, results="results/fooling", quick_help="CPU smoke run on digits")
     args = p.parse_args(argv)
     if args.quick:
@@ -144,9 +147,10 @@ def main(argv=None) -> int:
             pool = torch.cat([pool] + [res.images for res in new_elites.values()])
 
         # the encrypted domain
-        vmodel, vrun = trained(arch, dataset, args, transform=args.encrypted, data=ds)
-        rows, _ = evolution_rows(vmodel, ds.image_shape, f"{label} trained on {args.encrypted}", args)
-        evo += [dict(r, test_acc=vrun.final_test_acc) for r in rows]
+        if args.encrypted != "none":
+            vmodel, vrun = trained(arch, dataset, args, transform=args.encrypted, data=ds)
+            rows, _ = evolution_rows(vmodel, ds.image_shape, f"{label} trained on {args.encrypted}", args)
+            evo += [dict(r, test_acc=vrun.final_test_acc) for r in rows]
         evo = [dict(r, test_acc=r.get("test_acc", run.final_test_acc)) for r in evo]
 
     frames = {"evolution": pd.DataFrame(evo), "timing": pd.DataFrame(timing), "ascent": pd.DataFrame(ascent),
