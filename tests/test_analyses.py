@@ -31,6 +31,8 @@ def test_negative_images_quick(tmp_path):
     assert set(runs["training"]) >= {"DNN", "robust DNN (ε=0.1)", "negative augmentation", "per-image normalisation"}
     dnn = runs[runs["training"] == "DNN"].iloc[0]
     assert dnn["negative (test)"] < dnn["identity (test)"] - 20
+    # each model's evaluation is kept next to its record, so reruns only evaluate new models
+    assert len(list((tmp_path / "runs").glob("*.eval-*.json"))) == len(runs)
     for name in ("examples", "accuracy", "confusion"):
         assert (tmp_path / "fig" / f"negative_images_{name}_quick.png").stat().st_size > 5_000
 
