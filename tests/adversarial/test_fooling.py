@@ -70,6 +70,20 @@ def test_cppn_mutations_keep_the_network_feed_forward():
     assert imgs.shape == (10, 1, 6, 6) and torch.isfinite(imgs).all()
 
 
+def test_cppn_batch_render_equals_rendering_each_genome_alone():
+    import numpy as np
+
+    enc = CPPNEncoding((3, 5, 7), p_add_node=0.5, p_add_connection=0.5)
+    rng = np.random.default_rng(1)
+    genomes = enc.init(6, generator=torch.Generator(), device="cpu", rng=rng)
+    for gen in range(15):
+        genomes = enc.mutate(genomes, generation=gen, generator=torch.Generator(), rng=rng)
+    assert len({g.n_hidden for g in genomes}) > 1  # networks of different sizes share one batch
+    batch = enc.render(genomes, device="cpu")
+    alone = torch.cat([enc.render([g], device="cpu") for g in genomes])
+    assert torch.allclose(batch, alone, atol=1e-6)
+
+
 def test_gradient_ascent_reaches_high_confidence(digits_cnn):
     run = gradient_ascent(digits_cnn, shape=(1, 8, 8), steps=60, seed=0)
     assert (run.confidences > 0.999).all()

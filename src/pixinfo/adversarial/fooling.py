@@ -180,18 +180,26 @@ class CPPNEncoding:
         p = len(genomes)
         n_hidden = max((g.n_hidden for g in genomes), default=0)
         n = N_INPUTS + n_hidden + c
-        weights = torch.zeros(p, n, n)
-        acts = torch.full((p, n), 3, dtype=torch.long)
+        # gather every genome's entries in flat lists and scatter them in one go (assigning tensor
+        # elements one by one cost more than the forward pass of the whole population)
+        weights = np.zeros((p, n, n), dtype=np.float32)
+        acts = np.full((p, n), 3, dtype=np.int64)
+        wk, wdst, wsrc, wval, ak, aslot, aval = [], [], [], [], [], [], []
         for k, g in enumerate(genomes):
             hidden = sorted((i for i, q in enumerate(g.positions) if 0.0 < q < 1.0), key=lambda i: g.positions[i])
             slot = {i: i for i in range(N_INPUTS)}
             slot.update({i: N_INPUTS + r for r, i in enumerate(hidden)})
             slot.update({N_INPUTS + o: n - c + o for o in range(c)})
-            for i, s in slot.items():
-                acts[k, s] = g.activations[i]
-            for (src, dst), wt in g.connections.items():
-                weights[k, slot[dst], slot[src]] = wt
-        weights, acts = weights.to(device), acts.to(device)
+            ak += [k] * len(slot)
+            aslot += slot.values()
+            aval += [g.activations[i] for i in slot]
+            wk += [k] * len(g.connections)
+            wdst += [slot[dst] for _, dst in g.connections]
+            wsrc += [slot[src] for src, _ in g.connections]
+            wval += g.connections.values()
+        acts[ak, aslot] = aval
+        weights[wk, wdst, wsrc] = wval
+        weights, acts = torch.from_numpy(weights).to(device), torch.from_numpy(acts).to(device)
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=device), torch.linspace(-1, 1, w, device=device),
                                 indexing="ij")  # fmt: skip
         inputs = torch.stack([xs, ys, torch.sqrt(xs**2 + ys**2) * math.sqrt(2) - 1, torch.ones_like(xs)]).flatten(1)
