@@ -190,12 +190,13 @@ def to_markdown(frames, args) -> str:
     if len(retrain):
         lines += ["", "Retraining with a fooling class:", "",
                   "| round | encoding | fooling images in training | test acc | old elites caught | runs reaching "
-                  "target | median generations |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "target | median generations | median min-confidence |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for (rnd, enc), g in retrain.groupby(["round", "encoding"], sort=False):
             reached = g["generations_to_all"].dropna()
             lines.append(f"| {rnd} | {enc} | {g['fooling_images_in_training'].iloc[0]} | "
                          f"{100 * g['test_acc'].iloc[0]:.2f} | {g['old_pool_caught'].iloc[0]:.2f} | "
-                         f"{len(reached)}/{len(g)} | {reached.median() if len(reached) else '–'} |")  # fmt: skip
+                         f"{len(reached)}/{len(g)} | {reached.median() if len(reached) else '–'} | "
+                         f"{g['min_confidence'].median():.5f} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
