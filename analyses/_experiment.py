@@ -1,5 +1,5 @@
 """What the analysis scripts share: their common command-line options, output paths, and
-"train or reuse a model with its checkpoint"."""
+"train or reuse a model with its saved weights"."""
 
 from __future__ import annotations
 
@@ -34,10 +34,8 @@ def epochs_override(args: argparse.Namespace) -> dict:
 
 
 def trained_model(config, args: argparse.Namespace, *, data=None):
-    """Train ``config`` (or reuse its finished record and checkpoint); the model on the run's device."""
+    """Train ``config`` (or reuse its finished record and saved model); the model on the run's device."""
     from pixinfo.train import resolve_device, train
 
-    run = train(config, results_dir=args.results, reuse=True, save_checkpoint=True, progress=False, data=data)
-    if run.model is None:  # a reused record without its checkpoint
-        run = train(config, results_dir=args.results, save_checkpoint=True, progress=False, data=data)
+    run = train(config, results_dir=args.results, reuse=True, resume=True, save_model=True, progress=False, data=data)
     return run.model.to(resolve_device(config.device)), run

@@ -21,6 +21,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Checkpoints and saved models of every test go to a fresh cache folder, never ~/.cache."""
+    monkeypatch.setenv("PIXINFO_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(params=DEVICES)
 def device(request):
     return torch.device(request.param)

@@ -84,15 +84,16 @@ def test_train_semantic_fool_pipeline(tmp_path, capsys):
     import json
 
     from pixinfo.cli import main
+    from pixinfo.files import cache_dir
 
     out = tmp_path / "train"
     assert main(["train", "--dataset", "digits", "--model", "cnn", "--epochs", "4", "--batch-size", "64",
                  "--out", str(out), "--save-model", "--no-progress"]) == 0  # fmt: skip
     printed = capsys.readouterr().out
     assert "final test accuracy" in printed
-    (model,) = out.glob("*.pt")
     (record,) = out.glob("*.json")
-    assert json.loads(record.read_text())["checkpoint"] == model.name
+    model = cache_dir("models") / json.loads(record.read_text())["model_file"]
+    assert f"model: {model}" in printed and model.is_file()
     assert main(["train", "--dataset", "digits", "--model", "lenet", "--out", str(out)]) == 2
     assert "at least 12x12" in capsys.readouterr().err
 

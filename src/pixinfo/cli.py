@@ -134,70 +134,105 @@ def _transforms(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import json
+    import os
 
+    from pixinfo.models import ConfigError
     from pixinfo.train import TrainConfig, train
+    from pixinfo.train.recipes import recipe
 
-    options = {"root": args.root} if args.root else {}
-    config = TrainConfig(
-        dataset=args.dataset, model=args.model, transform=args.transform, per_image_keys=args.per_image_keys,
-        epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-        weight_decay=args.weight_decay, schedule=args.schedule, label_smoothing=args.label_smoothing,
-        crop_pad=args.crop_pad, flip=args.flip, ricap_beta=args.ricap_beta, negative_p=args.negative_p,
-        robust_eps=args.robust_eps, normalization=args.normalization,
-        model_options=json.loads(args.model_options), dataset_options=options, max_train=args.max_train,
-        seed=args.seed, device=args.device, precision=args.precision,
-    )  # fmt: skip
-    run = train(config, results_dir=args.out, reuse=args.reuse, save_checkpoint=args.save_model,
+    given = {k[len("cfg_"):]: v for k, v in vars(args).items() if k.startswith("cfg_")}
+    if args.root:
+        given["dataset_options"] = {**given.get("dataset_options", {}), "root": args.root}
+    if args.recipe:
+        if given.get("model", args.recipe) != args.recipe:
+            raise ConfigError(f"--recipe {args.recipe} and --model {given['model']} disagree; give one of them")
+        given.pop("model", None)
+        config = recipe(args.recipe, given.pop("dataset", TrainConfig.dataset), **given)
+    else:
+        config = TrainConfig(**given)
+    run = train(config, results_dir=args.out, reuse=args.reuse, resume=args.resume, save_model=args.save_model,
                 progress=not args.no_progress)  # fmt: skip
     res = run.record["results"]
-    if res["world_size"] > 1 and int(__import__("os").environ.get("RANK", "0")) != 0:
+    if res["world_size"] > 1 and int(os.environ.get("RANK", "0")) != 0:
         return 0
     print(
         f"{config.model} on {config.dataset} ({config.transform or 'original'}), seed {config.seed}: "
         f"final test accuracy {100 * res['final_test_acc']:.2f}%, best {100 * res['best_test_acc']:.2f}% "
         f"(epoch {res['best_epoch']}); {res['train_seconds']:.1f} s training "
-        f"({res['train_images_per_second']:.0f} img/s) on {run.record['environment']['device']}"
+        f"({res['train_images_per_second']:.0f} img/s, {res['precision']}) on {run.record['environment']['device']}"
     )
     if run.path is not None:
-        print(f"record: {run.path}" + (f"; model: {run.path.with_suffix('.pt')}" if args.save_model else ""))
+        from pixinfo.train import model_path
+
+        print(f"record: {run.path}" + (f"; model: {model_path(config)}" if args.save_model else ""))
     return 0
 
 
-def _add_train_parser(sub) -> None:
+def _json_object(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object like '{{\"patch\": 7}}', got {text!r}")
+    return value
+
+
+def _config_choices() -> dict[str, tuple[str, ...]]:
     from pixinfo.data import DATASETS
     from pixinfo.models import MODELS, NORMALIZATIONS
-    from pixinfo.train.trainer import OPTIMIZERS, PER_IMAGE_KEYS, PRECISIONS, SCHEDULES, TrainConfig
+    from pixinfo.train import config as c
 
-    d = TrainConfig()
-    p = sub.add_parser("train", help="train a model on original or transformed data; writes a JSON record")
-    p.add_argument("--dataset", default=d.dataset, choices=DATASETS)
+    return {"dataset": tuple(DATASETS), "model": tuple(sorted(MODELS)), "optimizer": c.OPTIMIZERS,
+            "schedule": c.SCHEDULES, "precision": c.PRECISIONS, "per_image_keys": c.PER_IMAGE_KEYS,
+            "augment": c.AUGMENT_ORDERS, "normalization": NORMALIZATIONS}  # fmt: skip
+
+
+def add_config_arguments(p: argparse.ArgumentParser) -> None:
+    """One option per :class:`~pixinfo.train.TrainConfig` field, generated from the dataclass:
+    type from its annotation, default and help from the config (``FIELD_HELP``). Options not
+    given are absent from the parsed namespace (``dest`` ``cfg_<field>``), so a recipe's values
+    stay in force for them."""
+    import dataclasses
+
+    from pixinfo.train.config import FIELD_HELP, TrainConfig
+
+    choices = _config_choices()
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        flag, kind = "--" + f.name.replace("_", "-"), str(f.type).replace(" ", "")
+        default = getattr(defaults, f.name)
+        kw: dict = {"dest": f"cfg_{f.name}", "default": argparse.SUPPRESS,
+                    "help": f"{FIELD_HELP[f.name]} (default: {default!r})"}  # fmt: skip
+        if kind.startswith("bool"):
+            kw["action"] = argparse.BooleanOptionalAction
+        elif kind.startswith("dict"):
+            kw["type"], kw["metavar"] = _json_object, "JSON"
+        elif f.name in choices:
+            kw["choices"] = choices[f.name]
+        else:
+            kw["type"] = {"int": int, "float": float}.get(kind.split("|")[0], str)
+            kw["metavar"] = f.name.upper()
+        p.add_argument(flag, **kw)
+
+
+def _add_train_parser(sub) -> None:
+    from pixinfo.train.recipes import RECIPES
+
+    p = sub.add_parser("train", help="train a model on original or transformed data; writes a JSON record",
+                       description="Every TrainConfig field is an option; --recipe starts from a model's "
+                       "recipe (the analyses' defaults) and the options given override it.")  # fmt: skip
+    p.add_argument("--recipe", choices=sorted(RECIPES), help="start from this model's recipe (sets --model)")
+    add_config_arguments(p)
     p.add_argument("--root", help="folder holding the dataset's files (file-based datasets)")
-    p.add_argument("--model", default=d.model, choices=sorted(MODELS))
-    p.add_argument("--model-options", default="{}", help='JSON, e.g. \'{"patch": 7}\'')
-    p.add_argument("--transform", help="transform spec (see `pixinfo transforms`); default: original images")
-    p.add_argument("--per-image-keys", default=d.per_image_keys, choices=PER_IMAGE_KEYS,
-                   help="per-image transforms: one key per image for the run, or fresh keys every batch")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--schedule", default=d.schedule, choices=SCHEDULES)
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--crop-pad", type=int, default=d.crop_pad, help="random crop with this padding (0: off)")
-    p.add_argument("--flip", action="store_true", help="random horizontal flips")
-    p.add_argument("--ricap-beta", type=float, help="RICAP with this beta (off by default)")
-    p.add_argument("--negative-p", type=float, default=d.negative_p, help="train on negatives with this probability")
-    p.add_argument("--robust-eps", type=float, default=d.robust_eps, help="FGSM adversarial training with this eps")
-    p.add_argument("--normalization", default=d.normalization, choices=NORMALIZATIONS)
-    p.add_argument("--max-train", type=int, help="train on a seeded subset of this size")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--precision", default=d.precision, choices=PRECISIONS)
-    p.add_argument("--out", default="results/train", help="folder for the JSON record (and model)")
-    p.add_argument("--save-model", action="store_true", help="also save the trained model (.pt) for `semantic`/`fool`")
+    p.add_argument("--out", default="results/train", help="folder for the JSON record")
+    p.add_argument("--save-model", action="store_true",
+                   help="also save the trained model ($PIXINFO_CACHE/models) for `semantic`/`fool`")
     p.add_argument("--reuse", action="store_true", help="reuse a finished record of the identical config")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from its last epoch checkpoint ($PIXINFO_CACHE/checkpoints)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_train)
 

@@ -38,3 +38,7 @@ class CorruptDatasetError(PixinfoError, ValueError):
 
 class NoSharedKeyError(PixinfoError, ValueError):
     """A transform gives different outputs for the same input, so it has no shared map."""
+
+
+class CorruptFileError(PixinfoError, ValueError):
+    """A record, key, checkpoint or model file is truncated, tampered or of the wrong kind."""

@@ -22,6 +22,7 @@ torch.Size([2, 10])
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -260,29 +261,66 @@ def check_model(model: nn.Module, *, image_shape: tuple[int, int, int], num_clas
 
 
 def save_model(model: Classifier, path, *, extra: dict[str, Any] | None = None):
-    """Save a :class:`Classifier` (its build spec and weights) for :func:`load_model`."""
-    from pathlib import Path
-
+    """Save a :class:`Classifier` (its build spec and weights) for :func:`load_model`, written whole."""
     if not isinstance(model, Classifier):
         raise TypeError(f"save_model takes a pixinfo Classifier (from build_model), got {type(model).__name__}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from pixinfo.files import torch_save_atomic
+
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"spec": model.spec, "state_dict": state, "extra": extra or {}}, path)
-    return path
+    return torch_save_atomic({"format": "pixinfo-model", "spec": model.spec, "state_dict": state,
+                              "extra": extra or {}}, Path(path))  # fmt: skip
 
 
 def load_model(path, *, map_location="cpu") -> Classifier:
-    """Rebuild a model saved by :func:`save_model` (safe loading: weights and plain data only)."""
-    blob = torch.load(path, map_location=map_location, weights_only=True)
-    spec = blob["spec"]
-    model = build_model(
-        spec["name"], image_shape=tuple(spec["image_shape"]), num_classes=spec["num_classes"],
-        normalization=spec["normalization"], **spec["options"],
-    )  # fmt: skip
-    model.load_state_dict(blob["state_dict"])
+    """Rebuild a model saved by :func:`save_model` (safe loading: weights and plain data only).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    CorruptFileError
+        The file is truncated, not a torch file, not a pixinfo model, or its weights do not fit
+        the model it describes.
+    """
+    from pixinfo.errors import CorruptFileError
+
+    blob = load_torch_file(path, map_location=map_location, kind="model")
+    spec = blob.get("spec") if isinstance(blob, dict) else None
+    if not isinstance(spec, dict) or not isinstance(blob.get("state_dict"), dict):
+        raise CorruptFileError(f"{path} is not a pixinfo model file (saved by save_model): no spec/state_dict")
+    try:
+        model = build_model(
+            spec["name"], image_shape=tuple(spec["image_shape"]), num_classes=spec["num_classes"],
+            normalization=spec["normalization"], **spec["options"],
+        )  # fmt: skip
+        model.load_state_dict(blob["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CorruptFileError(f"{path}: the saved weights do not fit the model it describes: {first}") from None
     model.extra = blob.get("extra", {})
     return model.eval()
+
+
+def load_torch_file(path, *, map_location="cpu", kind: str = "file"):
+    """``torch.load(path, weights_only=True)`` with typed errors naming the path.
+
+    Raises ``FileNotFoundError`` for a missing file and :class:`~pixinfo.errors.CorruptFileError`
+    for one that is truncated, not a torch file, or holds anything but weights and plain data.
+    """
+    import pickle
+    import zipfile
+
+    from pixinfo.errors import CorruptFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {kind} file at {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CorruptFileError(f"{path} is not a readable {kind} file (truncated, tampered or another format): "
+                               f"{first[:200]}") from None  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -75,7 +75,7 @@ def make_record(kind: str, config: dict[str, Any], results: Any, *, device=None)
 
 
 def write_json(path: str | Path, record: dict[str, Any]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
-    return path
+    """Write ``record`` as JSON, whole (temporary file + ``os.replace``)."""
+    from pixinfo.files import write_text_atomic
+
+    return write_text_atomic(path, json.dumps(record, indent=2, allow_nan=True) + "\n")

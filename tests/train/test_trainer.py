@@ -8,6 +8,7 @@ import torch
 
 from pixinfo.models import ConfigError, load_model
 from pixinfo.train import TrainConfig, collect_records, find_record, train
+from pixinfo.train.precision import cpu_has_native_bf16
 
 FAST = dict(dataset="digits", model="cnn", epochs=5, batch_size=64)
 
@@ -29,7 +30,7 @@ def test_per_image_permutation_leaves_little_to_learn(digits):
 
 def test_record_round_trip_and_reuse(digits, tmp_path):
     config = TrainConfig(**FAST, transform="vortex:seed=1,n=3")
-    run = train(config, results_dir=tmp_path, save_checkpoint=True, progress=False, data=digits)
+    run = train(config, results_dir=tmp_path, save_model=True, progress=False, data=digits)
     on_disk = json.loads(run.path.read_text())
     assert on_disk["config"] == config.to_dict()
     assert on_disk["results"]["history"] == run.history
@@ -97,8 +98,10 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     common = ["train", "--dataset", "digits", "--model", "cnn", "--epochs", "2", "--batch-size", "64",
               "--save-model", "--no-progress"]  # fmt: skip
     _run_cli([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "pixinfo",
-              *common, "--out", str(tmp_path / "ddp")], cwd=tmp_path)  # fmt: skip
-    _run_cli([sys.executable, "-m", "pixinfo", *common, "--out", str(tmp_path / "one")], cwd=tmp_path)
+              *common, "--out", str(tmp_path / "ddp")], cwd=tmp_path,
+             env_extra={"PIXINFO_CACHE": str(tmp_path / "ddp")})  # fmt: skip
+    _run_cli([sys.executable, "-m", "pixinfo", *common, "--out", str(tmp_path / "one")], cwd=tmp_path,
+             env_extra={"PIXINFO_CACHE": str(tmp_path / "one")})  # fmt: skip
     (ddp,) = (tmp_path / "ddp").glob("*.json")
     (one,) = (tmp_path / "one").glob("*.json")
     ddp, one = json.loads(ddp.read_text()), json.loads(one.read_text())
@@ -106,8 +109,8 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     digests = ddp["results"]["weights_sha256"]
     assert len(digests) == 2 and digests[0] == digests[1]  # both ranks hold identical weights
     assert ddp["results"]["final_test_acc"] == one["results"]["final_test_acc"]
-    a = load_model(next((tmp_path / "ddp").glob("*.pt"))).state_dict()
-    b = load_model(next((tmp_path / "one").glob("*.pt"))).state_dict()
+    a = load_model(next((tmp_path / "ddp" / "models").glob("*.pt"))).state_dict()
+    b = load_model(next((tmp_path / "one" / "models").glob("*.pt"))).state_dict()
     for name in a:
         torch.testing.assert_close(a[name], b[name], atol=1e-5, rtol=1e-4)
 
@@ -116,5 +119,6 @@ def test_training_runs_on_the_given_device(digits, device):
     config = TrainConfig(**FAST, device=str(device), crop_pad=1, ricap_beta=0.3)
     run = train(config, results_dir=None, progress=False, data=digits)
     assert next(run.model.parameters()).device.type == device.type
-    assert run.record["results"]["precision"] == ("bf16" if device.type == "cuda" else "fp32")
+    native = device.type == "cuda" or cpu_has_native_bf16()
+    assert run.record["results"]["precision"] == ("bf16" if native else "fp32")
     assert run.final_test_acc > 0.3

@@ -1,22 +1,43 @@
-"""Training on original and transformed data (:func:`train`) and its records.
+"""Training on original and transformed data (:func:`train`), its records and its sweeps.
 
-See :mod:`pixinfo.train.trainer` for the pipeline and :mod:`pixinfo.train.augment`
-for the batched device-side augmentations.
+:mod:`~pixinfo.train.config` holds :class:`TrainConfig`; :mod:`~pixinfo.train.trainer` the
+orchestration; :mod:`~pixinfo.train.loader` the device-resident loader;
+:mod:`~pixinfo.train.optim` the optimizer and schedule factories; :mod:`~pixinfo.train.evaluate`
+the evaluation; :mod:`~pixinfo.train.precision` the choice of bf16 and channels-last;
+:mod:`~pixinfo.train.augment` the batched device-side augmentations;
+:mod:`~pixinfo.train.executors` running many configs in-process, on a process pool or on Ray.
 """
 
 from pixinfo.train.augment import random_crop, random_flip, random_negative, ricap
+from pixinfo.train.config import TrainConfig
+from pixinfo.train.evaluate import evaluate
+from pixinfo.train.loader import DeviceLoader
 from pixinfo.train.records import collect_records, load_records, run_configs, summarize
-from pixinfo.train.trainer import TrainConfig, TrainResult, find_record, resolve_device, train, transform_key_id
+from pixinfo.train.trainer import (
+    TrainResult,
+    checkpoint_path,
+    find_record,
+    model_path,
+    record_path,
+    resolve_device,
+    train,
+    transform_key_id,
+)
 
 __all__ = [
+    "DeviceLoader",
     "TrainConfig",
     "TrainResult",
+    "checkpoint_path",
     "collect_records",
+    "evaluate",
     "find_record",
     "load_records",
+    "model_path",
     "random_crop",
     "random_flip",
     "random_negative",
+    "record_path",
     "resolve_device",
     "ricap",
     "run_configs",

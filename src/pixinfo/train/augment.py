@@ -34,9 +34,14 @@ def random_crop(images: torch.Tensor, *, pad: int, generator: torch.Generator) -
     images = check_image_batch(images)
     if pad < 0:
         raise ValueError(f"pad must be >= 0, got {pad}")
+    _check_generator(images, generator)
+    return _crop(images, pad, generator)
+
+
+def _crop(images: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
+    """:func:`random_crop` without the checks (the trainer's hot loop checks once, up front)."""
     if pad == 0:
         return images
-    _check_generator(images, generator)
     b, c, h, w = images.shape
     padded = F.pad(images, (pad, pad, pad, pad))
     dy = torch.randint(0, 2 * pad + 1, (b, 1), generator=generator, device=images.device)
@@ -51,6 +56,10 @@ def random_flip(images: torch.Tensor, *, generator: torch.Generator, p: float = 
     """Mirror each image left-right with probability ``p``."""
     images = check_image_batch(images)
     _check_generator(images, generator)
+    return _flip(images, generator, p)
+
+
+def _flip(images: torch.Tensor, generator: torch.Generator, p: float = 0.5) -> torch.Tensor:
     flip = torch.rand(images.shape[0], generator=generator, device=images.device) < p
     return torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
 
@@ -59,6 +68,10 @@ def random_negative(images: torch.Tensor, *, generator: torch.Generator, p: floa
     """Replace each float image by its negative 1 − x with probability ``p``."""
     images = check_image_batch(images)
     _check_generator(images, generator)
+    return _negative(images, generator, p)
+
+
+def _negative(images: torch.Tensor, generator: torch.Generator, p: float) -> torch.Tensor:
     neg = torch.rand(images.shape[0], generator=generator, device=images.device) < p
     return torch.where(neg.view(-1, 1, 1, 1), 1.0 - images, images)
 
@@ -84,6 +97,10 @@ def ricap(
     """
     images = check_image_batch(images)
     _check_generator(images, generator)
+    return _ricap(images, labels, beta, generator, rng)
+
+
+def _ricap(images, labels, beta, generator, rng):
     b, _, h, w = images.shape
     pw = int(round(w * rng.beta(beta, beta)))
     ph = int(round(h * rng.beta(beta, beta)))

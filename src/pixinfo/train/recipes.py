@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from pixinfo.models import MODELS, ConfigError
-from pixinfo.train.trainer import TrainConfig
+from pixinfo.train.config import TrainConfig
 
 RECIPES: dict[str, dict[str, Any]] = {
     "resnet18": dict(optimizer="sgd", lr=0.2, momentum=0.9, weight_decay=5e-4, batch_size=512, epochs=15,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pixinfo.models import ConfigError
+
 
 def load_records(folder: str | Path, *, kind: str | None = "train") -> list[dict]:
     """Every JSON record under ``folder`` (recursively), optionally only those of ``kind``."""
@@ -52,6 +54,7 @@ def collect_records(folder: str | Path) -> pd.DataFrame:
             train_seconds=res["train_seconds"],
             train_images_per_second=res["train_images_per_second"],
             world_size=res["world_size"],
+            precision_used=res.get("precision"),
             transform_key=record.get("transform_key"),
             config_hash=record.get("config_hash"),
             device_name=record["environment"].get("device"),
@@ -62,24 +65,37 @@ def collect_records(folder: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, save_checkpoint: bool = False,
-                progress: bool = True, data=None) -> pd.DataFrame:  # fmt: skip
+def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, resume: bool = True,
+                save_model: bool = False, progress: bool = True, data=None, executor=None,
+                from_records: bool = False) -> pd.DataFrame:  # fmt: skip
     """Train every config (reusing finished records of identical configs) and return their rows.
 
-    ``data``: an optional dict mapping dataset names to loaded :class:`~pixinfo.data.Dataset`
-    objects, so a sweep loads each dataset once.
+    Parameters
+    ----------
+    data : dict, optional
+        Dataset name -> loaded :class:`~pixinfo.data.Dataset`, so an in-process sweep loads each
+        dataset once (worker processes load their own).
+    executor : pixinfo.train.executors.Executor, optional
+        Where the runs go (default: in this process).
+    from_records : bool
+        Train nothing: build the rows from the finished records in ``results_dir`` alone, and
+        raise :class:`~pixinfo.models.ConfigError` naming the configs that have none.
     """
-    from tqdm.auto import tqdm
-
-    from pixinfo.train.trainer import _record_path, train
+    from pixinfo.train.executors import InProcess, RunOptions
+    from pixinfo.train.trainer import find_record, record_path
 
     configs = list(configs)
-    paths = []
-    for config in tqdm(configs, desc="runs", disable=not progress, unit="run"):
-        ds = (data or {}).get(config.dataset)
-        run = train(config, results_dir=results_dir, reuse=reuse, save_checkpoint=save_checkpoint,
-                    progress=False, data=ds)  # fmt: skip
-        paths.append(str(run.path or _record_path(Path(results_dir), config)))
+    if from_records:
+        missing = [c for c in configs if find_record(c, results_dir) is None]
+        if missing:
+            names = ", ".join(record_path(results_dir, c).name for c in missing[:5])
+            raise ConfigError(f"--from-records: {len(missing)} of {len(configs)} runs have no finished record in "
+                              f"{results_dir} (e.g. {names}); run without --from-records to train them")  # fmt: skip
+    else:
+        executor = executor or InProcess(progress=progress)
+        options = RunOptions(str(results_dir), reuse=reuse, resume=resume, save_model=save_model)
+        executor.run(configs, options, data)
+    paths = {str(record_path(results_dir, c)) for c in configs}
     frame = collect_records(results_dir)
     return frame[frame["path"].isin(paths)].reset_index(drop=True)
 

@@ -1,117 +1,46 @@
-"""Fast training on original or transformed data, GPU-resident in the style of airbench.
+"""Fast training on original or transformed data, device-resident in the style of airbench.
 
-The whole dataset stays on the device as uint8; the transform under study is
-applied once up front with its key (train and test alike) or, for per-image
-keys with ``per_image_keys="fresh"``, to every batch; augmentation runs batched
-on the device; bf16 autocast and channels-last on CUDA. The same entry point
-runs under ``torchrun --nproc_per_node=N`` with DistributedDataParallel (NCCL on
-GPUs, gloo on CPU): every rank draws the same global batch and trains on its
-slice, so N processes follow the single-process run.
+:func:`train` is a short orchestration of small parts: the data and model are set up once and
+checked at the boundary (:func:`_setup`); a :class:`~pixinfo.train.loader.DeviceLoader` owns
+the uint8 images, shuffling, keyed transform, augmentation and DDP slice; the optimizer and
+schedule come from :mod:`pixinfo.train.optim`; :func:`~pixinfo.train.evaluate.evaluate` stands
+alone; every epoch ends with an atomically written checkpoint in the cache folder
+(:func:`pixinfo.files.cache_dir`), so ``resume=True`` continues an interrupted run and ends
+with bit-identical weights. The same entry point runs under ``torchrun --nproc_per_node=N``
+with DistributedDataParallel (NCCL on GPUs, gloo on CPU): every rank draws the same global
+batch and trains on its slice, so N processes follow the single-process run.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixinfo.models import MODELS, NORMALIZATIONS, Classifier, ConfigError, build_model, evaluating, save_model
-from pixinfo.train.augment import random_crop, random_flip, random_negative, ricap
+from pixinfo.files import cache_dir, sha256_file, torch_save_atomic
+from pixinfo.models import MODELS, Classifier, ConfigError, build_model, save_model
+from pixinfo.train.config import TrainConfig
+from pixinfo.train.evaluate import evaluate
+from pixinfo.train.loader import Batch, DeviceLoader, apply_in_chunks
+from pixinfo.train.optim import WeightAverage, make_optimizer, make_schedule
+from pixinfo.train.precision import Precision, cpu_has_native_bf16, resolve_precision
 
-OPTIMIZERS = ("sgd", "adamw")
-SCHEDULES = ("onecycle", "cosine", "constant")
-PRECISIONS = ("auto", "fp32", "bf16")
-PER_IMAGE_KEYS = ("fixed", "fresh")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that decides a training run's result (and its record's identity).
-
-    ``transform`` is a spec of :func:`pixinfo.transforms.build_transform`
-    (``None``: original images). With a per-image transform,
-    ``per_image_keys="fixed"`` gives each image one key for the whole run (like
-    the paper's released "random" datasets) and ``"fresh"`` draws new keys for
-    every batch. ``data_tag`` names a modified dataset passed to :func:`train` with ``data=``
-    (for example a hash of added images), so its records are not confused with the stock dataset's.
-    """
-
-    dataset: str = "digits"
-    model: str = "cnn"
-    transform: str | None = None
-    per_image_keys: str = "fixed"
-    epochs: int = 10
-    batch_size: int = 256
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "onecycle"
-    warmup: float = 0.2
-    label_smoothing: float = 0.0
-    crop_pad: int = 0
-    flip: bool = False
-    ricap_beta: float | None = None
-    negative_p: float = 0.0
-    robust_eps: float = 0.0
-    normalization: str = "dataset"
-    model_options: dict[str, Any] = field(default_factory=dict)
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    max_train: int | None = None
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"
-    channels_last: bool | None = None
-    eval_batch_size: int = 2048
-    data_tag: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def config_hash(self) -> str:
-        """Identity of the run: hash of every field except where it runs from (``dataset_options``)."""
-        d = self.to_dict()
-        d.pop("dataset_options")
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` for a configuration that cannot run (before loading anything)."""
-        checks = [
-            (self.model in MODELS, f"unknown model {self.model!r}; choose one of {sorted(MODELS)}"),
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"),
-            (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
-            (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}"),
-            (self.per_image_keys in PER_IMAGE_KEYS, f"per_image_keys must be one of {PER_IMAGE_KEYS}"),
-            (self.normalization in NORMALIZATIONS, f"normalization must be one of {NORMALIZATIONS}"),
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
-            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
-            (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
-            (self.crop_pad >= 0, f"crop_pad must be >= 0, got {self.crop_pad}"),
-            (self.ricap_beta is None or self.ricap_beta > 0, f"ricap_beta must be > 0, got {self.ricap_beta}"),
-            (0 <= self.negative_p <= 1, f"negative_p must be in [0, 1], got {self.negative_p}"),
-            (0 <= self.robust_eps <= 1, f"robust_eps must be in [0, 1], got {self.robust_eps}"),
-            (0 < self.warmup < 1, f"warmup must be in (0, 1), got {self.warmup}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+CHECKPOINT_FORMAT = "pixinfo-checkpoint-1"
 
 
 @dataclass
 class TrainResult:
     """A finished run: its JSON record, the trained model (None when a record was reused
-    without a checkpoint) and where the record was written."""
+    without its saved model) and where the record was written."""
 
     record: dict[str, Any]
     model: Classifier | None
@@ -138,12 +67,17 @@ def resolve_device(name: str = "auto", local_rank: int | None = None) -> torch.d
     ``local_rank`` a bare ``"cuda"`` becomes that process's GPU."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {name!r}") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ConfigError("device 'cuda' asked for, but torch sees no CUDA device")
         if local_rank is not None:
             device = torch.device("cuda", local_rank)
+    elif device.type != "cpu":
+        raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {name!r}")
     return device
 
 
@@ -166,13 +100,8 @@ def transform_key_id(transform) -> str | None:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _apply_in_chunks(transform, images: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
-    if len(images) == 0:
-        return images
-    return torch.cat([transform(images[i : i + chunk]) for i in range(0, len(images), chunk)])
-
-
-def _weights_digest(model: nn.Module) -> str:
+def weights_digest(model: nn.Module) -> str:
+    """Short hash of a model's state (parameters and buffers)."""
     h = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())
@@ -187,23 +116,284 @@ def _channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
     return mean.tolist(), std.tolist()
 
 
-def _record_path(results_dir: Path, config: TrainConfig) -> Path:
+def run_name(config: TrainConfig) -> str:
+    """File stem of a run's record, checkpoint and saved model."""
     slug = (config.transform or "original").replace(":", "-").replace(",", "-").replace("=", "").replace("+", "_")
-    return results_dir / f"train-{config.dataset}-{config.model}-{slug}-s{config.seed}-{config.config_hash()}.json"
+    slug = "".join(ch for ch in slug if ch.isalnum() or ch in "-_.")[:80]
+    return f"train-{config.dataset}-{config.model}-{slug}-s{config.seed}-{config.config_hash()}"
 
 
-def find_record(config: TrainConfig, results_dir: str | Path) -> dict[str, Any] | None:
-    """A finished record of exactly this configuration in ``results_dir``, or None."""
-    path = _record_path(Path(results_dir), config)
-    if not path.exists():
+def record_path(results_dir: str | Path, config: TrainConfig) -> Path:
+    return Path(results_dir) / f"{run_name(config)}.json"
+
+
+def checkpoint_path(config: TrainConfig) -> Path:
+    """Where the per-epoch checkpoint of ``config``'s run lives (``$PIXINFO_CACHE/checkpoints``)."""
+    return cache_dir("checkpoints") / f"{run_name(config)}.ckpt"
+
+
+def model_path(config: TrainConfig) -> Path:
+    """Where the saved final model of ``config``'s run lives (``$PIXINFO_CACHE/models``)."""
+    return cache_dir("models") / f"{run_name(config)}.pt"
+
+
+def find_record(config: TrainConfig, results_dir: str | Path, *, need_model: bool = False) -> dict[str, Any] | None:
+    """A finished record of exactly this configuration in ``results_dir``, or None.
+
+    A record that cannot be read, is unfinished, belongs to another config, or (with
+    ``need_model``) whose saved model is missing or differs from the one it recorded, is not
+    returned: it is never reused as if complete.
+    """
+    path = record_path(results_dir, config)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
         return None
-    record = json.loads(path.read_text())
-    if record.get("status") != "finished" or record.get("config_hash") != config.config_hash():
+    if not isinstance(record, dict) or record.get("status") != "finished":
         return None
+    if record.get("config_hash") != config.config_hash():
+        return None
+    if need_model:
+        saved = model_path(config)
+        if not record.get("model_sha256") or not saved.is_file() or sha256_file(saved) != record["model_sha256"]:
+            return None
     return record
 
 
+# -- setup -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """Everything a run trains with, built and checked once by :func:`_setup`."""
+
+    config: TrainConfig
+    device: torch.device
+    rank: int
+    world: int
+    dataset: Any
+    transform: Any
+    loader: DeviceLoader
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    model: Classifier
+    net: nn.Module
+    precision: Precision
+
+
+def _init_distributed(device: torch.device, world: int) -> None:
+    if world > 1:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+
+def _training_images(config: TrainConfig, ds) -> tuple[torch.Tensor, torch.Tensor]:
+    train_x, train_y = ds.train.images, ds.train.labels
+    if config.max_train is not None and config.max_train < len(train_x):
+        keep = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(config.seed))[: config.max_train]
+        train_x, train_y = train_x[keep], train_y[keep]
+    if config.batch_size > len(train_x):
+        raise ConfigError(f"batch_size {config.batch_size} is larger than the {len(train_x)} training images")
+    return train_x, train_y
+
+
+def _build_transform(config: TrainConfig, ds):
+    from pixinfo.transforms import build_transform
+
+    if not config.transform:
+        return None
+    transform = build_transform(config.transform, shape=ds.image_shape, dataset=ds.name)
+    if not transform.shared_key and config.per_image_keys == "fixed" and config.augment == "before":
+        raise ConfigError(
+            f"augment='before' with the per-image transform {config.transform!r} needs per_image_keys='fresh' "
+            "(a fixed per-image key cannot follow an image through fresh augmentations)"
+        )
+    return transform
+
+
+def _setup(config: TrainConfig, data) -> _Run:
+    from pixinfo.data import load_dataset
+
+    rank, world, local_rank = _distributed()
+    device = resolve_device(config.device, local_rank)
+    if config.batch_size % world:
+        raise ConfigError(f"batch_size {config.batch_size} must be divisible by the {world} processes")
+    if data is not None and data.name != config.dataset:
+        raise ConfigError(f"data is {data.name!r} but the config says {config.dataset!r}")
+    ds = data if data is not None else load_dataset(config.dataset, **config.dataset_options)
+    c, h, w = ds.image_shape
+    if min(h, w) < MODELS[config.model].min_size:
+        size = MODELS[config.model].min_size
+        raise ConfigError(f"{config.model} needs images of at least {size}x{size} pixels; {ds.name} has {h}x{w}")
+    train_x, train_y = _training_images(config, ds)
+    transform = _build_transform(config, ds)
+    _init_distributed(device, world)
+
+    test_x, test_y = ds.test.images.to(device), ds.test.labels.to(device)
+    if transform is not None:
+        transform = transform.to(device)
+        test_x = apply_in_chunks(transform, test_x)
+    loader = DeviceLoader(
+        train_x.to(device), train_y.to(device), batch_size=config.batch_size, seed=config.seed,
+        transform=transform, fresh_keys=config.per_image_keys == "fresh", augment=config.augment,
+        crop_pad=config.crop_pad, flip=config.flip, ricap_beta=config.ricap_beta, negative_p=config.negative_p,
+        rank=rank, world=world,
+    )  # fmt: skip
+    model = _build_model(config, ds, loader, device)
+    precision = resolve_precision(config.precision, config.channels_last, model=config.model, device=device)
+    if precision.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return _Run(config, device, rank, world, ds, transform, loader, test_x, test_y, model,
+                _wrap_ddp(model, device, world), precision)  # fmt: skip
+
+
+def _build_model(config: TrainConfig, ds, loader: DeviceLoader, device: torch.device) -> Classifier:
+    # statistics of the training images as stored (transformed unless the transform runs per batch)
+    mean, std = _channel_stats(loader.images) if config.normalization == "dataset" else (None, None)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(
+            config.model, image_shape=ds.image_shape, num_classes=ds.num_classes,
+            normalization=config.normalization, mean=mean, std=std, **config.model_options,
+        )  # fmt: skip
+    return model.to(device)
+
+
+def _wrap_ddp(model: nn.Module, device: torch.device, world: int) -> nn.Module:
+    if world <= 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    if device.type == "cuda":
+        return DDP(nn.SyncBatchNorm.convert_sync_batchnorm(model), device_ids=[device.index])
+    return DDP(model)
+
+
+# -- the state that a checkpoint holds ---------------------------------------------------------
+
+
+@dataclass
+class _State:
+    opt: torch.optim.Optimizer
+    sched: Any
+    average: WeightAverage
+    epoch: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+
+
+def _new_state(run: _Run) -> _State:
+    opt = make_optimizer(run.model, run.config)
+    sched = make_schedule(opt, run.config, len(run.loader) * run.config.epochs)
+    return _State(opt, sched, WeightAverage(run.model, run.config.ema_decay))
+
+
+def _save_checkpoint(run: _Run, state: _State) -> None:
+    if run.rank != 0:
+        return
+    torch_save_atomic({
+        "format": CHECKPOINT_FORMAT, "config_hash": run.config.config_hash(), "epoch": state.epoch,
+        "model": run.model.state_dict(), "optimizer": state.opt.state_dict(), "schedule": state.sched.state_dict(),
+        "average": state.average.state_dict(), "loader": run.loader.state_dict(),
+        "torch_rng": torch.get_rng_state(), "history": state.history,
+        "train_seconds": state.train_seconds, "eval_seconds": state.eval_seconds,
+    }, checkpoint_path(run.config))  # fmt: skip
+
+
+def _load_checkpoint(run: _Run, state: _State) -> bool:
+    """Continue from the checkpoint of this config, if there is one; True when one was loaded."""
+    from pixinfo.errors import CorruptFileError
+    from pixinfo.models import load_torch_file
+
+    path = checkpoint_path(run.config)
+    if not path.is_file():
+        return False
+    blob = load_torch_file(path, map_location=run.device, kind="checkpoint")
+    if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
+        raise CorruptFileError(f"{path} is not a pixinfo training checkpoint ({CHECKPOINT_FORMAT}); delete it")
+    if blob.get("config_hash") != run.config.config_hash():
+        raise CorruptFileError(f"{path} belongs to another config (hash {blob.get('config_hash')}); delete it")
+    run.model.load_state_dict(blob["model"])
+    state.opt.load_state_dict(blob["optimizer"])
+    state.sched.load_state_dict(blob["schedule"])
+    state.average.load_state_dict(blob["average"])
+    run.loader.load_state_dict(blob["loader"])
+    torch.set_rng_state(blob["torch_rng"].cpu())
+    state.epoch, state.history = blob["epoch"], list(blob["history"])
+    state.train_seconds, state.eval_seconds = blob["train_seconds"], blob["eval_seconds"]
+    return True
+
+
 # -- training --------------------------------------------------------------------------------
+
+
+def _loss(out: torch.Tensor, batch: Batch, smoothing: float) -> torch.Tensor:
+    if batch.weights is None:
+        return F.cross_entropy(out.float(), batch.targets, label_smoothing=smoothing)
+    return sum(
+        wk * F.cross_entropy(out.float(), tk, label_smoothing=smoothing)
+        for wk, tk in zip(batch.weights, batch.targets, strict=True)
+    )
+
+
+def _train_epoch(run: _Run, state: _State) -> dict[str, float]:
+    """One pass over the loader; returns train loss and accuracy (one host sync, at the end)."""
+    config, autocast = run.config, run.precision.autocast(run.device)
+    run.net.train()
+    sums = torch.zeros(3, device=run.device, dtype=torch.float64)  # loss, correct, count
+    for batch in run.loader:
+        x = batch.x.contiguous(memory_format=torch.channels_last) if run.precision.channels_last else batch.x
+        with autocast:
+            out = run.net(x)
+            loss = _loss(out, batch, config.label_smoothing)
+            if config.robust_eps:
+                with torch.autocast(run.device.type, enabled=False):
+                    x_adv = _fgsm_examples(run.model, x, batch, config)
+                loss = 0.5 * loss + 0.5 * _loss(run.net(x_adv), batch, config.label_smoothing)
+        state.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        state.opt.step()
+        state.sched.step()
+        state.average.update()
+        sums[0] += loss.detach().double() * len(x)
+        sums[1] += (out.detach().argmax(1) == batch.y).sum()
+        sums[2] += len(x)
+    if run.world > 1:
+        import torch.distributed as dist
+
+        dist.all_reduce(sums)
+    return {"train_loss": float(sums[0] / sums[2]), "train_acc": float(sums[1] / sums[2])}
+
+
+def _fgsm_examples(model, x, batch: Batch, config: TrainConfig):
+    """FGSM examples for adversarial training (gradients of the un-wrapped model, in fp32)."""
+    from pixinfo.adversarial.attacks import fgsm_step
+
+    return fgsm_step(model, x.float(), lambda out: _loss(out, batch, config.label_smoothing), eps=config.robust_eps)
+
+
+def _epoch(run: _Run, state: _State) -> dict[str, float]:
+    """Train one epoch, evaluate, and append the history row."""
+    _sync(run.device)
+    t0 = time.perf_counter()
+    row: dict[str, float] = {"epoch": state.epoch + 1, **_train_epoch(run, state)}
+    _sync(run.device)
+    t1 = time.perf_counter()
+    row["test_acc"], row["test_loss"] = evaluate(
+        state.average.model, run.test_x, run.test_y, batch_size=run.config.eval_batch_size,
+        autocast=run.precision.autocast(run.device), channels_last=run.precision.channels_last,
+        test_flip=run.config.test_flip, rank=run.rank, world=run.world,
+    )  # fmt: skip
+    _sync(run.device)
+    row["seconds"] = t1 - t0
+    state.train_seconds += t1 - t0
+    state.eval_seconds += time.perf_counter() - t1
+    state.epoch += 1
+    state.history.append(row)
+    return row
 
 
 def train(
@@ -211,9 +401,11 @@ def train(
     *,
     results_dir: str | Path | None = "results/train",
     reuse: bool = False,
-    save_checkpoint: bool = False,
+    resume: bool = False,
+    save_model: bool = False,
     progress: bool = True,
     data=None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainResult:
     """Train ``config.model`` on ``config.dataset`` (optionally transformed) and record the run.
 
@@ -221,13 +413,20 @@ def train(
     ----------
     config : TrainConfig
     results_dir : path or None
-        Where the JSON record (and with ``save_checkpoint`` the model, ``.pt``) is written;
-        None writes nothing.
+        Where the JSON record is written (``<run name>.json``); None writes nothing and keeps
+        no checkpoints.
     reuse : bool
-        Return an existing finished record of the identical config instead of training
-        (its model is loaded when a checkpoint was saved).
+        Return an existing finished record of the identical config instead of training (with
+        ``save_model``, only when its saved model is present and unchanged).
+    resume : bool
+        Continue from this config's checkpoint in ``$PIXINFO_CACHE/checkpoints`` when an earlier
+        run was interrupted (the result is bit-identical to an uninterrupted run).
+    save_model : bool
+        Also save the trained model to ``$PIXINFO_CACHE/models`` (the record names it and its hash).
     data : pixinfo.data.Dataset, optional
         Use this dataset instead of loading ``config.dataset`` (its name must match).
+    on_epoch : callable, optional
+        Called with each epoch's history row after its checkpoint is written (raise to stop).
 
     Returns
     -------
@@ -243,248 +442,93 @@ def train(
     >>> run.final_test_acc > 0.8
     True
     """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     config.validate()
     if reuse and results_dir is not None:
-        record = find_record(config, results_dir)
+        record = find_record(config, results_dir, need_model=save_model)
         if record is not None:
-            from pixinfo.models import load_model
-
-            ckpt = record.get("checkpoint")
-            model = load_model(Path(results_dir) / ckpt) if ckpt and (Path(results_dir) / ckpt).exists() else None
-            return TrainResult(record, model, _record_path(Path(results_dir), config))
-
-    from pixinfo.data import load_dataset
-    from pixinfo.provenance import make_record, write_json
-    from pixinfo.transforms import build_transform
-
-    rank, world, local_rank = _distributed()
-    device = resolve_device(config.device, local_rank)
-    if world > 1:
-        import torch.distributed as dist
-
-        if not dist.is_initialized():
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        if config.batch_size % world:
-            raise ConfigError(f"batch_size {config.batch_size} must be divisible by the {world} processes")
-
-    # -- data (checked before any training) ----------------------------------------------
-    if data is not None and data.name != config.dataset:
-        raise ConfigError(f"data is {data.name!r} but the config says {config.dataset!r}")
-    ds = data if data is not None else load_dataset(config.dataset, **config.dataset_options)
-    c, h, w = ds.image_shape
-    train_x, train_y = ds.train.images, ds.train.labels
-    if config.max_train is not None and config.max_train < len(train_x):
-        keep = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(config.seed))[: config.max_train]
-        train_x, train_y = train_x[keep], train_y[keep]
-    if config.batch_size > len(train_x):
-        raise ConfigError(f"batch_size {config.batch_size} is larger than the {len(train_x)} training images")
-    info = MODELS[config.model]
-    if min(h, w) < info.min_size:
-        raise ConfigError(
-            f"{config.model} needs images of at least {info.min_size}x{info.min_size} pixels; "
-            f"{ds.name} has {h}x{w}"
-        )
-    transform = build_transform(config.transform, shape=ds.image_shape, dataset=ds.name) if config.transform else None
-    fresh = transform is not None and not transform.shared_key and config.per_image_keys == "fresh"
-
-    train_x, train_y = train_x.to(device), train_y.to(device)
-    test_x, test_y = ds.test.images.to(device), ds.test.labels.to(device)
-    if transform is not None:
-        transform = transform.to(device)
-        if not fresh:
-            train_x = _apply_in_chunks(transform, train_x)
-        test_x = _apply_in_chunks(transform, test_x)
-    mean, std = _channel_stats(train_x) if config.normalization == "dataset" else (None, None)
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = build_model(
-            config.model, image_shape=ds.image_shape, num_classes=ds.num_classes,
-            normalization=config.normalization, mean=mean, std=std, **config.model_options,
-        )  # fmt: skip
-    model = model.to(device)
-    channels_last = config.channels_last if config.channels_last is not None else device.type == "cuda"
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    use_bf16 = config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda")
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
-    net: nn.Module = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        if device.type == "cuda":
-            net = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-            net = DDP(net, device_ids=[device.index])
-        else:
-            net = DDP(model)
-
-    steps_per_epoch = len(train_x) // config.batch_size  # drop the last partial batch
-    total_steps = steps_per_epoch * config.epochs
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (no_decay if p.ndim <= 1 or name.endswith((".cls", ".pos")) else decay).append(p)
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    if config.optimizer == "sgd":
-        opt = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
-    else:
-        opt = torch.optim.AdamW(groups, lr=config.lr)
-    if config.schedule == "onecycle":  # linear warm-up from lr/25 to lr, then linear decay to 0
-        warm = max(1, int(config.warmup * total_steps))
-
-        def one_cycle(step: int) -> float:
-            if step < warm:
-                return 0.04 + 0.96 * step / warm
-            return max(0.0, (total_steps - step) / max(1, total_steps - warm))
-
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, one_cycle)
-    elif config.schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
-    else:
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
-
-    gen = torch.Generator(device=device).manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-
-    def evaluate() -> tuple[float, float]:
-        n = len(test_x)
-        lo, hi = rank * n // world, (rank + 1) * n // world
-        totals = torch.zeros(2, device=device, dtype=torch.float64)
-        with evaluating(model), torch.no_grad(), autocast:
-            for s in range(lo, hi, config.eval_batch_size):
-                x = test_x[s : min(s + config.eval_batch_size, hi)].float() / 255.0
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                y = test_y[s : min(s + config.eval_batch_size, hi)]
-                out = model(x).float()
-                totals[0] += (out.argmax(1) == y).sum()
-                totals[1] += F.cross_entropy(out, y, reduction="sum")
-        if world > 1:
-            import torch.distributed as dist
-
-            dist.all_reduce(totals)
-        return float(totals[0]) / n, float(totals[1]) / n
-
-    def criterion(out, targets, weights):
-        if weights is None:
-            return F.cross_entropy(out.float(), targets, label_smoothing=config.label_smoothing)
-        return sum(
-            wk * F.cross_entropy(out.float(), tk, label_smoothing=config.label_smoothing)
-            for wk, tk in zip(weights, targets, strict=True)
-        )
-
+            return _reused(config, record, results_dir, save_model)
+    run = _setup(config, data)
+    state = _new_state(run)
+    keep = results_dir is not None
+    if resume and keep:
+        _load_checkpoint(run, state)
     from tqdm.auto import tqdm
 
-    history: list[dict[str, float]] = []
-    train_seconds = eval_seconds = 0.0
-    bar = tqdm(range(config.epochs), desc=f"{config.model} {config.transform or 'original'}",
-               disable=not progress or rank != 0, unit="epoch")  # fmt: skip
-    for epoch in bar:
-        _sync(device)
-        t0 = time.perf_counter()
-        net.train()
-        order = torch.randperm(len(train_x), generator=gen, device=device)
-        sums = torch.zeros(3, device=device, dtype=torch.float64)  # loss, correct, count
-        for step in range(steps_per_epoch):
-            idx = order[step * config.batch_size : (step + 1) * config.batch_size]
-            x = train_x[idx].float() / 255.0
-            y = train_y[idx]
-            if fresh:
-                x = transform(x)
-            if config.crop_pad:
-                x = random_crop(x, pad=config.crop_pad, generator=gen)
-            if config.flip:
-                x = random_flip(x, generator=gen)
-            if config.negative_p:
-                x = random_negative(x, generator=gen, p=config.negative_p)
-            targets, weights = y, None
-            if config.ricap_beta is not None:
-                x, targets, weights = ricap(x, y, beta=config.ricap_beta, generator=gen, rng=rng)
-            if world > 1:  # this rank's slice of the global batch
-                x, y = x[rank::world], y[rank::world]
-                targets = targets[:, rank::world] if weights is not None else y
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with autocast:
-                out = net(x)
-                loss = criterion(out, targets, weights)
-                if config.robust_eps:
-                    with torch.autocast(device.type, enabled=False):
-                        x_adv = _fgsm_examples(model, x, targets, weights, criterion, config.robust_eps)
-                    loss = 0.5 * loss + 0.5 * criterion(net(x_adv), targets, weights)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            sums[0] += loss.detach().double() * len(x)
-            sums[1] += (out.detach().argmax(1) == y).sum()
-            sums[2] += len(x)
-        if world > 1:
-            import torch.distributed as dist
+    bar = tqdm(total=config.epochs, initial=state.epoch, desc=f"{config.model} {config.transform or 'original'}",
+               disable=not progress or run.rank != 0, unit="epoch")  # fmt: skip
+    while state.epoch < config.epochs:
+        row = _epoch(run, state)
+        if keep:
+            _save_checkpoint(run, state)
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", train=f"{row['train_acc']:.3f}", test=f"{row['test_acc']:.4f}")
+        if on_epoch is not None:
+            on_epoch(row)
+    bar.close()
+    return _finish(run, state, results_dir, save_model)
 
-            dist.all_reduce(sums)
-        _sync(device)
-        t1 = time.perf_counter()
-        test_acc, test_loss = evaluate()
-        _sync(device)
-        train_seconds += t1 - t0
-        eval_seconds += time.perf_counter() - t1
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": float(sums[0] / sums[2]),
-            "train_acc": float(sums[1] / sums[2]),
-            "test_loss": test_loss,
-            "test_acc": test_acc,
-            "seconds": t1 - t0,
-        }
-        history.append(row)
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}", train=f"{row['train_acc']:.3f}", test=f"{test_acc:.4f}")
 
-    digests = [_weights_digest(model)]
-    if world > 1:
+def _reused(config: TrainConfig, record: dict, results_dir, want_model: bool) -> TrainResult:
+    from pixinfo.models import load_model
+
+    saved = model_path(config)
+    model = load_model(saved) if want_model or (record.get("model_sha256") and saved.is_file()) else None
+    return TrainResult(record, model, record_path(results_dir, config))
+
+
+def _results(run: _Run, state: _State) -> dict[str, Any]:
+    history = state.history
+    digests = [weights_digest(state.average.model)]
+    if run.world > 1:
         import torch.distributed as dist
 
-        gathered: list[Any] = [None] * world
+        gathered: list[Any] = [None] * run.world
         dist.all_gather_object(gathered, digests[0])
         digests = gathered
-    results = {
+    return {
         "final_test_acc": history[-1]["test_acc"],
         "best_test_acc": max(r["test_acc"] for r in history),
         "best_epoch": max(history, key=lambda r: r["test_acc"])["epoch"],
         "history": history,
-        "train_seconds": train_seconds,
-        "eval_seconds": eval_seconds,
-        "train_images_per_second": steps_per_epoch * config.batch_size * config.epochs / train_seconds,
-        "n_train": len(train_x),
-        "n_test": len(test_x),
-        "world_size": world,
+        "train_seconds": state.train_seconds,
+        "eval_seconds": state.eval_seconds,
+        "train_images_per_second": run.loader.images_per_epoch * run.config.epochs / state.train_seconds,
+        "n_train": len(run.loader.images),
+        "n_test": len(run.test_x),
+        "world_size": run.world,
         "weights_sha256": digests,
-        "precision": "bf16" if use_bf16 else "fp32",
+        "precision": run.precision.name,
+        "channels_last": run.precision.channels_last,
+        "cpu_native_bf16": cpu_has_native_bf16() if run.device.type == "cpu" else None,
+        "torch_threads": torch.get_num_threads(),
     }
-    record = make_record("train", config.to_dict(), results, device=device)
+
+
+def _finish(run: _Run, state: _State, results_dir, want_model: bool) -> TrainResult:
+    from pixinfo.provenance import make_record, write_json
+
+    record = make_record("train", run.config.to_dict(), _results(run, state), device=run.device)
     record.update(
         status="finished",
-        config_hash=config.config_hash(),
-        transform_spec=transform.spec if transform is not None else None,
-        transform_key=transform_key_id(transform),
-        dataset_source=ds.source,
+        config_hash=run.config.config_hash(),
+        run_name=run_name(run.config),
+        transform_spec=run.transform.spec if run.transform is not None else None,
+        transform_key=transform_key_id(run.transform),
+        dataset_source=run.dataset.source,
     )
-    path = None
-    if results_dir is not None and rank == 0:
-        path = _record_path(Path(results_dir), config)
-        if save_checkpoint:
-            ckpt = path.with_suffix(".pt")
-            save_model(model, ckpt, extra={"config": config.to_dict(), "transform_key": record["transform_key"]})
-            record["checkpoint"] = ckpt.name
-        write_json(path, record)
+    path, model = None, state.average.model  # the weights that were evaluated
+    if results_dir is not None and run.rank == 0:
+        if want_model:
+            saved = save_model(model, model_path(run.config),
+                               extra={"config": run.config.to_dict(), "transform_key": record["transform_key"]})  # fmt: skip
+            record["model_file"] = saved.name
+            record["model_sha256"] = sha256_file(saved)
+        path = write_json(record_path(results_dir, run.config), record)
+        checkpoint_path(run.config).unlink(missing_ok=True)  # the record is complete; the run is done
     model.eval()
     return TrainResult(record, model, path)
-
-
-def _fgsm_examples(model, x, targets, weights, criterion, eps):
-    """FGSM examples for adversarial training (gradients of the un-wrapped model, in fp32)."""
-    from pixinfo.adversarial.attacks import fgsm_step
-
-    return fgsm_step(model, x.float(), lambda out: criterion(out, targets, weights), eps=eps)
 
 
 def _sync(device: torch.device) -> None:

@@ -1,0 +1,102 @@
+"""Which numeric precision and memory format a run uses (``precision="auto"``).
+
+bf16 autocast pays on CUDA and on CPUs with *native* bf16 arithmetic (x86 AVX-512-BF16 or
+AMX-BF16, Arm BF16): on the 2-core AMD EPYC development machine one ResNet-18 training step
+ran 2.2× faster than fp32, 2.5× with channels-last. On CPUs without native bf16, oneDNN
+emulates it and it is slower than fp32, so ``"auto"`` keeps fp32 there.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+# convolutional models, for which channels-last helps under bf16 (measured: ResNet-18 and the CNN
+# gain 15-20%, the ViT loses 10%)
+CHANNELS_LAST_MODELS = frozenset({"resnet18", "cnn", "lenet"})
+
+
+def _cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return set()
+    flags: set[str] = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags.update(value.split())
+    return flags
+
+
+def native_bf16_flags(flags: set[str], machine: str) -> bool:
+    """Whether CPU feature flags (``/proc/cpuinfo``) include native bf16 arithmetic.
+
+    Examples
+    --------
+    >>> native_bf16_flags({"avx512f", "avx512_bf16"}, "x86_64")
+    True
+    >>> native_bf16_flags({"avx512f", "avx512bw"}, "x86_64")  # bf16 only emulated
+    False
+    >>> native_bf16_flags({"asimd", "bf16"}, "aarch64")
+    True
+    """
+    if machine in ("x86_64", "AMD64", "i686"):
+        return bool(flags & {"avx512_bf16", "amx_bf16"})
+    if machine in ("aarch64", "arm64"):
+        return "bf16" in flags
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with native bf16 arithmetic (checked once per process; no side effects)."""
+    cpu = getattr(torch, "cpu", None)
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        fn = getattr(cpu, probe, None)
+        if fn is not None:
+            try:
+                if fn():
+                    return True
+            except RuntimeError:  # pragma: no cover - probe unavailable in this build
+                pass
+    return native_bf16_flags(_cpu_flags(), platform.machine())
+
+
+@dataclass(frozen=True)
+class Precision:
+    """What a run computes in: ``bf16`` autocast or not, and the channels-last memory format."""
+
+    bf16: bool
+    channels_last: bool
+
+    @property
+    def name(self) -> str:
+        return "bf16" if self.bf16 else "fp32"
+
+    def autocast(self, device: torch.device):
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+
+def resolve_precision(precision: str, channels_last: bool | None, *, model: str, device: torch.device) -> Precision:
+    """``precision`` ("auto", "fp32", "bf16") and ``channels_last`` (None: automatic) for ``model`` on ``device``.
+
+    Examples
+    --------
+    >>> p = resolve_precision("fp32", None, model="resnet18", device=torch.device("cpu"))
+    >>> p.name, p.channels_last
+    ('fp32', False)
+    >>> resolve_precision("bf16", None, model="vit", device=torch.device("cpu")).channels_last
+    False
+    """
+    if precision == "auto":
+        bf16 = device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
+    else:
+        bf16 = precision == "bf16"
+    if channels_last is None:
+        channels_last = model in CHANNELS_LAST_MODELS and (bf16 or device.type == "cuda")
+    return Precision(bf16=bf16, channels_last=channels_last)

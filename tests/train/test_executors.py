@@ -1,0 +1,69 @@
+"""Sweeps: the same records in-process, on a local process pool and on a real local Ray runtime."""
+
+import json
+
+import pytest
+
+from pixinfo.models import ConfigError
+from pixinfo.train import TrainConfig, run_configs
+from pixinfo.train.executors import InProcess, ProcessPool, RayExecutor, RunOptions, make_executor
+
+CONFIGS = [TrainConfig(dataset="digits", model=m, epochs=1, batch_size=128, seed=s, transform=t)
+           for m, s, t in [("mlp", 0, None), ("mlp", 1, None), ("mlp", 0, "permutation:seed=0"), ("lenet", 0, None)]
+           if m != "lenet"] + [TrainConfig(dataset="digits", model="cnn", epochs=1, batch_size=128)]  # fmt: skip
+
+
+def _results(folder):
+    """What must not depend on where a run ran: config, weights and accuracies per record."""
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        r = json.loads(path.read_text())
+        out[path.name] = (r["config_hash"], r["results"]["weights_sha256"], r["results"]["final_test_acc"],
+                          [h["test_loss"] for h in r["results"]["history"]])  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inprocess")
+    InProcess(progress=False).run(CONFIGS, RunOptions(str(folder), threads=1))
+    return _results(folder)
+
+
+def test_process_pool_gives_the_in_process_records(tmp_path, in_process):
+    ProcessPool(workers=2, threads=1, progress=False).run(CONFIGS, RunOptions(str(tmp_path)))
+    assert _results(tmp_path) == in_process and len(in_process) == 4
+
+
+def test_ray_gives_the_in_process_records(tmp_path, in_process, monkeypatch):
+    ray = pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        RayExecutor(num_cpus=2, progress=False).run(CONFIGS, RunOptions(str(tmp_path)))
+        assert ray.is_initialized()
+        import socket
+
+        # one node, this machine (Ray registers it under the address of its own interface)
+        assert [n["NodeManagerHostname"] for n in ray.nodes()] == [socket.gethostname()]
+    finally:
+        ray.shutdown()
+    assert _results(tmp_path) == in_process
+
+
+def test_sweep_reuses_records_and_from_records_needs_them(tmp_path, digits):
+    frame = run_configs(CONFIGS[:2], results_dir=tmp_path, progress=False, data={"digits": digits})
+    assert len(frame) == 2
+    created = {p.name: json.loads(p.read_text())["created"] for p in tmp_path.glob("*.json")}
+    again = run_configs(CONFIGS[:2], results_dir=tmp_path, progress=False, from_records=True)
+    assert sorted(again["path"]) == sorted(frame["path"])
+    assert {p.name: json.loads(p.read_text())["created"] for p in tmp_path.glob("*.json")} == created
+    with pytest.raises(ConfigError, match="1 of 3 runs have no finished record"):
+        run_configs(CONFIGS[:3], results_dir=tmp_path, progress=False, from_records=True)
+
+
+def test_make_executor_and_bad_workers():
+    assert isinstance(make_executor(), InProcess)
+    assert isinstance(make_executor(workers=2), ProcessPool)
+    assert isinstance(make_executor(ray=True), RayExecutor)
+    with pytest.raises(ConfigError, match="workers must be an integer >= 1"):
+        ProcessPool(workers=0)
