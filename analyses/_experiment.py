@@ -1,5 +1,11 @@
-"""What the analysis scripts share: their common command-line options, output paths, and
-"train or reuse a model with its saved weights"."""
+"""What the analysis scripts share: their common command-line options, output paths, where their
+per-run records live, how a sweep runs (in-process, on worker processes or on Ray), and "train
+or reuse a model with its saved weights".
+
+Per-run records (small JSON files, no weights) live inside the repository under
+``analyses/results/runs/<experiment>/`` and are committed, so runs done on any machine add up
+and ``--from-records`` regenerates every table and figure from them alone.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,25 @@ import argparse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "analyses" / "results" / "runs"
 
 
-def add_common_arguments(p: argparse.ArgumentParser, *, results: str, quick_help: str) -> None:
-    """--epochs, --device, --results, --out-dir, --figure-dir, --tag, --quick."""
+def add_common_arguments(p: argparse.ArgumentParser, *, experiment: str, quick_help: str) -> None:
+    """--epochs, --device, --results, --out-dir, --figure-dir, --tag, --quick, --from-records,
+    --workers, --ray, --ray-address."""
     p.add_argument("--epochs", type=int, help="override the recipe's epochs")
     p.add_argument("--device", default="auto")
-    p.add_argument("--results", default=results, help="folder of per-run records (runs resume from it)")
+    p.add_argument("--results", default=str(RUNS / experiment),
+                   help="folder of per-run records (committed; runs resume from it)")  # fmt: skip
     p.add_argument("--out-dir", default=str(ROOT / "analyses" / "results"), help="folder of the tables")
     p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"))
     p.add_argument("--tag", default="", help="suffix of the output names (e.g. cpu)")
     p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--from-records", action="store_true",
+                   help="train nothing: rebuild the tables and figures from the records in --results")  # fmt: skip
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (torch threads split among them)")
+    p.add_argument("--ray", action="store_true", help="one Ray task per run on a local Ray runtime")
+    p.add_argument("--ray-address", help="run on the Ray cluster at this address (implies --ray)")
 
 
 def outputs(args: argparse.Namespace, name: str) -> tuple[Path, Path, str]:
@@ -31,6 +45,16 @@ def outputs(args: argparse.Namespace, name: str) -> tuple[Path, Path, str]:
 
 def epochs_override(args: argparse.Namespace) -> dict:
     return {"epochs": args.epochs} if args.epochs else {}
+
+
+def sweep(configs, args: argparse.Namespace, *, data=None, progress: bool = True):
+    """Run (or with ``--from-records`` only read) every config; their record rows as a DataFrame."""
+    from pixinfo.train import run_configs
+    from pixinfo.train.executors import make_executor
+
+    executor = make_executor(workers=args.workers, ray=args.ray, ray_address=args.ray_address, progress=progress)
+    return run_configs(configs, results_dir=args.results, data=data, executor=executor,
+                       from_records=args.from_records, progress=progress)  # fmt: skip
 
 
 def trained_model(config, args: argparse.Namespace, *, data=None):

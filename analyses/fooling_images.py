@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="retraining rounds with a fooling class")
     p.add_argument("--encrypted", default="vortex:authors",
                    help="transform of the encrypted-domain experiment ('none' skips it)")
-    add_common_arguments(p, results="results/fooling", quick_help="CPU smoke run on digits")
+    add_common_arguments(p, experiment="fooling_images", quick_help="CPU smoke run on digits")
     args = p.parse_args(argv)
     if args.quick:
         args.setups, args.runs, args.generations, args.rounds = ["cnn:digits"], 2, 60, 1

@@ -19,13 +19,13 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import add_common_arguments, epochs_override, outputs
+from _experiment import add_common_arguments, epochs_override, outputs, sweep
 
 import pixinfo
+from pixinfo.info import DEFAULT_KERNEL
 from pixinfo.data import load_dataset
 from pixinfo.provenance import environment, write_json
 from pixinfo.stats import correlate, fit_loss_model
-from pixinfo.train import run_configs
 from pixinfo.train.recipes import recipe
 from pixinfo.transforms import build_transform
 
@@ -64,25 +64,36 @@ def settings(size: int) -> dict[str, tuple[str, str]]:
     return s
 
 
-def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cache: Path, seed: int) -> pd.DataFrame:
-    """The three measures per setting (cached in ``cache``, a CSV)."""
-    done = pd.read_csv(cache) if cache.exists() else pd.DataFrame(columns=["dataset", "spec"])
-    have = set(zip(done["dataset"], done["spec"], strict=True))
+MEASURE_KEY = ["dataset", "spec", "max_images", "seed", "n_boot", "kernel"]
+
+
+def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cache: Path, seed: int,
+            n_boot: int = 200, from_records: bool = False) -> pd.DataFrame:  # fmt: skip
+    """The three measures per setting, cached in ``cache`` (a CSV) under every setting that decides
+    them: dataset, spec, number of images, seed, bootstrap resamples and kernel."""
+    kernel = repr(DEFAULT_KERNEL)
+    done = pd.read_csv(cache) if cache.exists() else pd.DataFrame(columns=MEASURE_KEY)
+    key = lambda spec: (dataset.name, spec, max_images, seed, n_boot, kernel)  # noqa: E731
+    have = set(done[MEASURE_KEY].itertuples(index=False, name=None))
+    todo = [(label, spec) for label, (_, spec) in specs.items() if key(spec) not in have]
+    if todo and from_records:
+        raise SystemExit(f"--from-records: {len(todo)} measures missing from {cache} (e.g. {todo[0][1]!r})")
     rows = []
     split = dataset.split("all")
-    for label, (family, spec) in specs.items():
-        if (dataset.name, spec) in have:
-            continue
+    for _, spec in todo:
         t = build_transform(spec, shape=dataset.image_shape, dataset=dataset.name)
-        sc = pixinfo.score(t, split.images[:max_images], seed=seed, n_boot=200, n_boot_value=0)
-        rows.append({"dataset": dataset.name, "spec": spec, "structural_retention": sc.structural_retention,
-                     "content_retention": sc.content_retention, "value_nmi": sc.value_nmi,
-                     "value_spearman": sc.value_spearman, "n_images": sc.n_images})  # fmt: skip
+        sc = pixinfo.score(t, split.images[:max_images], seed=seed, n_boot=n_boot, n_boot_value=0)
+        rows.append({**dict(zip(MEASURE_KEY, key(spec), strict=True)),
+                     "structural_retention": sc.structural_retention, "content_retention": sc.content_retention,
+                     "value_nmi": sc.value_nmi, "value_spearman": sc.value_spearman, "n_images": sc.n_images})  # fmt: skip
     if rows:
         done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        done.to_csv(cache, index=False)
-    return done[done["dataset"] == dataset.name]
+        from pixinfo.files import write_text_atomic
+
+        write_text_atomic(cache, done.to_csv(index=False))
+    wanted = {key(spec) for _, (_, spec) in specs.items()}
+    mask = [k in wanted for k in done[MEASURE_KEY].itertuples(index=False, name=None)]
+    return done[mask].drop(columns=["max_images", "seed", "n_boot", "kernel"])
 
 
 def main(argv=None) -> int:
@@ -93,7 +104,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--no-progress", action="store_true")
-    add_common_arguments(p, results="results/info_vs_accuracy", quick_help="CPU: digits, cnn and mlp, one seed, 4 epochs")
+    add_common_arguments(p, experiment="info_vs_accuracy", quick_help="CPU: digits, cnn and mlp, one seed, 4 epochs")
     args = p.parse_args(argv)
     if args.quick:
         args.datasets, args.models, args.seeds = ["digits"], ["cnn", "mlp"], [0]
@@ -107,11 +118,12 @@ def main(argv=None) -> int:
         specs = settings(ds.image_shape[1])
         if args.quick:  # a spread of settings that runs in minutes
             specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
-        scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0)
+        scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0,
+                         from_records=args.from_records)  # fmt: skip
         configs = [recipe(m, name, transform=spec, seed=s, device=args.device, **epochs_override(args))
                    for m in args.models for s in args.seeds for spec in [None, *(v[1] for v in specs.values())]]
         print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
-        runs = run_configs(configs, results_dir=args.results, data={name: ds}, progress=not args.no_progress)
+        runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress)
         base = runs[runs["transform"] == "original"].set_index(["model", "seed"])["final_test_acc"]
         runs = runs[runs["transform"] != "original"].copy()
         runs["accuracy_loss"] = 100 * (runs.set_index(["model", "seed"]).index.map(base) - runs["final_test_acc"])
@@ -125,8 +137,6 @@ def main(argv=None) -> int:
     data["structural_loss"] = 1 - data["structural_retention"]
     data["content_loss"] = 1 - data["content_retention"]
     data["value_loss"] = 1 - data["value_nmi"]
-    data.to_csv(out_dir / f"info_vs_accuracy{suffix}.csv", index=False)
-
     data.to_csv(out_dir / f"info_vs_accuracy{suffix}.csv", index=False)
     # two scopes: every setting, and only transforms with a shared key (a learnable map); each model
     # family and all families pooled; one Holm correction over the whole table

@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     p.add_argument("--epsilons", nargs="+", type=float, default=list(EPSILONS), help="FGSM training strengths")
     p.add_argument("--trainings", nargs="+", choices=KINDS, default=list(KINDS),
                    help="kinds of training to run (e.g. split the work over processes; the table covers these)")
-    add_common_arguments(p, results="results/negative_images", quick_help="CPU smoke run: digits, 1 seed, 3 epochs")
+    add_common_arguments(p, experiment="negative_images", quick_help="CPU smoke run: digits, 1 seed, 3 epochs")
     args = p.parse_args(argv)
     if args.quick:
         args.datasets, args.seeds, args.epochs = ["digits"], [0], args.epochs or 3

@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import add_common_arguments, epochs_override, outputs
+from _experiment import add_common_arguments, epochs_override, outputs, sweep
 
 from pixinfo.data import available_datasets, load_dataset
 from pixinfo.provenance import environment, write_json
-from pixinfo.train import run_configs, summarize
+from pixinfo.train import summarize
 from pixinfo.train.recipes import recipe
 
 COLUMNS = {
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--columns", nargs="+", default=list(COLUMNS), choices=list(COLUMNS))
     p.add_argument("--no-progress", action="store_true")
-    add_common_arguments(p, results="results/rvt_table", quick_help="CPU smoke run: digits, cnn, 1 seed, 3 epochs")
+    add_common_arguments(p, experiment="rvt_accuracy_table", quick_help="CPU smoke run: digits, cnn, 1 seed, 3 epochs")
     args = p.parse_args(argv)
 
     if args.quick:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     out, figures, suffix = outputs(args, "rvt_accuracy_table")
     figure = figures / f"rvt_accuracy_table{suffix}.png"
 
-    data = {name: load_dataset(name) for name in args.datasets}
+    data = {} if args.from_records or args.workers > 1 or args.ray else {n: load_dataset(n) for n in args.datasets}
     configs = []
     for dataset in args.datasets:
         for model in args.models:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                                           device=args.device, **epochs_override(args)))  # fmt: skip
     print(f"{len(configs)} runs ({len(args.datasets)} datasets x {len(args.models)} models x "
           f"{len(args.columns)} columns x {len(args.seeds)} seeds)", file=sys.stderr)  # fmt: skip
-    runs = run_configs(configs, results_dir=args.results, data=data, progress=not args.no_progress)
+    runs = sweep(configs, args, data=data, progress=not args.no_progress)
     column_of = {v or "original": k for k, v in COLUMNS.items()}
     runs["column"] = runs["transform"].map(column_of)
     runs.to_csv(out.with_suffix(".csv"), index=False)
