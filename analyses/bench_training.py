@@ -12,17 +12,23 @@ Both use the same Fashion-MNIST training images (``--max-train`` of them). Repor
 training steps (forward, backward, update, and data loading for the paper pipeline), after
 ``--warmup`` steps, timed with CUDA events on a GPU.
 
+On the CPU (``--device cpu``) it instead times pixinfo's trainer (``precision="auto"``)
+against a plain fp32 eager loop (a DataLoader over float tensors) on the same model, batch and
+images, interleaved in the same run, for ResNet-18, the CNN and the ViT.
+
     python analyses/bench_training.py --device cuda
-    python analyses/bench_training.py --device cpu --max-train 1024 --paper-steps 3   # what CPU allows
+    python analyses/bench_training.py --device cpu --also-bf16
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -107,6 +113,89 @@ def paper_pipeline(images, labels, *, device, batch_size, steps, warmup, workers
             "batch_size": batch_size, "warmup_steps": warmup, "workers": workers, "size": size}  # fmt: skip
 
 
+def eager_loop(model_name: str, images, labels, *, device, batch_size, steps, seed) -> dict:
+    """The baseline a user writes first: a DataLoader over float tensors, fp32, eager, contiguous."""
+    from pixinfo.models import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(model_name, image_shape=tuple(images.shape[1:]), num_classes=10).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    data = torch.utils.data.TensorDataset(images.float() / 255, labels)
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, drop_last=True,
+                                         generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    model.train()
+
+    def one_pass() -> float:
+        t0 = time.perf_counter()
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - t0
+
+    one_pass()  # warm-up
+    seconds = one_pass()
+    return {"images_per_second": steps * batch_size / seconds, "seconds": seconds, "steps": steps,
+            "batch_size": batch_size, "precision": "fp32"}  # fmt: skip
+
+
+def pixinfo_trainer(model_name: str, ds, *, device, batch_size, steps, seed, precision: str = "auto") -> dict:
+    """pixinfo's trainer on the same images: the second of two one-pass epochs is timed."""
+    base = recipe(model_name, ds.name, epochs=2, device=str(device), seed=seed, batch_size=batch_size,
+                  max_train=batch_size * steps, precision=precision)  # fmt: skip
+    run = train(base, results_dir=None, progress=False, data=ds)
+    second = run.history[-1]
+    res = run.record["results"]
+    return {"images_per_second": steps * batch_size / second["seconds"], "seconds": second["seconds"],
+            "steps": steps, "batch_size": batch_size, "precision": res["precision"],
+            "channels_last": res["channels_last"], "config": base.to_dict()}  # fmt: skip
+
+
+def cpu_main(args) -> int:
+    """Trainer against a plain fp32 eager loop, same model, batch and images, interleaved."""
+    from pixinfo.train.precision import cpu_has_native_bf16
+
+    device = torch.device("cpu")
+    ds = load_dataset("fashion-mnist")
+    rows = []
+    for rep in range(args.repeats):
+        for name in args.models:
+            steps = args.steps.get(name, 4)
+            keep = torch.randperm(len(ds.train), generator=torch.Generator().manual_seed(args.seed))
+            keep = keep[: args.batch_size * steps]
+            eager = eager_loop(name, ds.train.images[keep], ds.train.labels[keep], device=device,
+                               batch_size=args.batch_size, steps=steps, seed=args.seed)  # fmt: skip
+            ours = pixinfo_trainer(name, ds, device=device, batch_size=args.batch_size, steps=steps, seed=args.seed)
+            row = {"model": name, "repeat": rep, "eager_fp32": eager, "pixinfo": ours,
+                   "speedup": ours["images_per_second"] / eager["images_per_second"]}  # fmt: skip
+            if args.also_bf16:
+                row["pixinfo_bf16"] = pixinfo_trainer(name, ds, device=device, batch_size=args.batch_size,
+                                                      steps=steps, seed=args.seed, precision="bf16")  # fmt: skip
+            rows.append(row)
+            print(f"{name} (repeat {rep}): eager fp32 {eager['images_per_second']:.1f} img/s, pixinfo "
+                  f"{ours['images_per_second']:.1f} img/s ({ours['precision']}), {row['speedup']:.2f}x"
+                  + (f"; pixinfo bf16 {row['pixinfo_bf16']['images_per_second']:.1f}" if args.also_bf16 else ""),
+                  file=sys.stderr)  # fmt: skip
+    summary = {}
+    for name in args.models:
+        mine = [r for r in rows if r["model"] == name]
+        med = lambda key: float(np.median([r[key]["images_per_second"] for r in mine]))  # noqa: E731
+        summary[name] = {"eager_fp32_images_per_second": med("eager_fp32"), "pixinfo_images_per_second": med("pixinfo"),
+                         "speedup": med("pixinfo") / med("eager_fp32"),
+                         "fashion_mnist_epoch_seconds": 60000 / med("pixinfo")}  # fmt: skip
+        if args.also_bf16:
+            summary[name]["pixinfo_bf16_images_per_second"] = med("pixinfo_bf16")
+    print(json.dumps(summary, indent=1))
+    config = {k: v for k, v in vars(args).items()}
+    record = make_record("bench_training", config, {"rows": rows, "summary": summary, "note": args.note,
+                                                    "cpu_native_bf16": cpu_has_native_bf16()}, device=device)  # fmt: skip
+    path = write_json(Path(args.out) / f"bench_training_cpu{args.tag}.json", record)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -118,8 +207,18 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(ROOT / "analyses" / "results"))
+    p.add_argument("--models", nargs="+", default=["resnet18", "cnn", "vit"], help="CPU: models to time")
+    p.add_argument("--batch-size", type=int, default=256, help="CPU: batch of both loops")
+    p.add_argument("--steps", type=json.loads, default={"resnet18": 3, "cnn": 12, "vit": 4},
+                   help="CPU: timed steps per model (JSON)")  # fmt: skip
+    p.add_argument("--repeats", type=int, default=3, help="CPU: interleaved repeats (medians reported)")
+    p.add_argument("--also-bf16", action="store_true", help="CPU: also time pixinfo with precision=bf16 forced")
+    p.add_argument("--tag", default="", help="CPU: suffix of the result file")
+    p.add_argument("--note", default="", help="what else ran on the machine (recorded)")
     args = p.parse_args(argv)
     device = torch.device(args.device)
+    if device.type == "cpu":
+        return cpu_main(args)
 
     ds = load_dataset("fashion-mnist")
     keep = torch.randperm(len(ds.train), generator=torch.Generator().manual_seed(args.seed))[: args.max_train]

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import torch
@@ -33,7 +35,7 @@ from _experiment import add_common_arguments, epochs_override, outputs, trained_
 from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, evolve, gradient_ascent
 from pixinfo.data import Dataset, Split, load_dataset, to_uint8
 from pixinfo.models import predict_logits
-from pixinfo.provenance import environment, write_json
+from pixinfo.provenance import environment, make_record, write_json
 from pixinfo.train.recipes import recipe
 
 ENCODINGS = {"direct": DirectEncoding, "cppn": CPPNEncoding}
@@ -100,74 +102,117 @@ def main(argv=None) -> int:
     base, figures, suffix = outputs(args, "fooling_images")
     out_dir = base.parent
 
-    evo, timing, ascent, transfer, retrain, galleries = [], [], [], [], [], {}
-    for setup in args.setups:
-        arch, dataset = setup.split(":")
-        ds = load_dataset(dataset)
-        model, run = trained(arch, dataset, args, data=ds)
-        label = f"{arch} / {dataset}"
-        rows, elites = evolution_rows(model, ds.image_shape, label, args)
-        evo += rows
-        galleries[label] = {name: elites[(name, 0)] for name in ENCODINGS}
-        timing += timing_rows(model, ds.image_shape, label, args)
-        asc = gradient_ascent(model, shape=ds.image_shape, steps=300, seed=0)
-        ascent += [{"setup": label, "threshold": t, "median_first_step": float(v[v >= 0].float().median())
-                    if bool((v >= 0).any()) else None, "classes_reached": int((v >= 0).sum())}
-                   for t, v in asc.first_reached.items()]  # fmt: skip
-
-        # transfer to another seed and another architecture
-        others = {"other seed": trained(arch, dataset, args, seed=1, data=ds)[0],
-                  "mlp": trained("mlp", dataset, args, data=ds)[0]}  # fmt: skip
-        if arch != "lenet" and min(ds.image_shape[1:]) >= 12:
-            others["lenet"] = trained("lenet", dataset, args, data=ds)[0]
-        for (enc, r), res in elites.items():
-            for name, other in others.items():
-                probs = torch.softmax(predict_logits(other, res.images), 1)
-                k = torch.arange(len(res.images))
-                transfer.append({"setup": label, "encoding": enc, "run": r, "to": name,
-                                 "same_class_99": float((probs[k, k] >= 0.99).float().mean()),
-                                 "same_class_top1": float((probs.argmax(1) == k).float().mean())})  # fmt: skip
-
-        # retraining with a fooling class
-        pool = torch.cat([res.images for res in elites.values()])
-        current = ds
-        for rnd in range(1, args.rounds + 1):
-            copies = max(1, int(0.1 * len(ds.train) / len(pool)))
-            current = with_fooling_class(ds, pool, copies)
-            tag = "fooling-class-" + hashlib.sha256(to_uint8(pool.clamp(0, 1)).numpy().tobytes()).hexdigest()[:12]
-            rmodel, rrun = trained(arch, dataset, args, data=current, seed=rnd, data_tag=tag)
-            rows, new_elites = evolution_rows(rmodel, ds.image_shape, f"{label} round {rnd}", args,
-                                              classes=list(range(ds.num_classes)))  # fmt: skip
-            with torch.no_grad():
-                pool_pred = predict_logits(rmodel, pool).argmax(1)
-            for row in rows:
-                retrain.append({**row, "round": rnd, "fooling_images_in_training": len(pool),
-                                "test_acc": rrun.final_test_acc,
-                                "old_pool_caught": float((pool_pred == ds.num_classes).float().mean())})  # fmt: skip
-            pool = torch.cat([pool] + [res.images for res in new_elites.values()])
-
-        # the encrypted domain
-        if args.encrypted != "none":
-            vmodel, vrun = trained(arch, dataset, args, transform=args.encrypted, data=ds)
-            rows, _ = evolution_rows(vmodel, ds.image_shape, f"{label} trained on {args.encrypted}", args)
-            evo += [dict(r, test_acc=vrun.final_test_acc) for r in rows]
-        evo = [dict(r, test_acc=r.get("test_acc", run.final_test_acc)) for r in evo]
-
-    frames = {"evolution": pd.DataFrame(evo), "timing": pd.DataFrame(timing), "ascent": pd.DataFrame(ascent),
-              "transfer": pd.DataFrame(transfer), "retraining": pd.DataFrame(retrain)}  # fmt: skip
+    results = [setup_result(setup, args) for setup in args.setups]
+    frames = {name: pd.DataFrame([row for r in results for row in r[name]]) for name in SECTIONS}
     for name, frame in frames.items():
         frame.to_csv(out_dir / f"fooling_{name}{suffix}.csv", index=False)
     markdown = to_markdown(frames, args)
     (out_dir / f"fooling_images{suffix}.md").write_text(markdown)
     print(markdown)
-    plot_galleries(galleries, figures / f"fooling_gallery{suffix}.png")
-    write_json(out_dir / f"fooling_images{suffix}_meta.json", {"config": vars(args), "environment": environment()})
+    galleries = {r["label"]: r["gallery"] for r in results if r.get("gallery")}
+    if galleries:
+        plot_galleries(galleries, figures / f"fooling_gallery{suffix}.png")
+    write_json(out_dir / f"fooling_images{suffix}_meta.json", {"config": vars(args), "environment": environment(),
+                                                              "records": [r["path"] for r in results]})  # fmt: skip
     return 0
 
 
+SECTIONS = ("evolution", "timing", "ascent", "transfer", "retraining")
+# the options that decide a setup's results (its record's identity)
+RESULT_OPTIONS = ("runs", "population", "generations", "target", "rounds", "encrypted", "epochs", "device")
+
+
+def setup_record_path(setup: str, args) -> Path:
+    options = {k: getattr(args, k) for k in RESULT_OPTIONS}
+    key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
+    return Path(args.results) / f"fooling-{setup.replace(':', '-')}-{key}.json"
+
+
+def setup_result(setup: str, args) -> dict:
+    """One setup's rows of every table and its gallery: read from its record, or computed and
+    recorded (``--from-records`` only reads)."""
+    path = setup_record_path(setup, args)
+    if path.exists():
+        record = json.loads(path.read_text())
+        return {**record["results"], "gallery": _gallery_from_lists(record["results"].get("gallery")),
+                "path": str(path)}  # fmt: skip
+    if args.from_records:
+        raise SystemExit(f"--from-records: no record {path} for setup {setup!r}")
+    result = run_setup(setup, args)
+    gallery = {enc: {"images": to_uint8(res.images.clamp(0, 1)).tolist(), "confidences": res.confidences.tolist()}
+               for enc, res in result.pop("gallery").items()}  # fmt: skip
+    options = {k: getattr(args, k) for k in RESULT_OPTIONS}
+    write_json(path, make_record("fooling_images", {"setup": setup, **options}, {**result, "gallery": gallery}))
+    return {**result, "gallery": _gallery_from_lists(gallery), "path": str(path)}
+
+
+def _gallery_from_lists(gallery):
+    if not gallery:
+        return None
+    return {enc: SimpleNamespace(images=torch.tensor(g["images"], dtype=torch.uint8).float() / 255,
+                                 confidences=torch.tensor(g["confidences"])) for enc, g in gallery.items()}  # fmt: skip
+
+
+def run_setup(setup: str, args) -> dict:
+    """Every experiment of one ``arch:dataset`` setup."""
+    arch, dataset = setup.split(":")
+    ds = load_dataset(dataset)
+    model, run = trained(arch, dataset, args, data=ds)
+    label = f"{arch} / {dataset}"
+    evo, elites = evolution_rows(model, ds.image_shape, label, args)
+    asc = gradient_ascent(model, shape=ds.image_shape, steps=300, seed=0)
+    ascent = [{"setup": label, "threshold": t, "median_first_step": float(v[v >= 0].float().median())
+               if bool((v >= 0).any()) else None, "classes_reached": int((v >= 0).sum())}
+              for t, v in asc.first_reached.items()]  # fmt: skip
+    retrain = retraining_rows(arch, dataset, ds, elites, label, args)
+    if args.encrypted != "none":  # the encrypted domain
+        vmodel, vrun = trained(arch, dataset, args, transform=args.encrypted, data=ds)
+        rows, _ = evolution_rows(vmodel, ds.image_shape, f"{label} trained on {args.encrypted}", args)
+        evo += [dict(r, test_acc=vrun.final_test_acc) for r in rows]
+    evo = [dict(r, test_acc=r.get("test_acc", run.final_test_acc)) for r in evo]
+    return {"label": label, "evolution": evo, "timing": timing_rows(model, ds.image_shape, label, args),
+            "ascent": ascent, "transfer": transfer_rows(arch, dataset, ds, elites, label, args),
+            "retraining": retrain, "gallery": {name: elites[(name, 0)] for name in ENCODINGS}}  # fmt: skip
+
+
+def transfer_rows(arch, dataset, ds, elites, label, args) -> list[dict]:
+    """Share of elites that another seed and other architectures give the same class."""
+    others = {"other seed": trained(arch, dataset, args, seed=1, data=ds)[0],
+              "mlp": trained("mlp", dataset, args, data=ds)[0]}  # fmt: skip
+    if arch != "lenet" and min(ds.image_shape[1:]) >= 12:
+        others["lenet"] = trained("lenet", dataset, args, data=ds)[0]
+    rows = []
+    for (enc, r), res in elites.items():
+        for name, other in others.items():
+            probs = torch.softmax(predict_logits(other, res.images), 1)
+            k = torch.arange(len(res.images))
+            rows.append({"setup": label, "encoding": enc, "run": r, "to": name,
+                         "same_class_99": float((probs[k, k] >= 0.99).float().mean()),
+                         "same_class_top1": float((probs.argmax(1) == k).float().mean())})  # fmt: skip
+    return rows
+
+
+def retraining_rows(arch, dataset, ds, elites, label, args) -> list[dict]:
+    """Rounds of retraining with the elites as an extra "fooling" class, then evolving again."""
+    pool, rows = torch.cat([res.images for res in elites.values()]), []
+    for rnd in range(1, args.rounds + 1):
+        copies = max(1, int(0.1 * len(ds.train) / len(pool)))
+        current = with_fooling_class(ds, pool, copies)
+        tag = "fooling-class-" + hashlib.sha256(to_uint8(pool.clamp(0, 1)).numpy().tobytes()).hexdigest()[:12]
+        rmodel, rrun = trained(arch, dataset, args, data=current, seed=rnd, data_tag=tag)
+        found, new_elites = evolution_rows(rmodel, ds.image_shape, f"{label} round {rnd}", args,
+                                           classes=list(range(ds.num_classes)))  # fmt: skip
+        with torch.no_grad():
+            pool_pred = predict_logits(rmodel, pool).argmax(1)
+        for row in found:
+            rows.append({**row, "round": rnd, "fooling_images_in_training": len(pool), "test_acc": rrun.final_test_acc,
+                         "old_pool_caught": float((pool_pred == ds.num_classes).float().mean())})  # fmt: skip
+        pool = torch.cat([pool] + [res.images for res in new_elites.values()])
+    return rows
+
+
 def to_markdown(frames, args) -> str:
-    evo, timing, ascent, transfer, retrain = (frames[k] for k in ("evolution", "timing", "ascent", "transfer",
-                                                                  "retraining"))  # fmt: skip
+    evo, timing, ascent, transfer, retrain = (frames[k] for k in SECTIONS)
     lines = [f"Target confidence {args.target}, population {args.population}, at most {args.generations} "
              f"generations, {args.runs} runs per encoding.", "",
              "| setup | encoding | runs reaching target | median generations (reached) | max | median min-confidence |",

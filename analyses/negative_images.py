@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import torch
 from _experiment import add_common_arguments, epochs_override, outputs, trained_model
 
 from pixinfo.adversarial import PGD
@@ -71,19 +72,45 @@ def evaluate(model, ds, *, max_images: int, pgd_images: int, seed: int) -> dict[
     return row, report
 
 
-def cached_evaluation(record: Path, model, ds, args, *, seed: int, need_report: bool):
-    """``evaluate`` once per trained model and evaluation setting: the row is kept next to the run's
-    record (``<record>.eval-<settings>.json``) so that a rerun with more seeds or strengths only
-    evaluates the new models. The full report (confusion matrices) is recomputed when needed."""
-    settings = {"max_images": args.max_images, "pgd_images": args.pgd_images, "seed": seed,
-                "transforms": TRANSFORMS, "pgd": PGD_SETTINGS}  # fmt: skip
+def evaluation_settings(args, seed: int) -> dict:
+    return {"max_images": args.max_images, "pgd_images": args.pgd_images, "seed": seed,
+            "transforms": TRANSFORMS, "pgd": PGD_SETTINGS}  # fmt: skip
+
+
+def evaluation_path(record: Path, settings: dict) -> Path:
+    """Where a model's evaluation is kept: next to its record, ``<record>.eval-<settings>.json``."""
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    cache = Path(record).with_suffix(f".eval-{key}.json")
-    if cache.exists() and not need_report:
-        return json.loads(cache.read_text())["row"], None
+    return Path(record).with_suffix(f".eval-{key}.json")
+
+
+def cached_evaluation(record: Path, model, ds, args, *, seed: int) -> dict:
+    """``evaluate`` once per trained model and evaluation setting: the row and the confusion matrix
+    on negatives of test images are kept next to the run's record, so that a rerun with more
+    seeds or strengths only evaluates the new models and ``--from-records`` needs no model."""
+    settings = evaluation_settings(args, seed)
+    cache = evaluation_path(record, settings)
+    if cache.exists():
+        return json.loads(cache.read_text())
     row, report = evaluate(model, ds, max_images=args.max_images, pgd_images=args.pgd_images, seed=seed)
-    write_json(cache, {"settings": settings, "row": row, "environment": environment()})
-    return row, report
+    kept = {"settings": settings, "row": row, "environment": environment(),
+            "confusion_negative_test": report.confusion[("test", "negative")].tolist()}  # fmt: skip
+    write_json(cache, kept)
+    return kept
+
+
+def model_evaluation(config, ds, args, seed: int) -> tuple[dict, dict]:
+    """(evaluation, training record) of one config: trained or reused, or with ``--from-records``
+    read from the committed records alone."""
+    from pixinfo.train import find_record, record_path
+
+    if args.from_records:
+        record = find_record(config, args.results)
+        cache = evaluation_path(record_path(args.results, config), evaluation_settings(args, seed))
+        if record is None or not cache.exists():
+            raise SystemExit(f"--from-records: no record or evaluation for {record_path(args.results, config).name}")
+        return json.loads(cache.read_text()), record
+    model, run = trained_model(config, args, data=ds)
+    return cached_evaluation(run.path, model, ds, args, seed=seed), run.record
 
 
 def main(argv=None) -> int:
@@ -109,21 +136,20 @@ def main(argv=None) -> int:
 
     rows, kept = [], {}
     for dataset in args.datasets:
-        ds = load_dataset(dataset)
+        ds = None if args.from_records else load_dataset(dataset)
         for name, change in variants(args.epsilons, args.trainings).items():
             for seed in args.seeds:
                 config = recipe(args.model, dataset, seed=seed, device=args.device, **change, **epochs_override(args))
-                model, run = trained_model(config, args, data=ds)
-                keep_report = seed == args.seeds[0] and name == "DNN"  # the confusion-matrix figure needs it
-                row, report = cached_evaluation(run.path, model, ds, args, seed=seed, need_report=keep_report)
+                evaluation, record = model_evaluation(config, ds, args, seed)
+                row = evaluation["row"]
                 rows.append({"dataset": dataset, "training": name, "seed": seed, **row,
-                             "train_seconds": run.record["results"]["train_seconds"],
-                             "device_name": run.record["environment"]["device"],
-                             "commit": run.record["environment"]["git"]["commit"]})  # fmt: skip
+                             "train_seconds": record["results"]["train_seconds"],
+                             "device_name": record["environment"]["device"],
+                             "commit": record["environment"]["git"]["commit"]})  # fmt: skip
                 print(f"{dataset:14s} {name:26s} seed {seed}: test {row['identity (test)']:.2f}  "
                       f"negatives {row['negative (test)']:.2f}", file=sys.stderr)  # fmt: skip
-                if keep_report:
-                    kept[(dataset, name)] = report
+                if seed == args.seeds[0] and name == "DNN" and evaluation.get("confusion_negative_test"):
+                    kept[(dataset, name)] = evaluation["confusion_negative_test"]  # for the confusion figure
     runs = pd.DataFrame(rows)
     runs.to_csv(out.with_suffix(".csv"), index=False)
     metrics = [c for c in runs.columns if c.endswith(")") and c not in ("dataset", "training")]
@@ -199,10 +225,10 @@ def plot(summary, runs, kept, datasets, figures: Path, suffix: str) -> None:
     # confusion matrix on negatives for the regular DNN (first seed)
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.3), squeeze=False)
     for ax, name in zip(axes[0], datasets, strict=True):
-        if (name, "DNN") not in kept:  # regular training not among --trainings
+        if (name, "DNN") not in kept:  # regular training not among --trainings, or a migrated record
             ax.set_axis_off()
             continue
-        m = kept[(name, "DNN")].confusion[("test", "negative")].float()
+        m = torch.tensor(kept[(name, "DNN")]).float()
         m = m / m.sum(1, keepdim=True).clamp_min(1)
         sns.heatmap(m.numpy(), ax=ax, cmap="viridis", vmin=0, vmax=1, cbar=False, square=True)
         ax.set_title(f"{name}: DNN on negatives", fontsize=8)

@@ -99,5 +99,68 @@ def migrate_info_vs_accuracy() -> int:
     return len(frame) + len(originals)
 
 
+def migrate_negative_images() -> int:
+    """Training records (timings only) and evaluation rows of the negative-images stand-ins."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "analyses"))
+    import negative_images as neg
+
+    from pixinfo.train.recipes import recipe
+
+    out, n = RESULTS / "runs" / "negative_images", 0
+    for tag in ("cpu_mnist5k", "cpu_fashion"):
+        source = f"analyses/results/negative_images_{tag}.csv"
+        meta = json.loads((RESULTS / f"negative_images_{tag}_meta.json").read_text())["config"]
+        args = type("Args", (), {"max_images": meta["max_images"], "pgd_images": meta["pgd_images"]})
+        changes = neg.variants(meta["epsilons"])
+        for _, row in pd.read_csv(ROOT / source).iterrows():
+            config = recipe(meta["model"], row["dataset"], seed=int(row["seed"]), device=meta["device"],
+                            epochs=meta["epochs"], **changes[row["training"]])  # fmt: skip
+            results = {"final_test_acc": None, "best_test_acc": None, "best_epoch": None, "history": [],
+                       "train_seconds": float(row["train_seconds"]), "train_images_per_second": None,
+                       "world_size": 1, "precision": "fp32"}  # fmt: skip
+            path = write_json(record_path(out, config), record_of(config, row, source, results))
+            metrics = {k: float(row[k]) for k in row.index if k.endswith(")")}
+            settings = neg.evaluation_settings(args, int(row["seed"]))
+            write_json(neg.evaluation_path(path, settings), {"settings": settings, "row": metrics,
+                                                             "migrated_from": source})  # fmt: skip
+            n += 1
+    return n
+
+
+def migrate_fooling_images() -> int:
+    """One record per setup holding its rows of every table (no gallery images: those were not kept)."""
+    import sys
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT / "analyses"))
+    import fooling_images as fool
+
+    from pixinfo.provenance import make_record
+
+    n = 0
+    for tag in ("cpu_mnist5k", "cpu_fashion"):
+        meta = json.loads((RESULTS / f"fooling_images_{tag}_meta.json").read_text())["config"]
+        args = SimpleNamespace(**{**meta, "results": str(RESULTS / "runs" / "fooling_images")})
+        for setup in meta["setups"]:
+            arch, dataset = setup.split(":")
+            label = f"{arch} / {dataset}"
+            result = {"label": label, "gallery": None}
+            for name in fool.SECTIONS:
+                path = RESULTS / f"fooling_{name}_{tag}.csv"
+                frame = pd.read_csv(path) if path.stat().st_size > 1 else pd.DataFrame()
+                if "setup" in frame:
+                    frame = frame[frame["setup"].str.startswith(label)]
+                result[name] = [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+            options = {k: meta[k] for k in fool.RESULT_OPTIONS}
+            record = make_record("fooling_images", {"setup": setup, **options}, result)
+            record["migrated_from"] = f"analyses/results/fooling_*_{tag}.csv"
+            write_json(fool.setup_record_path(setup, args), record)
+            n += 1
+    return n
+
+
 if __name__ == "__main__":
-    print(json.dumps({"rvt_accuracy_table": migrate_rvt(), "info_vs_accuracy": migrate_info_vs_accuracy()}))
+    print(json.dumps({"rvt_accuracy_table": migrate_rvt(), "info_vs_accuracy": migrate_info_vs_accuracy(),
+                      "negative_images": migrate_negative_images(), "fooling_images": migrate_fooling_images()}))

@@ -109,3 +109,33 @@ def test_train_semantic_fool_pipeline(tmp_path, capsys):
                  "--generations", "40", "--out", str(tmp_path), "--no-progress"]) == 0  # fmt: skip
     (fool,) = tmp_path.glob("fool-direct-*.json")
     assert len(json.loads(fool.read_text())["results"]["confidences"]) == 10
+
+
+def test_train_options_are_generated_from_every_config_field():
+    import dataclasses
+
+    from pixinfo.cli import build_parser
+    from pixinfo.train import TrainConfig
+
+    (train_parser,) = [a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "train"]
+    dests = {a.dest for a in train_parser[1]._actions}
+    assert {f"cfg_{f.name}" for f in dataclasses.fields(TrainConfig)} <= dests
+    assert {"recipe", "resume", "reuse", "save_model"} <= dests
+
+
+def test_train_recipe_and_explicit_options(tmp_path, capsys):
+    import json
+
+    from pixinfo.cli import main
+
+    out = tmp_path / "train"
+    argv = ["train", "--recipe", "mlp", "--dataset", "digits", "--epochs", "1", "--momentum", "0.5",
+            "--augment", "none", "--no-flip", "--test-flip", "--model-options", '{"hidden": [32]}',
+            "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    (record,) = out.glob("*.json")
+    config = json.loads(record.read_text())["config"]
+    assert (config["model"], config["batch_size"], config["momentum"], config["augment"]) == ("mlp", 128, 0.5, "none")
+    assert config["test_flip"] is True and config["model_options"] == {"hidden": [32]}
+    assert main(["train", "--recipe", "mlp", "--model", "cnn", "--dataset", "digits", "--out", str(out)]) == 2
+    assert "disagree" in capsys.readouterr().err
