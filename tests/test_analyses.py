@@ -61,3 +61,21 @@ def test_info_vs_accuracy_quick(tmp_path):
     assert table["estimate"].between(-1, 1).all()
     for name in ("scatter", "heatmap"):
         assert (tmp_path / "fig" / f"info_vs_accuracy_{name}_quick.png").stat().st_size > 5_000
+
+
+def test_measure_cache_is_keyed_by_every_setting(tmp_path, digits):
+    """Regression (issue 15): measures were cached by (dataset, spec) only, so changing the number of
+    images (or seed, resamples, kernel) silently reused stale measures."""
+    sys.path.insert(0, str(ANALYSES))
+    try:
+        from info_vs_accuracy import measure
+    finally:
+        sys.path.remove(str(ANALYSES))
+    specs = {"fixed permutation": ("permutation", "permutation:seed=0"), "negative": ("value", "negative")}
+    cache = tmp_path / "measures.csv"
+    few = measure(digits, specs, max_images=40, cache=cache, seed=0, n_boot=10)
+    many = measure(digits, specs, max_images=400, cache=cache, seed=0, n_boot=10)
+    assert (few["n_images"] == 40).all() and (many["n_images"] == 400).all()
+    assert len(pd.read_csv(cache)) == 4
+    again = measure(digits, specs, max_images=40, cache=cache, seed=0, n_boot=10)  # reused, not recomputed
+    assert again["content_retention"].tolist() == few["content_retention"].tolist() and len(pd.read_csv(cache)) == 4

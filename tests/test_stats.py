@@ -97,3 +97,21 @@ def test_several_x_columns_share_one_holm_correction():
     assert np.allclose(table["p_holm"], multipletests(table["p_value"], method="holm")[1])
     single = correlate(frame, x="b", y="y", n_boot=100)
     assert (table.loc[table["x"] == "b", "p_holm"].to_numpy() >= single["p_holm"].to_numpy() - 1e-12).all()
+
+
+def test_family_levels_and_column_names_survive_the_formula():
+    """Regression (issue 15): columns were renamed v0…vN and substituted back as text, so a family
+    level ``mlp-v1`` came out as ``mlp-s`` (v1 → the name of column 1)."""
+    import numpy as np
+    import pandas as pd
+
+    from pixinfo.stats import fit_loss_model
+
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame({"loss": rng.normal(size=n), "s": rng.normal(size=n),
+                          "model": np.repeat(["cnn", "mlp-v1", "v0"], 20), "g": np.arange(n) % 10})  # fmt: skip
+    fit = fit_loss_model(frame, y="loss", measures=["s"], family="model", cluster="g")
+    assert set(fit.coefficients["term"]) == {"Intercept", "C(model)[T.mlp-v1]", "C(model)[T.v0]", "s",
+                                             "s:C(model)[T.mlp-v1]", "s:C(model)[T.v0]"}  # fmt: skip
+    assert fit.formula == "loss ~ s * C(model) + C(model)"

@@ -19,6 +19,8 @@ Examples
 
 from __future__ import annotations
 
+import re
+
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -198,17 +200,16 @@ def fit_loss_model(
     if missing:
         raise KeyError(f"columns {missing} not in the frame")
     data = frame.dropna(subset=cols).copy()
-    rename = {c: f"v{i}" for i, c in enumerate(cols)}
-    data = data.rename(columns=rename)
-    terms = {m: (f"{rename[m]} * C({rename[family]})" if family else rename[m]) for m in measures}
+    q = {c: f"Q({c!r})" for c in cols}  # formula quoting: any column name, any family level
+    terms = {m: (f"{q[m]} * C({q[family]})" if family else q[m]) for m in measures}
 
     def formula(keep):
         rhs = " + ".join(terms[m] for m in keep)
         if family and not keep:
-            rhs = f"C({rename[family]})"
+            rhs = f"C({q[family]})"
         elif family:
-            rhs += f" + C({rename[family]})"
-        return f"{rename[y]} ~ {rhs or '1'}"
+            rhs += f" + C({q[family]})"
+        return f"{q[y]} ~ {rhs or '1'}"
 
     if cl_cols:
         groups = pd.factorize(data[cl_cols].astype(str).agg("|".join, axis=1))[0]
@@ -221,12 +222,8 @@ def fit_loss_model(
     for m in measures:
         reduced = smf.ols(formula([k for k in measures if k != m]), data).fit()
         partial[m] = float((reduced.ssr - full.ssr) / reduced.ssr) if reduced.ssr > 0 else float("nan")
-    back = {v: k for k, v in rename.items()}
-
-    def readable(name: str) -> str:
-        for short, long in sorted(back.items(), key=lambda kv: -len(kv[0])):
-            name = name.replace(short, long)
-        return name
+    def readable(name: str) -> str:  # Q('structural_loss') -> structural_loss; nothing else is touched
+        return re.sub(r"Q\((['\"])(.*?)\1\)", r"\2", name)
 
     ci = full.conf_int()
     coef = pd.DataFrame({"term": [readable(t) for t in full.params.index], "estimate": full.params.to_numpy(),

@@ -5,6 +5,7 @@ from pixinfo.adversarial.fooling import (
     CPPN,
     CPPNEncoding,
     DirectEncoding,
+    Random,
     evolve,
     gradient_ascent,
     polynomial_mutation,
@@ -60,9 +61,9 @@ def test_cppn_mutations_keep_the_network_feed_forward():
 
     enc = CPPNEncoding((1, 6, 6), p_add_node=0.5, p_add_connection=0.5, p_remove_node=0.2)
     rng = np.random.default_rng(0)
-    genomes = enc.init(10, generator=torch.Generator(), device="cpu", rng=rng)
+    genomes = enc.init(10, random=Random(torch.Generator(), rng), device="cpu")
     for gen in range(30):
-        genomes = enc.mutate(genomes, generation=gen, generator=torch.Generator(), rng=rng)
+        genomes = enc.mutate(genomes, generation=gen, random=Random(torch.Generator(), rng))
     assert max(g.n_hidden for g in genomes) > 0
     for g in genomes:
         assert all(g.positions[a] < g.positions[b] for a, b in g.connections)
@@ -75,9 +76,9 @@ def test_cppn_batch_render_equals_rendering_each_genome_alone():
 
     enc = CPPNEncoding((3, 5, 7), p_add_node=0.5, p_add_connection=0.5)
     rng = np.random.default_rng(1)
-    genomes = enc.init(6, generator=torch.Generator(), device="cpu", rng=rng)
+    genomes = enc.init(6, random=Random(torch.Generator(), rng), device="cpu")
     for gen in range(15):
-        genomes = enc.mutate(genomes, generation=gen, generator=torch.Generator(), rng=rng)
+        genomes = enc.mutate(genomes, generation=gen, random=Random(torch.Generator(), rng))
     assert len({g.n_hidden for g in genomes}) > 1  # networks of different sizes share one batch
     batch = enc.render(genomes, device="cpu")
     alone = torch.cat([enc.render([g], device="cpu") for g in genomes])
@@ -109,7 +110,58 @@ def test_cppn_size_is_capped():
 
     enc = CPPNEncoding((1, 6, 6), p_add_node=1.0, p_remove_node=0.0, max_hidden=5)
     rng = np.random.default_rng(0)
-    genomes = enc.init(4, generator=torch.Generator(), device="cpu", rng=rng)
+    genomes = enc.init(4, random=Random(torch.Generator(), rng), device="cpu")
     for gen in range(20):
-        genomes = enc.mutate(genomes, generation=gen, generator=torch.Generator(), rng=rng)
+        genomes = enc.mutate(genomes, generation=gen, random=Random(torch.Generator(), rng))
     assert max(g.n_hidden for g in genomes) == 5
+
+
+class _CheckerEncoding:
+    """A new encoding is one class: 2x2 blocks of one grey level each (a test of the protocol)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def init(self, n, *, random, device):
+        c, h, w = self.shape
+        return torch.rand((n, c, h // 2, w // 2), generator=random.torch, device=device)
+
+    def mutate(self, parents, *, generation, random):
+        noise = 0.2 * torch.randn(parents.shape, generator=random.torch, device=parents.device)
+        return (parents + noise).clamp(0, 1)
+
+    def render(self, genomes, *, device):
+        return genomes.repeat_interleave(2, -1).repeat_interleave(2, -2).to(device)
+
+    def take(self, genomes, index):
+        return DirectEncoding.take(genomes, index)
+
+
+def test_a_new_encoding_is_one_class(digits_cnn):
+    from pixinfo.adversarial.fooling import Encoding
+
+    enc = _CheckerEncoding((1, 8, 8))
+    assert isinstance(enc, Encoding)
+    run = evolve(digits_cnn, encoding=enc, population=30, generations=15, seed=0, progress=False)
+    assert run.images.shape == (10, 1, 8, 8)
+    img = run.images[0, 0]
+    assert torch.equal(img[::2, ::2], img[1::2, 1::2])  # rendered by the new encoding
+    assert bool((run.history[-1] >= run.history[0]).all())  # elites only improve
+    with pytest.raises(TypeError, match="encoding must have"):
+        evolve(digits_cnn, encoding=object(), population=2, generations=1, progress=False)
+
+
+def test_archive_ask_draws_from_the_cells_and_tell_keeps_the_best():
+    from pixinfo.adversarial.fooling import EliteArchive, Random
+
+    archive = EliteArchive(n_classes=3, target=0.9)
+    genomes = torch.arange(4.0).view(4, 1, 1, 1)
+    conf = torch.tensor([[0.2, 0.1, 0.0], [0.9, 0.3, 0.1], [0.1, 0.95, 0.2], [0.0, 0.0, 0.5]])
+    archive.tell(genomes, genomes, conf, generation=0)
+    assert [float(g) for g in archive.genomes] == [1.0, 2.0, 3.0]
+    assert archive.reached.tolist() == [0, 0, -1] and not archive.full
+    archive.tell(genomes[:1] + 10, genomes[:1], torch.tensor([[0.1, 0.1, 0.99]]), generation=1)
+    assert float(archive.genomes[2]) == 10.0 and archive.reached.tolist() == [0, 0, 1] and archive.full
+    parents = archive.ask(50, encoding=DirectEncoding((1, 1, 1)), random=Random.seeded(0, "cpu"))
+    assert set(parents.flatten().tolist()) == {1.0, 2.0, 10.0}
+    assert len(archive.history) == 2

@@ -1,8 +1,13 @@
 """Fooling images from noise (Nguyen, Yosinski & Clune): MAP-Elites evolution with a direct or a
 CPPN encoding, and gradient ascent on a class's confidence.
 
-The whole population is rendered and classified in one batched forward pass
-per generation on the model's device. Every run is seeded.
+The search is declared in parts (in the style of pyribs): an :class:`Encoding` turns genomes
+into images (``init`` / ``mutate`` / ``render`` / ``take``, all drawing from one
+:class:`Random`), an :class:`EliteArchive` keeps one elite per class and is driven by ``ask``
+(parents for the next generation) and ``tell`` (offspring and their confidences), and
+:func:`evolve` is the short loop between them. A new encoding is one class with those four
+methods. The whole population is rendered and classified in one batched forward pass per
+generation on the model's device. Every run is seeded.
 
 Examples
 --------
@@ -21,7 +26,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -35,6 +40,40 @@ def _check_shape(shape: Sequence[int]) -> tuple[int, int, int]:
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"shape must be (C, H, W) with positive sizes, got {tuple(shape)!r}")
     return int(shape[0]), int(shape[1]), int(shape[2])
+
+
+@dataclass
+class Random:
+    """The one source of randomness of a search: a torch generator on the model's device (batched
+    draws) and a NumPy generator (host-side choices: parents, CPPN structure), seeded together."""
+
+    torch: torch.Generator
+    numpy: np.random.Generator
+
+    @classmethod
+    def seeded(cls, seed: int, device) -> Random:
+        return cls(torch.Generator(device=device).manual_seed(seed), np.random.default_rng(seed))
+
+
+@runtime_checkable
+class Encoding(Protocol):
+    """How genomes become images. ``shape`` is the ``(C, H, W)`` of the images.
+
+    ``init`` draws ``n`` genomes, ``mutate`` returns mutated copies of ``parents``, ``render``
+    turns a collection of genomes into a float batch ``(P, C, H, W)`` in [0, 1] on ``device``,
+    and ``take`` gathers genomes by index from a collection (or from a list of single genomes).
+    A collection supports ``collection[i]`` for one genome.
+    """
+
+    shape: tuple[int, int, int]
+
+    def init(self, n: int, *, random: Random, device) -> Any: ...
+
+    def mutate(self, parents: Any, *, generation: int, random: Random) -> Any: ...
+
+    def render(self, genomes: Any, *, device) -> torch.Tensor: ...
+
+    def take(self, genomes: Any, index: Sequence[int]) -> Any: ...
 
 
 # -- direct encoding -------------------------------------------------------------------------
@@ -68,19 +107,21 @@ class DirectEncoding:
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", _check_shape(self.shape))
 
-    def init(self, n: int, *, generator: torch.Generator, device, rng=None) -> torch.Tensor:
-        return torch.rand((n, *self.shape), generator=generator, device=device) * 255.0
+    def init(self, n: int, *, random: Random, device) -> torch.Tensor:
+        return torch.rand((n, *self.shape), generator=random.torch, device=device) * 255.0
 
-    def mutate(self, parents: torch.Tensor, *, generation: int, generator: torch.Generator, rng) -> torch.Tensor:
+    def mutate(self, parents: torch.Tensor, *, generation: int, random: Random) -> torch.Tensor:
         rate = self.rate * 0.5 ** (generation // self.halve_every)
-        return polynomial_mutation(parents, rate=rate, eta=self.eta, low=0.0, high=255.0, generator=generator)
+        return polynomial_mutation(parents, rate=rate, eta=self.eta, low=0.0, high=255.0, generator=random.torch)
 
     def render(self, genomes: torch.Tensor, *, device) -> torch.Tensor:
         return (genomes / 255.0).to(device)
 
     @staticmethod
-    def take(genomes: torch.Tensor, index: Sequence[int]) -> torch.Tensor:
-        return genomes[torch.as_tensor(list(index), device=genomes.device, dtype=torch.long)]
+    def take(genomes, index: Sequence[int]) -> torch.Tensor:
+        if isinstance(genomes, torch.Tensor):
+            return genomes[torch.as_tensor(list(index), device=genomes.device, dtype=torch.long)]
+        return torch.stack([genomes[i] for i in index])
 
 
 # -- CPPN encoding ---------------------------------------------------------------------------
@@ -132,8 +173,8 @@ class CPPNEncoding:
     def n_outputs(self) -> int:
         return self.shape[0]
 
-    def init(self, n: int, *, generator: torch.Generator, device, rng) -> list[CPPN]:
-        out = []
+    def init(self, n: int, *, random: Random, device) -> list[CPPN]:
+        rng, out = random.numpy, []
         for _ in range(n):
             positions = [0.0] * N_INPUTS + [1.0] * self.n_outputs
             acts = [3] * N_INPUTS + [1] * self.n_outputs
@@ -141,8 +182,8 @@ class CPPNEncoding:
             out.append(CPPN(positions, acts, conns))
         return out
 
-    def mutate(self, parents: list[CPPN], *, generation: int, generator: torch.Generator, rng) -> list[CPPN]:
-        return [self._mutate_one(p.copy(), rng) for p in parents]
+    def mutate(self, parents: list[CPPN], *, generation: int, random: Random) -> list[CPPN]:
+        return [self._mutate_one(p.copy(), random.numpy) for p in parents]
 
     def _mutate_one(self, g: CPPN, rng) -> CPPN:
         for key in list(g.connections):
@@ -272,10 +313,59 @@ def _class_confidences(model, images, classes):
     return torch.softmax(logits.float(), dim=1)[:, classes]
 
 
+class EliteArchive:
+    """MAP-Elites archive with one cell per class: the best genome, image and confidence so far.
+
+    ``ask`` draws parents uniformly from the cells; ``tell`` lets each offspring replace the
+    elite of every class it beats and records the history and the generation at which each
+    class first reached ``target``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> archive = EliteArchive(n_classes=2, target=0.9)
+    >>> archive.tell(torch.zeros(3, 1, 2, 2), torch.rand(3, 1, 2, 2), torch.tensor([[0.1, 0.95], [0.5, 0.2],
+    ...              [0.3, 0.3]]), generation=0)
+    >>> archive.confidences.tolist(), archive.reached.tolist(), archive.full
+    ([0.5, 0.949999988079071], [-1, 0], False)
+    """
+
+    def __init__(self, *, n_classes: int, target: float) -> None:
+        self.target = target
+        self.confidences = torch.full((n_classes,), -math.inf)
+        self.genomes: list[Any] = [None] * n_classes
+        self.images: torch.Tensor | None = None
+        self.history: list[torch.Tensor] = []
+        self.reached = torch.full((n_classes,), -1, dtype=torch.long)
+
+    @property
+    def full(self) -> bool:
+        """Every class's elite has reached the target."""
+        return bool((self.confidences >= self.target).all())
+
+    def ask(self, n: int, *, encoding: Encoding, random: Random):
+        """``n`` parents drawn uniformly from the cells."""
+        return encoding.take(self.genomes, random.numpy.integers(0, len(self.genomes), size=n).tolist())
+
+    def tell(self, genomes, images: torch.Tensor, confidences: torch.Tensor, *, generation: int) -> None:
+        """Offspring ``genomes`` with their ``images`` and per-class ``confidences`` ``(P, K)``."""
+        if self.images is None:
+            self.confidences = self.confidences.to(confidences.device)
+            self.images = torch.zeros((len(self.genomes), *images.shape[1:]), device=images.device)
+        best, idx = confidences.max(0)
+        for c in (best > self.confidences).nonzero().flatten().tolist():
+            self.confidences[c] = best[c]
+            self.images[c] = images[idx[c]]
+            self.genomes[c] = genomes[int(idx[c])]
+        conf = self.confidences.cpu().clone()
+        self.history.append(conf)
+        self.reached[(conf >= self.target) & (self.reached < 0)] = generation
+
+
 def evolve(
     model: nn.Module,
     *,
-    encoding: DirectEncoding | CPPNEncoding,
+    encoding: Encoding,
     population: int = 200,
     generations: int = 1000,
     target: float = 0.9999,
@@ -286,65 +376,47 @@ def evolve(
 ) -> FoolingResult:
     """MAP-Elites with one elite per class; fitness = that class's softmax confidence.
 
-    Each generation draws ``population`` parents uniformly from the filled
-    cells, mutates them, classifies all offspring in one forward pass and lets
-    each offspring replace the elite of every class it beats. Stops when every
-    class's elite reaches ``target`` (unless ``stop_at_target=False``, for timing a
+    Each generation asks the :class:`EliteArchive` for ``population`` parents (drawn uniformly
+    from the cells), mutates them with the ``encoding``, classifies all offspring in one forward
+    pass and tells the archive, which keeps every offspring that beats a class's elite. Stops
+    when every class's elite reaches ``target`` (unless ``stop_at_target=False``, for timing a
     fixed number of generations) or after ``generations`` generations.
     """
+    from tqdm.auto import tqdm
+
     if population < 1 or generations < 0 or not 0 < target <= 1:
         raise ValueError(f"need population >= 1, generations >= 0, 0 < target <= 1; got {population}, "
                          f"{generations}, {target}")  # fmt: skip
+    if not isinstance(encoding, Encoding):  # checked once, at the boundary
+        raise TypeError(f"encoding must have shape, init, mutate, render and take, got {type(encoding).__name__}")
     device = model_device(model)
-    torch_gen = torch.Generator(device=device).manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    random = Random.seeded(seed, device)
     start = time.perf_counter()
     with evaluating(model), torch.no_grad():
         probe = checked_logits(model, torch.zeros(1, *encoding.shape, device=device))
         classes = list(range(probe.shape[1])) if classes is None else [int(k) for k in classes]
-        k = len(classes)
-        genomes = encoding.init(population, generator=torch_gen, device=device, rng=rng)
+        archive = EliteArchive(n_classes=len(classes), target=target)
+        genomes = encoding.init(population, random=random, device=device)
         images = encoding.render(genomes, device=device)
-        conf = _class_confidences(model, images, classes)
-        best, idx = conf.max(0)
-        elite_conf = best.clone()
-        elite_images = images[idx].clone()
-        elite_genomes = encoding.take(genomes, idx.tolist())
-        history = [elite_conf.cpu().clone()]
-        reached = torch.where(elite_conf.cpu() >= target, 0, -1).long()
-
-        from tqdm.auto import tqdm
-
+        archive.tell(genomes, images, _class_confidences(model, images, classes), generation=0)
         bar = tqdm(range(1, generations + 1), disable=not progress, unit="gen", desc=f"{type(encoding).__name__}")
         for g in bar:
-            if stop_at_target and bool((elite_conf >= target).all()):
+            if stop_at_target and archive.full:
                 break
-            parents_idx = rng.integers(0, k, size=population).tolist()
-            parents = encoding.take(elite_genomes, parents_idx)
-            children = encoding.mutate(parents, generation=g, generator=torch_gen, rng=rng)
+            children = encoding.mutate(archive.ask(population, encoding=encoding, random=random), generation=g,
+                                       random=random)  # fmt: skip
             images = encoding.render(children, device=device)
-            conf = _class_confidences(model, images, classes)
-            best, idx = conf.max(0)
-            improved = (best > elite_conf).nonzero().flatten().tolist()
-            for c in improved:
-                elite_conf[c] = best[c]
-                elite_images[c] = images[idx[c]]
-                if isinstance(elite_genomes, torch.Tensor):
-                    elite_genomes[c] = children[idx[c]]
-                else:
-                    elite_genomes[c] = children[int(idx[c])]
-            history.append(elite_conf.cpu().clone())
-            newly = (elite_conf.cpu() >= target) & (reached < 0)
-            reached[newly] = g
-            bar.set_postfix(min=f"{float(elite_conf.min()):.4f}", median=f"{float(elite_conf.median()):.4f}")
-    config = {"encoding": type(encoding).__name__, "encoding_options": {k_: v for k_, v in vars(encoding).items()},
+            archive.tell(children, images, _class_confidences(model, images, classes), generation=g)
+            bar.set_postfix(min=f"{float(archive.confidences.min()):.4f}",
+                            median=f"{float(archive.confidences.median()):.4f}")  # fmt: skip
+    config = {"encoding": type(encoding).__name__, "encoding_options": dict(vars(encoding), shape=list(encoding.shape)),
               "population": population, "generations": generations, "target": target, "classes": classes,
               "seed": seed, "stop_at_target": stop_at_target}  # fmt: skip
-    config["encoding_options"]["shape"] = list(encoding.shape)
     return FoolingResult(
-        images=elite_images.cpu(), confidences=elite_conf.cpu(), genomes=elite_genomes if isinstance(
-            elite_genomes, list) else list(elite_genomes.cpu()), history=torch.stack(history), reached=reached,
-        target=target, generations=len(history) - 1, seconds=time.perf_counter() - start, config=config,
+        images=archive.images.cpu(), confidences=archive.confidences.cpu(),
+        genomes=list(archive.genomes),
+        history=torch.stack(archive.history), reached=archive.reached, target=target,
+        generations=len(archive.history) - 1, seconds=time.perf_counter() - start, config=config,
     )  # fmt: skip
 
 

@@ -35,11 +35,21 @@ METHODS = ("nmi", "spearman")
 
 
 def quantise(images: torch.Tensor, levels: int) -> torch.Tensor:
-    """Integer grey levels ``0 .. levels-1`` of uint8 or [0, 1] float images."""
-    if images.dtype == torch.uint8:
-        v = images.long()
-        return v if levels == 256 else (v * levels) // 256
-    return torch.round(images * (levels - 1)).long()
+    """Integer grey levels ``0 .. levels-1`` of uint8 or [0, 1] float images.
+
+    One policy for both dtypes: a float image is first put on the uint8 grid (``round(255 x)``,
+    as :func:`pixinfo.data.to_uint8` does), then ``levels`` equal bins of the 256 grey values are
+    taken, so the same images as uint8 and as float get the same levels.
+
+    Examples
+    --------
+    >>> import torch
+    >>> u = torch.tensor([0, 15, 16, 128, 255], dtype=torch.uint8)
+    >>> quantise(u, 16).tolist() == quantise(u.float() / 255, 16).tolist() == [0, 0, 1, 8, 15]
+    True
+    """
+    v = images.long() if images.dtype == torch.uint8 else torch.round(images * 255).long()
+    return v if levels == 256 else (v * levels) // 256
 
 
 def _align(values: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
