@@ -25,6 +25,7 @@ import pixinfo
 from pixinfo.info import DEFAULT_KERNEL
 from pixinfo.data import load_dataset
 from pixinfo.provenance import environment, write_json
+from pixinfo.scoring import ESTIMATES
 from pixinfo.stats import correlate, fit_loss_model
 from pixinfo.train.recipes import recipe
 from pixinfo.transforms import build_transform
@@ -84,8 +85,7 @@ def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cach
         t = build_transform(spec, shape=dataset.image_shape, dataset=dataset.name)
         sc = pixinfo.score(t, split.images[:max_images], seed=seed, n_boot=n_boot, n_boot_value=0)
         rows.append({**dict(zip(MEASURE_KEY, key(spec), strict=True)),
-                     "structural_retention": sc.structural_retention, "content_retention": sc.content_retention,
-                     "value_nmi": sc.value_nmi, "value_spearman": sc.value_spearman, "n_images": sc.n_images})  # fmt: skip
+                     **{m: getattr(sc, m).value for m in ESTIMATES}, "n_images": sc.n_images})  # fmt: skip
     if rows:
         done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
         from pixinfo.files import write_text_atomic

@@ -23,28 +23,28 @@ def default_scores(digits):
 
 def test_identity_keeps_everything(default_scores):
     s = default_scores["identity"]
-    assert s.structural_retention == pytest.approx(1.0)
-    assert s.content_retention == pytest.approx(1.0)
-    assert s.value_nmi == pytest.approx(1.0) and s.value_spearman == pytest.approx(1.0)
+    assert s.structural_retention.value == pytest.approx(1.0)
+    assert s.content_retention.value == pytest.approx(1.0)
+    assert s.value_nmi.value == pytest.approx(1.0) and s.value_spearman.value == pytest.approx(1.0)
     assert s.n_images == 1797 and s.shared_key
 
 
 def test_permutations_lose_structure_but_only_the_fixed_one_keeps_a_key(default_scores):
     fixed, fresh = default_scores["permutation"], default_scores["per-image-permutation"]
-    assert fixed.structural_retention < 0.8 and fresh.structural_retention < 0.8
+    assert fixed.structural_retention.value < 0.8 and fresh.structural_retention.value < 0.8
     assert abs(fixed.content_transformed) < 0.2 * default_scores["identity"].content_original
     assert fixed.shared_key and not fresh.shared_key
-    assert fixed.content_loss == pytest.approx(1 - fixed.content_retention) and fixed.content_loss > 0.8
-    assert fixed.value_nmi == pytest.approx(1.0)  # aligned by the shared key: values intact
-    assert fresh.value_nmi < 0.1  # no key to align by
+    assert fixed.content_loss == pytest.approx(1 - fixed.content_retention.value) and fixed.content_loss > 0.8
+    assert fixed.value_nmi.value == pytest.approx(1.0)  # aligned by the shared key: values intact
+    assert fresh.value_nmi.value < 0.1  # no key to align by
     assert fresh.structural_maps == 64 and fresh.map_source == "sampled per-image maps"
 
 
 def test_negative_keeps_structure_and_reverses_ranks(default_scores):
     s = default_scores["negative"]
-    assert s.structural_retention == pytest.approx(1.0)
-    assert s.content_retention == pytest.approx(1.0, abs=1e-5)
-    assert s.value_nmi == pytest.approx(1.0) and s.value_spearman == pytest.approx(-1.0)
+    assert s.structural_retention.value == pytest.approx(1.0)
+    assert s.content_retention.value == pytest.approx(1.0, abs=1e-5)
+    assert s.value_nmi.value == pytest.approx(1.0) and s.value_spearman.value == pytest.approx(-1.0)
 
 
 def test_user_callable_is_probed_without_declaring_a_map(digits):
@@ -53,8 +53,8 @@ def test_user_callable_is_probed_without_declaring_a_map(digits):
 
     s = score(roll3, digits)
     assert s.transform == "roll3" and s.map_source == "probed" and s.shared_key
-    assert 0 < s.structural_retention < 1
-    assert s.value_nmi == pytest.approx(1.0)
+    assert 0 < s.structural_retention.value < 1
+    assert s.value_nmi.value == pytest.approx(1.0)
 
 
 def test_keyless_black_box_has_no_structural_score(digits):
@@ -62,31 +62,38 @@ def test_keyless_black_box_has_no_structural_score(digits):
         return torch.rand_like(x)
 
     s = score(noise, digits.test)
-    assert not s.shared_key and math.isnan(s.structural_retention) and s.map_source.startswith("none")
-    assert abs(s.value_nmi) < 0.05
+    assert not s.shared_key and math.isnan(s.structural_retention.value) and s.map_source.startswith("none")
+    assert abs(s.value_nmi.value) < 0.05
 
 
 def test_frame_and_dict(default_scores):
     frame = to_frame(list(default_scores.values()))
     assert list(frame["transform"])[0] == "identity" and len(frame) == 4
     d = default_scores["negative"].to_dict()
-    flat = {k for k in d if not k.endswith("_ci")} | {k[:-3] + e for k in d if k.endswith("_ci") for e in ("_low", "_high")}
-    assert flat == set(frame.columns)
+    assert set(d) == set(frame.columns)
+    assert {"structural_retention_low", "value_nmi_high"} <= set(d)
 
 
 def test_intervals_cover_the_estimates(default_scores):
     fresh = default_scores["per-image-permutation"]
-    lo, hi = fresh.structural_retention_ci
-    assert lo < fresh.structural_retention < hi  # sampled maps: a real interval
-    fixed = default_scores["permutation"]
-    assert fixed.structural_retention_ci == (fixed.structural_retention, fixed.structural_retention)
+    r = fresh.structural_retention
+    assert r.low < r.value < r.high and r.method.startswith("percentile bootstrap")  # sampled maps
+    fixed = default_scores["permutation"].structural_retention
+    assert (fixed.low, fixed.high, fixed.method) == (fixed.value, fixed.value, "exact")
     for s in default_scores.values():
-        lo, hi = s.content_retention_ci
-        assert lo - 1e-9 <= s.content_retention <= hi + 1e-9
-        lo, hi = s.value_spearman_ci
-        assert lo - 1e-9 <= s.value_spearman <= hi + 1e-9
-    lo, hi = fresh.content_retention_ci
-    assert hi > lo
+        assert s.content_retention.contains(s.content_retention.value)
+        assert s.value_spearman.contains(s.value_spearman.value)
+    assert fresh.content_retention.high > fresh.content_retention.low
+
+
+def test_each_interval_has_its_own_random_stream(digits):
+    """Changing the value-retention resamples must not move the content or structure intervals."""
+    from pixinfo.transforms import PerImagePermutation
+
+    a = score(PerImagePermutation(seed=0), digits.test, n_boot=200, n_boot_value=0, seed=1)
+    b = score(PerImagePermutation(seed=0), digits.test, n_boot=200, n_boot_value=5, seed=1)
+    assert a.content_retention == b.content_retention and a.structural_retention == b.structural_retention
+    assert b.value_nmi.method.startswith("percentile bootstrap, 5") and a.value_nmi.method == "no interval"
 
 
 def test_bootstrap_is_seeded(digits):
@@ -110,9 +117,9 @@ def test_structural_ranking_with_the_authors_key(dataset):
     specs = ["identity", "vortex:authors", "block:size=4", "permutation", "per-image-permutation"]
     transforms = [build_transform(s, shape=ds.image_shape, dataset=ds.name) for s in specs]
     scores = score_table(transforms, ds.test.images[:500], n_boot=200, n_boot_value=0, max_maps=256)
-    r = [s.structural_retention for s in scores]
+    r = [s.structural_retention.value for s in scores]
     assert r[0] > r[1] > r[2] > r[3]
-    assert r[3] >= scores[4].structural_retention_ci[0]  # fixed >= per-image, within sampling error
+    assert r[3] >= scores[4].structural_retention.low  # fixed >= per-image, within sampling error
 
 
 def test_shape_changing_transform_rejected(digits):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from tqdm.auto import tqdm
 
 from pixinfo._checks import check_image_batch
 from pixinfo.data import Dataset, Split, to_float, to_uint8
+from pixinfo.estimate import Estimate, bootstrap, percentile_interval, stream
 from pixinfo.info import (
     DEFAULT_KERNEL,
     Kernel,
@@ -22,22 +22,21 @@ from pixinfo.info import (
 )
 
 TransformLike = Callable[[torch.Tensor], torch.Tensor]
-Interval = tuple[float, float]
+ESTIMATES = ("structural_retention", "content_retention", "value_nmi", "value_spearman")
 
 
 @dataclass(frozen=True)
 class Score:
-    """The three measures for one transform on one set of images, with 95% intervals.
+    """The three measures for one transform on one set of images, each an :class:`Estimate`
+    (value, 95% percentile-bootstrap interval, and how it was obtained).
 
-    * ``structural_retention`` (§2a): R of the transform's shared map, or the mean
-      R over ``structural_maps`` sampled per-image maps (interval: bootstrap over
-      those maps; a single fixed map has no sampling error, its interval is the point).
-    * ``content_*`` (§2b): mean I(X) before and after over the images where both are
-      defined (not constant), and their ratio ``content_retention`` (interval:
-      percentile bootstrap over those images).
-    * ``value_nmi`` / ``value_spearman`` (§2c): position-averaged value retention,
-      aligned by the shared map when there is one, on ``value_images`` images
-      (interval: mean ± 1.96 sd over ``n_boot_value`` bootstrap resamples of images).
+    * ``structural_retention`` (§2a): R of the transform's shared map (exact: the interval is the
+      point), or the mean R over ``structural_maps`` sampled per-image maps (bootstrap over them).
+    * ``content_*`` (§2b): mean I(X) before and after over the images where both are defined (not
+      constant), and their ratio ``content_retention`` (bootstrap over those images).
+    * ``value_nmi`` / ``value_spearman`` (§2c): position-averaged value retention, aligned by the
+      shared map when there is one, on ``value_images`` images (bootstrap over images, each
+      resample recomputing the per-position statistics).
     """
 
     transform: str
@@ -45,41 +44,35 @@ class Score:
     n_images: int
     shared_key: bool
     map_source: str
-    structural_retention: float
-    structural_retention_ci: Interval
+    structural_retention: Estimate
     structural_maps: int
     content_original: float
     content_transformed: float
-    content_retention: float
-    content_retention_ci: Interval
-    value_nmi: float
-    value_nmi_ci: Interval
-    value_spearman: float
-    value_spearman_ci: Interval
+    content_retention: Estimate
+    value_nmi: Estimate
+    value_spearman: Estimate
     value_images: int
 
     @property
     def content_loss(self) -> float:
-        return 1.0 - self.content_retention
+        return 1.0 - self.content_retention.value
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Flat and JSON-ready: each estimate as ``name``, ``name_low``, ``name_high``."""
+        row: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            if key in ESTIMATES:
+                row[key], row[f"{key}_low"], row[f"{key}_high"] = value["value"], value["low"], value["high"]
+            else:
+                row[key] = value
+        return row
 
 
 def to_frame(scores: Sequence[Score]):
-    """A pandas DataFrame with one row per score; each interval as ``*_low``/``*_high`` columns."""
+    """A pandas DataFrame with one row per score (:meth:`Score.to_dict`)."""
     import pandas as pd
 
-    rows = []
-    for s in scores:
-        row = {}
-        for key, value in s.to_dict().items():
-            if key.endswith("_ci"):
-                row[key[:-3] + "_low"], row[key[:-3] + "_high"] = value
-            else:
-                row[key] = value
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame([s.to_dict() for s in scores])
 
 
 def _images_of(data: Dataset | Split | torch.Tensor, split: str) -> tuple[torch.Tensor, str]:
@@ -102,29 +95,6 @@ def _mean_content(images: torch.Tensor, kernel: Kernel) -> torch.Tensor:
     return neighbour_information(to_float(images), kernel=kernel).mean(-1)
 
 
-def _percentile_ci(replicates: torch.Tensor) -> Interval:
-    finite = replicates[torch.isfinite(replicates)].double()
-    if finite.numel() == 0:
-        return (math.nan, math.nan)
-    lo, hi = torch.quantile(finite, torch.tensor([0.025, 0.975], dtype=torch.float64))
-    return (float(lo), float(hi))
-
-
-def _bootstrap_ci(statistic: Callable[[torch.Tensor], torch.Tensor], n: int, n_boot: int,
-                  generator: torch.Generator, chunk: int = 64) -> Interval:
-    """Percentile interval of ``statistic(idx)`` over ``n_boot`` resamples of ``n`` items.
-
-    ``statistic`` maps a ``(k, n)`` block of resampled indices to ``k`` replicates.
-    """
-    if n_boot == 0 or n < 2:
-        return (math.nan, math.nan)
-    reps = [
-        statistic(torch.randint(0, n, (min(chunk, n_boot - start), n), generator=generator))
-        for start in range(0, n_boot, chunk)
-    ]
-    return _percentile_ci(torch.cat(reps))
-
-
 def _structure(
     transform: TransformLike,
     shape: tuple[int, int, int],
@@ -132,56 +102,53 @@ def _structure(
     device: torch.device,
     max_maps: int,
     n_boot: int,
-    generator: torch.Generator,
-) -> tuple[float, Interval, int, str, torch.Tensor | None, bool]:
-    """R, its interval, number of maps, where the map came from, the shared gather map, shared key."""
+    seed: int,
+) -> tuple[Estimate, int, str, torch.Tensor | None, bool]:
+    """R, number of maps, where the map came from, the shared gather map, shared key."""
     gather_map = getattr(transform, "gather_map", None)
     index = gather_map(shape) if callable(gather_map) else None
     if index is not None:
         r = float(structural_retention(index.to(device), shape=shape, kernel=kernel))
         shared = bool(getattr(transform, "shared_key", True))
-        return r, (r, r), 1, "exposed", index.to(device) if shared else None, shared
+        return Estimate.exact(r), 1, "exposed", index.to(device) if shared else None, shared
     sampler = getattr(transform, "sample_gather_maps", None)
     if callable(sampler):
-        maps = sampler(max_maps, shape, generator=generator).to(device)
+        maps = sampler(max_maps, shape, generator=stream(seed, "maps")).to(device)
         per_map = structural_retention(maps, shape=shape, kernel=kernel).double().cpu()
-        ci = _bootstrap_ci(lambda i: per_map[i].mean(1), len(per_map), n_boot, generator)
-        return float(per_map.mean()), ci, len(maps), "sampled per-image maps", None, False
+        r = bootstrap(lambda i: per_map[i].mean(1), float(per_map.mean()), len(per_map), n_boot,
+                      stream(seed, "structure bootstrap"))  # fmt: skip
+        return r, len(maps), "sampled per-image maps", None, False
     probed = probe_map(transform, shape=shape, device=device)
     if not probed.shared_key:
-        return math.nan, (math.nan, math.nan), 0, "none: no shared key", None, False
+        return Estimate.missing(method="no shared key"), 0, "none: no shared key", None, False
     if probed.index is not None:
         r = float(structural_retention(probed.index, shape=shape, kernel=kernel))
-        return r, (r, r), 1, "probed", probed.index, True
+        return Estimate.exact(r), 1, "probed", probed.index, True
     r = float(structural_retention(probed.influence, shape=shape, kernel=kernel))
-    return r, (r, r), 1, "probed influence", None, True
+    return Estimate.exact(r), 1, "probed influence", None, True
 
 
 def _value_scores(
-    original: torch.Tensor,
-    transformed: torch.Tensor,
-    index: torch.Tensor | None,
-    n_boot: int,
-    seed: int,
-    generator: torch.Generator,
-) -> tuple[float, Interval, float, Interval]:
+    original: torch.Tensor, transformed: torch.Tensor, index: torch.Tensor | None, n_boot: int, seed: int
+) -> tuple[Estimate, Estimate]:
     def both(o: torch.Tensor, t: torch.Tensor) -> tuple[float, float]:
         nmi = value_retention(o, t, index=index, method="nmi", seed=seed)
         rho = value_retention(o, t, index=index, method="spearman")
         return float(nmi.nanmean()), float(rho.nanmean())
 
     nmi, rho = both(original, transformed)
-    if n_boot < 2:
-        return nmi, (math.nan, math.nan), rho, (math.nan, math.nan)
-    reps = torch.tensor(
-        [both(original[i], transformed[i]) for i in torch.randint(0, len(original), (n_boot, len(original)), generator=generator).to(original.device)],
-        dtype=torch.float64,
-    )
-    sd = reps.std(0)
-    return (
-        nmi, (nmi - 1.96 * float(sd[0]), nmi + 1.96 * float(sd[0])),
-        rho, (rho - 1.96 * float(sd[1]), rho + 1.96 * float(sd[1])),
-    )  # fmt: skip
+
+    def statistic(idx: torch.Tensor) -> torch.Tensor:  # (k, n) resamples -> (k, 2) replicates
+        idx = idx.to(original.device)
+        return torch.tensor([both(original[i], transformed[i]) for i in idx], dtype=torch.float64)
+
+    if n_boot < 2 or len(original) < 2:
+        return Estimate.missing(nmi), Estimate.missing(rho)
+    draws = torch.randint(0, len(original), (n_boot, len(original)), generator=stream(seed, "value bootstrap"))
+    replicates = statistic(draws)
+    method = f"percentile bootstrap, {n_boot} resamples"
+    return (Estimate(nmi, *percentile_interval(replicates[:, 0]), method),
+            Estimate(rho, *percentile_interval(replicates[:, 1]), method))  # fmt: skip
 
 
 def score_table(
@@ -239,12 +206,11 @@ def score_table(
     n = images.shape[0]
     batches = range(0, n, batch_size)
     original = torch.cat([_mean_content(images[i : i + batch_size], kernel) for i in batches])
-    value_subset = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_value_images].sort().values
+    value_subset = torch.randperm(n, generator=stream(seed, "value subset"))[:max_value_images].sort().values
     scores = []
     for transform in transforms:
         label = _describe(transform)
-        generator = torch.Generator().manual_seed(seed)
-        r, r_ci, n_maps, source, index, shared = _structure(transform, shape, kernel, device, max_maps, n_boot, generator)
+        r, n_maps, source, index, shared = _structure(transform, shape, kernel, device, max_maps, n_boot, seed)
         content, outputs = [], []
         for i in tqdm(batches, desc=label, unit="batch", disable=not progress, leave=False):
             y = transform(to_float(images[i : i + batch_size]))
@@ -259,8 +225,9 @@ def score_table(
         before, after = original[paired].double().cpu(), after[paired].double().cpu()
         before_mean, after_mean = float(before.mean()), float(after.mean())
         sub = value_subset.to(device)
-        nmi, nmi_ci, rho, rho_ci = _value_scores(images[sub], transformed[sub], index, n_boot_value, seed, generator)
-        content_ci = _bootstrap_ci(lambda i: after[i].mean(1) / before[i].mean(1), len(before), n_boot, generator)
+        nmi, rho = _value_scores(images[sub], transformed[sub], index, n_boot_value, seed)
+        content = bootstrap(lambda i: after[i].mean(1) / before[i].mean(1), after_mean / before_mean, len(before),
+                            n_boot, stream(seed, "content bootstrap"))  # fmt: skip
         scores.append(
             Score(
                 transform=label,
@@ -269,16 +236,12 @@ def score_table(
                 shared_key=shared,
                 map_source=source,
                 structural_retention=r,
-                structural_retention_ci=r_ci,
                 structural_maps=n_maps,
                 content_original=before_mean,
                 content_transformed=after_mean,
-                content_retention=after_mean / before_mean,
-                content_retention_ci=content_ci,
+                content_retention=content,
                 value_nmi=nmi,
-                value_nmi_ci=nmi_ci,
                 value_spearman=rho,
-                value_spearman_ci=rho_ci,
                 value_images=len(sub),
             )
         )
@@ -294,7 +257,7 @@ def score(transform: TransformLike, data: Dataset | Split | torch.Tensor, **opti
     >>> from pixinfo.data import load_dataset
     >>> from pixinfo.transforms import Negative
     >>> s = score(Negative(), load_dataset("digits"), n_boot_value=0)
-    >>> s.structural_retention, round(s.value_spearman, 6), round(s.content_retention, 6)
+    >>> s.structural_retention.value, round(s.value_spearman.value, 6), round(s.content_retention.value, 6)
     (1.0, -1.0, 1.0)
     """
     return score_table([transform], data, **options)[0]

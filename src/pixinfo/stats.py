@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from pixinfo.estimate import percentile_interval
+
 METHODS = ("pearson", "spearman", "kendall")
 
 
@@ -141,7 +143,6 @@ def _correlate_one(data, x, y, by_cols, cl_cols, methods, n_boot, ci, pooled, rn
             groups.append(("all", data))
     else:
         groups.append(("all", data))
-    alpha = (1 - ci) / 2
     rows = []
     for name, part in groups:
         xs, ys = part[x].to_numpy(float), part[y].to_numpy(float)
@@ -158,7 +159,7 @@ def _correlate_one(data, x, y, by_cols, cl_cols, methods, n_boot, ci, pooled, rn
             else:  # clusters of unequal size: resamples differ in length
                 boot = np.array([_estimate(method, xs[s][None], ys[s][None])[0] for s in samples])
             finite = boot[np.isfinite(boot)]
-            lo, hi = (np.quantile(finite, [alpha, 1 - alpha]) if len(finite) else (np.nan, np.nan))
+            lo, hi = percentile_interval(finite, level=ci)
             rows.append({"x": x, "y": y, "group": name, "method": method, "estimate": float(est),
                          "ci_low": float(lo), "ci_high": float(hi), "p_value": _p_value(method, xs, ys),
                          "n": len(xs), "n_clusters": len(uniq), "n_boot_finite": len(finite)})  # fmt: skip
