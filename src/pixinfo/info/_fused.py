@@ -1,0 +1,171 @@
+"""Fused exact kernels of ``R`` for integer gather maps (numba, CPU; science.md §2a).
+
+Imported lazily by :mod:`pixinfo.info.structural` on the first call that needs
+it, so importing pixinfo neither imports numba nor compiles anything; each
+kernel is compiled on its first call (and cached on disk where numba finds a
+writable cache directory; a read-only install compiles once per process).
+
+No pair table is ever materialised. Every unordered pair ``o < o'`` is visited
+once (the ordered sum is twice that). A source position ``(y, x)`` is coded as
+``c = y·(2w−1) + x``, so the source displacement of a pair indexes the signed
+offset table ``S[dy + h−1, dx + w−1] = T[|dy|, |dx|]`` directly at
+``c(o) − c(o') + (h−1)(2w−1) + (w−1)``: one load, one subtraction and one lookup
+per pair; the output weights are read contiguously from rows of ``S``.
+
+The all-pairs work is split into balanced jobs (output position ``k`` with
+``n−1−k``: together ``n−1`` pairs), the cutoff work into one job per output
+row; each job's partial sum is stored and the partials of a map are added in a
+fixed order, so a result does not depend on the number of threads. Only
+reassociation and contraction (FMA) are allowed (``fastmath``): the inner sums
+vectorise and change by float64 rounding only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+import torch
+
+_FAST = {"reassoc", "contract"}
+_PARALLEL = {"parallel": True, "nogil": True, "fastmath": _FAST, "error_model": "numpy"}
+SERIAL_PAIRS = 1 << 21
+"""Below this many pairs a call runs on one thread (waking threads costs more)."""
+
+
+def _jit(**options) -> Callable:
+    """``numba.njit`` with an on-disk cache where numba can write one, without otherwise."""
+
+    def decorate(fn: Callable) -> Callable:
+        try:
+            return numba.njit(cache=True, **options)(fn)
+        except RuntimeError:  # "no locator available": no writable cache directory
+            return numba.njit(cache=False, **options)(fn)
+
+    return decorate
+
+
+@_jit(inline="always", fastmath=_FAST, error_model="numpy")
+def _pairs_after(o, code, table, rows, h, w, centre):  # pragma: no cover - compiled
+    """``Σ_{o' > o} F[o, o'] · F[s(o), s(o')]`` for one output position ``o``.
+
+    ``rows[dy, w−1+dx] = T[dy, |dx|]`` (the rows ``dy ≥ 0`` of ``S``). Indices
+    are unsigned, so numba adds no negative-index test to the inner loop.
+    """
+    oy = o // w
+    shift = w - 1 - (o - oy * w)
+    base = code[np.uint64(o)] + centre
+    acc = 0.0
+    for qy in range(oy, h):
+        row = rows[np.uint64(qy - oy)]
+        first = qy * w
+        for q in range(o + 1 if qy == oy else first, first + w):
+            acc += row[np.uint64(q - first + shift)] * table[np.uint64(base - code[np.uint64(q)])]
+    return acc
+
+
+@_jit(**_PARALLEL)
+def all_pairs(code, table, rows, h, w):  # pragma: no cover - compiled
+    """Numerators ``Σ_{o≠o'} F[o,o'] F[s(o),s(o')]`` of a batch of maps, over all pairs.
+
+    ``code``: ``(B, n)`` int32 source codes; ``table``: flat ``S``; ``rows``:
+    ``(h, 2w−1)`` output weights. Returns ``(B,)`` float64.
+    """
+    b, n = code.shape
+    half = (n + 1) // 2
+    centre = (h - 1) * (2 * w - 1) + (w - 1)
+    part = np.empty(b * half)
+    for job in numba.prange(b * half):
+        m = job // half
+        k = job - m * half
+        acc = _pairs_after(k, code[m], table, rows, h, w, centre)
+        if n - 1 - k != k:
+            acc += _pairs_after(n - 1 - k, code[m], table, rows, h, w, centre)
+        part[job] = acc
+    return _twice_per_map(part, b, half)
+
+
+@_jit(**_PARALLEL)
+def local_pairs(code, table, offsets, weights, h, w):  # pragma: no cover - compiled
+    """Numerators over the pairs within a cutoff only, ``O(n · len(offsets))``.
+
+    ``offsets``: ``(K, 2)`` int64 output offsets ``(dy, dx)`` of one half-plane
+    (``dy > 0``, or ``dy == 0 < dx``); ``weights``: their ``T[dy, |dx|]``. One
+    job per map and output row.
+    """
+    b = code.shape[0]
+    centre = (h - 1) * (2 * w - 1) + (w - 1)
+    part = np.empty(b * h)
+    for job in numba.prange(b * h):
+        m = job // h
+        y = job - m * h
+        src = code[m]
+        acc = 0.0
+        for k in range(offsets.shape[0]):
+            dy, dx = offsets[k, 0], offsets[k, 1]
+            if y + dy < h:
+                step = dy * w + dx
+                s = 0.0
+                for p in range(y * w + max(0, -dx), y * w + min(w, w - dx)):
+                    s += table[np.uint64(centre + src[np.uint64(p)] - src[np.uint64(p + step)])]
+                acc += weights[k] * s
+        part[job] = acc
+    return _twice_per_map(part, b, h)
+
+
+@_jit(fastmath=_FAST, error_model="numpy")
+def _twice_per_map(part, b, jobs):  # pragma: no cover - compiled
+    """Twice the sum of each map's ``jobs`` consecutive partials (in a fixed order)."""
+    out = np.empty(b)
+    for m in range(b):
+        out[m] = 2.0 * np.sum(part[m * jobs : (m + 1) * jobs])
+    return out
+
+
+@contextmanager
+def _threads(pairs: int) -> Iterator[None]:
+    """Run on ``min(torch.get_num_threads(), NUMBA_NUM_THREADS)`` threads (one for small work).
+
+    numba's thread count is per calling thread; it is restored afterwards.
+    """
+    wanted = 1 if pairs < SERIAL_PAIRS else min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, wanted))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def signed_table(table: torch.Tensor) -> np.ndarray:
+    """``S[dy + h−1, dx + w−1] = T[|dy|, |dx|]`` from the ``(h, w)`` offset table, flat float64."""
+    t = table.detach().to("cpu", torch.float64)
+    rows = torch.cat([t.flip(1)[:, :-1], t], dim=1)
+    return torch.cat([rows.flip(0)[:-1], rows], dim=0).contiguous().numpy().reshape(-1)
+
+
+def source_codes(flat: torch.Tensor, w: int) -> np.ndarray:
+    """``(B, n)`` int32 codes ``y·(2w−1) + x`` of the source positions of ``(B, n)`` maps."""
+    flat = flat.detach().cpu()
+    return ((flat // w) * (2 * w - 1) + flat % w).to(torch.int32).contiguous().numpy()
+
+
+def numerator(
+    flat: torch.Tensor, h: int, w: int, table: torch.Tensor, offsets: list[tuple[int, int]] | None
+) -> torch.Tensor:
+    """Float64 numerators of ``(B, n)`` maps: all pairs, or those at ``offsets`` (one half-plane)."""
+    b, n = flat.shape
+    code = source_codes(flat, w)
+    signed = signed_table(table)
+    if offsets is None:
+        rows = np.ascontiguousarray(signed.reshape(2 * h - 1, 2 * w - 1)[h - 1 :])
+        with _threads(b * n * (n - 1) // 2):
+            out = all_pairs(code, signed, rows, h, w)
+    else:
+        half = np.array(offsets, dtype=np.int64).reshape(-1, 2)
+        weights = table.detach().to("cpu", torch.float64).numpy()[half[:, 0], np.abs(half[:, 1])]
+        with _threads(b * n * len(half)):
+            out = local_pairs(code, signed, half, np.ascontiguousarray(weights), h, w)
+    return torch.from_numpy(out)
