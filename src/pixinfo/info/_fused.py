@@ -1,4 +1,4 @@
-"""Fused exact kernels of ``R`` for integer gather maps (numba, CPU; science.md §2a).
+"""Fused numba kernels (CPU): exact ``R`` of gather maps (science.md §2a), value retention (§2c).
 
 Imported lazily by :mod:`pixinfo.info.structural` on the first call that needs
 it, so importing pixinfo neither imports numba nor compiles anything; each
@@ -124,6 +124,78 @@ def _twice_per_map(part, b, jobs):  # pragma: no cover - compiled
     return out
 
 
+_BLOCK = 16  # positions per job of the value kernels (they share one histogram buffer)
+
+
+@_jit(inline="always", error_model="numpy")
+def _xlogx(keys, cells):  # pragma: no cover - compiled
+    """``Σ c·log c`` over the histogram of ``keys``; ``cells`` (all zero) is left all zero."""
+    for k in keys:
+        cells[k] += 1
+    acc = 0.0
+    for k in keys:
+        c = cells[k]
+        if c > 0:
+            acc += c * np.log(c)
+            cells[k] = 0
+    return acc
+
+
+@_jit(**_PARALLEL)
+def count_entropy_sums(x, y, perms, levels):  # pragma: no cover - compiled
+    """``Σ c·log c`` of each position's histograms: ``x``, ``y``, ``(x, y)`` and ``(x, y[perm])``.
+
+    ``x``, ``y``: ``(P, n)`` uint8 levels, one row per position; ``perms``: ``(S, n)``
+    int64 shuffles of the images. Returns ``(P, 3 + S)``.
+    """
+    positions, n = x.shape
+    shuffles = perms.shape[0]
+    out = np.empty((positions, 3 + shuffles))
+    for block in numba.prange((positions + _BLOCK - 1) // _BLOCK):
+        cells = np.zeros(levels * levels, np.int32)
+        for p in range(block * _BLOCK, min(positions, (block + 1) * _BLOCK)):
+            xs, ys = x[p], y[p]
+            joint = xs.astype(np.int32) * levels
+            out[p, 0] = _xlogx(xs, cells)
+            out[p, 1] = _xlogx(ys, cells)
+            out[p, 2] = _xlogx(joint + ys, cells)
+            for s in range(shuffles):
+                out[p, 3 + s] = _xlogx(joint + ys[perms[s]], cells)
+    return out
+
+
+@_jit(inline="always", error_model="numpy")
+def _centred_ranks(v, levels, middle):  # pragma: no cover - compiled
+    """Average rank of each level (ties share their mean rank) minus ``middle``."""
+    counts = np.zeros(levels, np.int64)
+    for k in v:
+        counts[k] += 1
+    ranks = np.empty(levels)
+    below = 0
+    for k in range(levels):
+        ranks[k] = below + (counts[k] + 1) / 2 - middle
+        below += counts[k]
+    return ranks
+
+
+@_jit(**_PARALLEL)
+def rank_sums(x, y, levels):  # pragma: no cover - compiled
+    """``(Σ r_x r_y, Σ r_x², Σ r_y²)`` of the centred average ranks of each position, ``(P, 3)``."""
+    positions, n = x.shape
+    out = np.empty((positions, 3))
+    for p in numba.prange(positions):
+        rx = _centred_ranks(x[p], levels, (n + 1) / 2)
+        ry = _centred_ranks(y[p], levels, (n + 1) / 2)
+        sxy = sxx = syy = 0.0
+        for i in range(n):
+            a, b = rx[x[p, i]], ry[y[p, i]]
+            sxy += a * b
+            sxx += a * a
+            syy += b * b
+        out[p, 0], out[p, 1], out[p, 2] = sxy, sxx, syy
+    return out
+
+
 @contextmanager
 def _threads(pairs: int) -> Iterator[None]:
     """Run on ``min(torch.get_num_threads(), NUMBA_NUM_THREADS)`` threads (one for small work).
@@ -169,3 +241,17 @@ def numerator(
         with _threads(b * n * len(half)):
             out = local_pairs(code, signed, half, np.ascontiguousarray(weights), h, w)
     return torch.from_numpy(out)
+
+
+def value_sums(x: torch.Tensor, y: torch.Tensor, levels: int, perms: torch.Tensor | None) -> torch.Tensor:
+    """Per-position sums of ``(n, P)`` integer levels: :func:`count_entropy_sums` with the
+    ``(S, n)`` shuffles ``perms``, or :func:`rank_sums` when ``perms`` is None. ``(P, k)`` float64."""
+    xs = x.detach().cpu().T.to(torch.uint8).contiguous().numpy()
+    ys = y.detach().cpu().T.to(torch.uint8).contiguous().numpy()
+    positions, n = xs.shape
+    if perms is None:
+        with _threads(positions * n):
+            return torch.from_numpy(rank_sums(xs, ys, levels))
+    order = perms.detach().cpu().to(torch.int64).contiguous().numpy()
+    with _threads(positions * n * (3 + len(order))):
+        return torch.from_numpy(count_entropy_sums(xs, ys, order, levels))
