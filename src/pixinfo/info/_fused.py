@@ -211,35 +211,44 @@ def _threads(pairs: int) -> Iterator[None]:
         numba.set_num_threads(before)
 
 
-def signed_table(table: torch.Tensor) -> np.ndarray:
-    """``S[dy + h−1, dx + w−1] = T[|dy|, |dx|]`` from the ``(h, w)`` offset table, flat float64."""
-    t = table.detach().to("cpu", torch.float64)
-    rows = torch.cat([t.flip(1)[:, :-1], t], dim=1)
-    return torch.cat([rows.flip(0)[:-1], rows], dim=0).contiguous().numpy().reshape(-1)
+def grid_constants(table: np.ndarray, offsets: list[tuple[int, int]] | None) -> tuple:
+    """Read-only inputs of :func:`all_pairs` / :func:`local_pairs` for one kernel on one grid.
 
-
-def source_codes(flat: torch.Tensor, w: int) -> np.ndarray:
-    """``(B, n)`` int32 codes ``y·(2w−1) + x`` of the source positions of ``(B, n)`` maps."""
-    flat = flat.detach().cpu()
-    return ((flat // w) * (2 * w - 1) + flat % w).to(torch.int32).contiguous().numpy()
+    ``table``: the ``(h, w)`` float64 offset table ``T``; ``offsets``: the
+    half-plane offsets within a cutoff, or None for all pairs. Returns
+    ``(h, w, S, rows_or_offsets, weights_or_None)`` with ``S`` the flat signed
+    table ``S[dy + h−1, dx + w−1] = T[|dy|, |dx|]``.
+    """
+    h, w = table.shape
+    rows = np.concatenate([table[:, :0:-1], table], axis=1)  # rows[dy, w-1+dx] = T[dy, |dx|]
+    signed = np.ascontiguousarray(np.concatenate([rows[:0:-1], rows], axis=0).reshape(-1), dtype=np.float64)
+    if offsets is None:
+        constants = (h, w, signed, np.ascontiguousarray(rows, dtype=np.float64), None)
+    else:
+        half = np.array(offsets, dtype=np.int64).reshape(-1, 2)
+        constants = (h, w, signed, half, np.ascontiguousarray(table[half[:, 0], np.abs(half[:, 1])], dtype=np.float64))
+    for array in constants[2:]:
+        if array is not None:
+            array.setflags(write=False)
+    return constants
 
 
 def numerator(
-    flat: torch.Tensor, h: int, w: int, table: torch.Tensor, offsets: list[tuple[int, int]] | None
+    flat: torch.Tensor, h: int, w: int, signed: np.ndarray, rows_or_offsets: np.ndarray, weights: np.ndarray | None
 ) -> torch.Tensor:
-    """Float64 numerators of ``(B, n)`` maps: all pairs, or those at ``offsets`` (one half-plane)."""
-    b, n = flat.shape
-    code = source_codes(flat, w)
-    signed = signed_table(table)
-    if offsets is None:
-        rows = np.ascontiguousarray(signed.reshape(2 * h - 1, 2 * w - 1)[h - 1 :])
+    """Float64 numerators of ``(B, n)`` gather maps on the CPU, from :func:`grid_constants`.
+
+    numpy (not torch) prepares the codes: it adds no thread pool of its own.
+    """
+    src = flat.detach().numpy()
+    code = np.ascontiguousarray((src // w) * (2 * w - 1) + src % w, dtype=np.int32)
+    b, n = code.shape
+    if weights is None:
         with _threads(b * n * (n - 1) // 2):
-            out = all_pairs(code, signed, rows, h, w)
+            out = all_pairs(code, signed, rows_or_offsets, h, w)
     else:
-        half = np.array(offsets, dtype=np.int64).reshape(-1, 2)
-        weights = table.detach().to("cpu", torch.float64).numpy()[half[:, 0], np.abs(half[:, 1])]
-        with _threads(b * n * len(half)):
-            out = local_pairs(code, signed, half, np.ascontiguousarray(weights), h, w)
+        with _threads(b * n * len(weights)):
+            out = local_pairs(code, signed, rows_or_offsets, weights, h, w)
     return torch.from_numpy(out)
 
 

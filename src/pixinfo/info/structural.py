@@ -13,6 +13,7 @@ pixels every swap of two pixels gives ``R < 1``. A non-bijective map may give
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -99,7 +100,7 @@ def structural_retention(
     index = check_gather_index(index, h * w)
     flat = index.reshape(-1, h * w)
     work = _work_dtype(flat.device, dtype)
-    _, denom = kernel.pair_sums(h, w)
+    _, denom = _pair_sums(kernel, h, w)
     if denom == 0:
         raise ValueError(f"{kernel!r} gives no weight to any pair of a {h}x{w} grid")
     num = _gather_numerator(flat, h, w, kernel, method, work, chunk_elements)
@@ -120,8 +121,22 @@ def _gather_numerator(
         return _reference_numerator(flat, h, w, kernel, work, chunk_elements)
     from pixinfo.info import _fused  # imports numba: only when a fused sum is asked for
 
+    return _fused.numerator(flat, *_fused_constants(kernel, h, w))
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_sums(kernel: Kernel, h: int, w: int) -> tuple[float, float]:
+    """:meth:`Kernel.pair_sums`, cached: on a busy CPU evaluating f can cost more than a small R."""
+    return kernel.pair_sums(h, w)
+
+
+@functools.lru_cache(maxsize=16)
+def _fused_constants(kernel: Kernel, h: int, w: int) -> tuple:
+    """The fused kernels' grid constants (``_fused.grid_constants``), cached per kernel and grid."""
+    from pixinfo.info import _fused
+
     offsets = None if kernel.cutoff is None else half_plane_offsets(kernel, h, w)
-    return _fused.numerator(flat, h, w, kernel.offset_table(h, w), offsets)
+    return _fused.grid_constants(kernel.offset_table(h, w).numpy(), offsets)
 
 
 def _check_options(kernel: object, method: object, chunk_elements: object) -> None:
