@@ -133,17 +133,21 @@ def test_import_is_lazy_and_a_read_only_install_compiles_without_a_cache(tmp_pat
     n=st.integers(2, 300),
     levels=st.sampled_from([2, 7, 256]),
     channels=st.integers(1, 2),
-    per_image_index=st.booleans(),
+    alignment=st.sampled_from([None, "shared", "per-image"]),
     chunk=st.sampled_from([1, 5, 128]),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_fused_value_retention_equals_reference(n, levels, channels, per_image_index, chunk, seed):
+def test_fused_value_retention_equals_reference(n, levels, channels, alignment, chunk, seed):
     """Same statistics to rounding, the same shuffles, NaN at the same positions."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randint(0, 256, (n, channels, 3, 5), dtype=torch.uint8, generator=g)
     y = torch.where(torch.rand(x.shape, generator=g) < 0.5, 255 - x, x // 3)  # dependent, with ties
     y[:, :, 0, 0] = 9  # a constant position: NaN on both sides
-    index = torch.stack([torch.randperm(15, generator=g) for _ in range(n)]) if per_image_index else None
+    index = {
+        None: None,
+        "shared": torch.randint(0, 15, (15,), generator=g),
+        "per-image": torch.stack([torch.randperm(15, generator=g) for _ in range(n)]),
+    }[alignment]
     for method in ("nmi", "spearman"):
         options = dict(index=index, method=method, levels=levels, n_shuffles=2, seed=seed, positions_per_chunk=chunk)
         fused = value_retention(x, y, implementation="fused", **options)

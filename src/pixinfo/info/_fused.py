@@ -253,14 +253,14 @@ def numerator(
 
 
 def value_sums(x: torch.Tensor, y: torch.Tensor, levels: int, perms: torch.Tensor | None) -> torch.Tensor:
-    """Per-position sums of ``(n, P)`` integer levels: :func:`count_entropy_sums` with the
-    ``(S, n)`` shuffles ``perms``, or :func:`rank_sums` when ``perms`` is None. ``(P, k)`` float64."""
-    xs = x.detach().cpu().T.to(torch.uint8).contiguous().numpy()
-    ys = y.detach().cpu().T.to(torch.uint8).contiguous().numpy()
+    """Per-position sums of ``(P, n)`` uint8 levels (one row per position): :func:`count_entropy_sums`
+    with the ``(S, n)`` shuffles ``perms``, or :func:`rank_sums` when ``perms`` is None. ``(P, k)`` float64."""
+    xs = np.ascontiguousarray(x.detach().numpy(), dtype=np.uint8)
+    ys = np.ascontiguousarray(y.detach().numpy(), dtype=np.uint8)
     positions, n = xs.shape
     if perms is None:
         with _threads(positions * n):
             return torch.from_numpy(rank_sums(xs, ys, levels))
-    order = perms.detach().cpu().to(torch.int64).contiguous().numpy()
+    order = np.ascontiguousarray(perms.detach().numpy(), dtype=np.int64)
     with _threads(positions * n * (3 + len(order))):
         return torch.from_numpy(count_entropy_sums(xs, ys, order, levels))

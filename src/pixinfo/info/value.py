@@ -57,6 +57,18 @@ def _align(values: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
     return torch.gather(values, 2, index[:, None, :].expand(b, c, n))
 
 
+def _position_major(values: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
+    """``_align(values, index)`` transposed to ``(C*N, B)``, contiguous: one row per position.
+
+    A shared map gathers whole rows after a single transpose (cheaper than gathering columns).
+    """
+    b, c, n = values.shape
+    if index is None or index.ndim != 1:
+        return _align(values, index).reshape(b, c * n).T.contiguous()
+    rows = values.permute(1, 2, 0).contiguous()  # (C, N, B)
+    return rows[:, check_gather_index(index, n)].reshape(c * n, b)
+
+
 def _entropies(keys: torch.Tensor, span: int) -> torch.Tensor:
     """Plug-in entropy (nats) of each column of integer keys ``(n, P)`` in ``[0, span)``.
 
@@ -95,10 +107,11 @@ def _adjusted_nmi(
 def _adjusted_nmi_fused(
     x: torch.Tensor, y: torch.Tensor, levels: int, n_shuffles: int, generator: torch.Generator
 ) -> torch.Tensor:
-    """As :func:`_adjusted_nmi` (same shuffles), all histograms of a position in one compiled pass."""
+    """As :func:`_adjusted_nmi` (same shuffles) for position-major ``(P, n)`` levels:
+    all histograms of a position in one compiled pass."""
     from pixinfo.info import _fused  # imports numba: only when a fused sum is asked for
 
-    n = x.shape[0]
+    n = x.shape[1]
     entropies = math.log(n) - _fused.value_sums(x, y, levels, _shuffles(n, n_shuffles, generator)) / n
     return _nmi_from_entropies(entropies[:, 0], entropies[:, 1], entropies[:, 2], entropies[:, 3:].T)
 
@@ -137,7 +150,7 @@ def _correlation(sxy: torch.Tensor, sxx: torch.Tensor, syy: torch.Tensor) -> tor
 
 
 def _spearman_fused(x: torch.Tensor, y: torch.Tensor, levels: int) -> torch.Tensor:
-    """As :func:`_spearman`, the centred rank sums of a position in one compiled pass."""
+    """As :func:`_spearman` for position-major ``(P, n)`` levels, the rank sums in one compiled pass."""
     from pixinfo.info import _fused
 
     sums = _fused.value_sums(x, y, levels, None)
@@ -206,13 +219,17 @@ def value_retention(
     if implementation == "fused" and not fused:
         raise DeviceError(f"implementation='fused' runs on the CPU, got images on {original.device}")
     fused = fused and implementation != "reference"
-    small = torch.uint8 if fused else torch.long  # fused kernels read uint8 levels
-    x = _align(quantise(original, levels, dtype=small).reshape(b, c, h * w), index).reshape(b, c * h * w)
-    y = quantise(transformed, levels, dtype=small).reshape(b, c * h * w)
+    if fused:  # one row of uint8 levels per position, what the fused kernels read
+        x = _position_major(quantise(original, levels, dtype=torch.uint8).reshape(b, c, h * w), index)
+        y = _position_major(quantise(transformed, levels, dtype=torch.uint8).reshape(b, c, h * w), None)
+    else:  # one column per position
+        x = _align(quantise(original, levels).reshape(b, c, h * w), index).reshape(b, c * h * w)
+        y = quantise(transformed, levels).reshape(b, c * h * w)
     generator = torch.Generator().manual_seed(seed)
     out = []
-    for p0 in range(0, x.shape[1], positions_per_chunk):
-        xs, ys = x[:, p0 : p0 + positions_per_chunk], y[:, p0 : p0 + positions_per_chunk]
+    for p0 in range(0, c * h * w, positions_per_chunk):
+        chunk = slice(p0, p0 + positions_per_chunk)
+        xs, ys = (x[chunk], y[chunk]) if fused else (x[:, chunk], y[:, chunk])
         if method == "nmi":
             out.append((_adjusted_nmi_fused if fused else _adjusted_nmi)(xs, ys, levels, n_shuffles, generator))
         else:
