@@ -57,6 +57,26 @@ def test_fused_equals_reference_on_larger_grids(side, cutoff):
     torch.testing.assert_close(fused, reference, rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("grid", [(1, 9), (9, 1), (2, 7), (13, 5), (6, 31)])
+def test_both_layouts_of_the_output_weights_agree(grid, monkeypatch):
+    """Expanded (w, h*w) weights on small grids, one row of S at a time on large ones."""
+    from pixinfo.info import _fused, structural
+
+    g = torch.Generator().manual_seed(grid[0] * 100 + grid[1])
+    index = torch.randint(0, grid[0] * grid[1], (3, grid[0] * grid[1]), generator=g)
+    kernel = Kernel("gaussian", scale=2.5)
+    results = []
+    for limit in (1 << 40, 0):
+        monkeypatch.setattr(_fused, "EXPANDED_BYTES", limit)
+        structural._fused_constants.cache_clear()
+        assert structural._fused_constants(kernel, *grid).expanded == bool(limit)
+        results.append(structural_retention(index, shape=grid, kernel=kernel))
+    structural._fused_constants.cache_clear()
+    torch.testing.assert_close(results[0], results[1], rtol=1e-13, atol=0)
+    want = structural_retention(index, shape=grid, kernel=kernel, method="reference")
+    torch.testing.assert_close(results[1], want, rtol=1e-12, atol=0)
+
+
 def test_result_does_not_depend_on_the_thread_count(monkeypatch):
     from pixinfo.info import _fused
 

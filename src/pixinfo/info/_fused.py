@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -33,6 +34,8 @@ _FAST = {"reassoc", "contract"}
 _PARALLEL = {"parallel": True, "nogil": True, "fastmath": _FAST, "error_model": "numpy"}
 SERIAL_PAIRS = 1 << 21
 """Below this many pairs a call runs on one thread (waking threads costs more)."""
+EXPANDED_BYTES = 4 << 20
+"""Output weights expanded to ``(w, h*w)`` (one contiguous inner loop) up to this size."""
 
 
 def _jit(**options) -> Callable:
@@ -48,18 +51,26 @@ def _jit(**options) -> Callable:
 
 
 @_jit(inline="always", fastmath=_FAST, error_model="numpy")
-def _pairs_after(o, code, table, rows, h, w, centre):  # pragma: no cover - compiled
+def _pairs_after(o, code, table, weights, expanded, h, w, centre):  # pragma: no cover - compiled
     """``Σ_{o' > o} F[o, o'] · F[s(o), s(o')]`` for one output position ``o``.
 
-    ``rows[dy, w−1+dx] = T[dy, |dx|]`` (the rows ``dy ≥ 0`` of ``S``). Indices
-    are unsigned, so numba adds no negative-index test to the inner loop.
+    ``weights`` holds the output weights: if ``expanded``, ``(w, h*w)`` with
+    ``weights[x, dy*w + x'] = T[dy, |x' − x|]``, so that one contiguous loop runs
+    over every ``o' > o``; else the rows ``weights[dy, w−1+dx] = T[dy, |dx|]``
+    of ``S``, one loop per output row. Indices are unsigned, so numba adds no
+    negative-index test to the inner loops.
     """
     oy = o // w
-    shift = w - 1 - (o - oy * w)
     base = code[np.uint64(o)] + centre
     acc = 0.0
+    if expanded:
+        row = weights[np.uint64(o - oy * w)]
+        for q in range(o + 1, h * w):
+            acc += row[np.uint64(q - oy * w)] * table[np.uint64(base - code[np.uint64(q)])]
+        return acc
+    shift = w - 1 - (o - oy * w)
     for qy in range(oy, h):
-        row = rows[np.uint64(qy - oy)]
+        row = weights[np.uint64(qy - oy)]
         first = qy * w
         for q in range(o + 1 if qy == oy else first, first + w):
             acc += row[np.uint64(q - first + shift)] * table[np.uint64(base - code[np.uint64(q)])]
@@ -67,11 +78,11 @@ def _pairs_after(o, code, table, rows, h, w, centre):  # pragma: no cover - comp
 
 
 @_jit(**_PARALLEL)
-def all_pairs(code, table, rows, h, w):  # pragma: no cover - compiled
+def all_pairs(code, table, weights, expanded, h, w):  # pragma: no cover - compiled
     """Numerators ``Σ_{o≠o'} F[o,o'] F[s(o),s(o')]`` of a batch of maps, over all pairs.
 
-    ``code``: ``(B, n)`` int32 source codes; ``table``: flat ``S``; ``rows``:
-    ``(h, 2w−1)`` output weights. Returns ``(B,)`` float64.
+    ``code``: ``(B, n)`` int32 source codes; ``table``: flat ``S``; ``weights``,
+    ``expanded``: the output weights (see ``_pairs_after``). Returns ``(B,)`` float64.
     """
     b, n = code.shape
     half = (n + 1) // 2
@@ -80,9 +91,9 @@ def all_pairs(code, table, rows, h, w):  # pragma: no cover - compiled
     for job in numba.prange(b * half):
         m = job // half
         k = job - m * half
-        acc = _pairs_after(k, code[m], table, rows, h, w, centre)
+        acc = _pairs_after(k, code[m], table, weights, expanded, h, w, centre)
         if n - 1 - k != k:
-            acc += _pairs_after(n - 1 - k, code[m], table, rows, h, w, centre)
+            acc += _pairs_after(n - 1 - k, code[m], table, weights, expanded, h, w, centre)
         part[job] = acc
     return _twice_per_map(part, b, half)
 
@@ -211,44 +222,60 @@ def _threads(pairs: int) -> Iterator[None]:
         numba.set_num_threads(before)
 
 
-def grid_constants(table: np.ndarray, offsets: list[tuple[int, int]] | None) -> tuple:
-    """Read-only inputs of :func:`all_pairs` / :func:`local_pairs` for one kernel on one grid.
+@dataclass(frozen=True)
+class GridConstants:
+    """Read-only inputs of :func:`all_pairs` or :func:`local_pairs` for one kernel on one grid.
 
-    ``table``: the ``(h, w)`` float64 offset table ``T``; ``offsets``: the
-    half-plane offsets within a cutoff, or None for all pairs. Returns
-    ``(h, w, S, rows_or_offsets, weights_or_None)`` with ``S`` the flat signed
-    table ``S[dy + h−1, dx + w−1] = T[|dy|, |dx|]``.
+    ``signed``: the flat signed table ``S[dy + h−1, dx + w−1] = T[|dy|, |dx|]``.
+    All pairs: ``weights`` are the output weights, ``expanded`` says which
+    layout (see ``_pairs_after``). Within a cutoff: ``offsets`` ``(K, 2)`` and
+    ``weights`` ``(K,)`` their ``T[dy, |dx|]``.
     """
+
+    h: int
+    w: int
+    signed: np.ndarray
+    weights: np.ndarray
+    expanded: bool = False
+    offsets: np.ndarray | None = None
+
+
+def grid_constants(table: np.ndarray, offsets: list[tuple[int, int]] | None) -> GridConstants:
+    """:class:`GridConstants` from the ``(h, w)`` float64 offset table ``T`` and the half-plane
+    offsets within a cutoff (None: all pairs)."""
     h, w = table.shape
     rows = np.concatenate([table[:, :0:-1], table], axis=1)  # rows[dy, w-1+dx] = T[dy, |dx|]
-    signed = np.ascontiguousarray(np.concatenate([rows[:0:-1], rows], axis=0).reshape(-1), dtype=np.float64)
-    if offsets is None:
-        constants = (h, w, signed, np.ascontiguousarray(rows, dtype=np.float64), None)
-    else:
+    signed = np.concatenate([rows[:0:-1], rows], axis=0).reshape(-1)
+    half = None
+    if offsets is not None:
         half = np.array(offsets, dtype=np.int64).reshape(-1, 2)
-        constants = (h, w, signed, half, np.ascontiguousarray(table[half[:, 0], np.abs(half[:, 1])], dtype=np.float64))
-    for array in constants[2:]:
-        if array is not None:
-            array.setflags(write=False)
-    return constants
+        weights, expanded = table[half[:, 0], np.abs(half[:, 1])], False
+    elif h * w * w * 8 <= EXPANDED_BYTES:  # weights[x0, dy*w + x] = T[dy, |x - x0|]
+        weights = np.stack([rows[:, w - 1 - x0 : 2 * w - 1 - x0].reshape(-1) for x0 in range(w)])
+        expanded = True
+    else:
+        weights, expanded = rows, False
+    arrays = [np.ascontiguousarray(a) for a in (signed, weights, half) if a is not None]
+    for a in arrays:
+        a.setflags(write=False)
+    return GridConstants(h, w, arrays[0], arrays[1], expanded, arrays[2] if half is not None else None)
 
 
-def numerator(
-    flat: torch.Tensor, h: int, w: int, signed: np.ndarray, rows_or_offsets: np.ndarray, weights: np.ndarray | None
-) -> torch.Tensor:
-    """Float64 numerators of ``(B, n)`` gather maps on the CPU, from :func:`grid_constants`.
+def numerator(flat: torch.Tensor, grid: GridConstants) -> torch.Tensor:
+    """Float64 numerators of ``(B, n)`` gather maps on the CPU.
 
     numpy (not torch) prepares the codes: it adds no thread pool of its own.
     """
+    h, w = grid.h, grid.w
     src = flat.detach().numpy()
     code = np.ascontiguousarray((src // w) * (2 * w - 1) + src % w, dtype=np.int32)
     b, n = code.shape
-    if weights is None:
+    if grid.offsets is None:
         with _threads(b * n * (n - 1) // 2):
-            out = all_pairs(code, signed, rows_or_offsets, h, w)
+            out = all_pairs(code, grid.signed, grid.weights, grid.expanded, h, w)
     else:
-        with _threads(b * n * len(weights)):
-            out = local_pairs(code, signed, rows_or_offsets, weights, h, w)
+        with _threads(b * n * len(grid.offsets)):
+            out = local_pairs(code, grid.signed, grid.offsets, grid.weights, h, w)
     return torch.from_numpy(out)
 
 

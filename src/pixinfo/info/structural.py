@@ -121,7 +121,7 @@ def _gather_numerator(
         return _reference_numerator(flat, h, w, kernel, work, chunk_elements)
     from pixinfo.info import _fused  # imports numba: only when a fused sum is asked for
 
-    return _fused.numerator(flat, *_fused_constants(kernel, h, w))
+    return _fused.numerator(flat, _fused_constants(kernel, h, w))
 
 
 @functools.lru_cache(maxsize=64)
@@ -131,8 +131,8 @@ def _pair_sums(kernel: Kernel, h: int, w: int) -> tuple[float, float]:
 
 
 @functools.lru_cache(maxsize=16)
-def _fused_constants(kernel: Kernel, h: int, w: int) -> tuple:
-    """The fused kernels' grid constants (``_fused.grid_constants``), cached per kernel and grid."""
+def _fused_constants(kernel: Kernel, h: int, w: int):
+    """The fused kernels' :class:`~pixinfo.info._fused.GridConstants`, cached per kernel and grid."""
     from pixinfo.info import _fused
 
     offsets = None if kernel.cutoff is None else half_plane_offsets(kernel, h, w)
