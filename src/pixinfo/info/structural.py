@@ -20,7 +20,7 @@ import torch
 
 from pixinfo._checks import check_gather_index, check_grid_shape, check_tensor, describe
 from pixinfo.errors import DeviceError, DTypeError, ShapeError
-from pixinfo.info.kernels import DEFAULT_KERNEL, Kernel
+from pixinfo.info.kernels import DEFAULT_KERNEL, Kernel, cached_pair_sums
 
 _DEFAULT_CHUNK_ELEMENTS = 1 << 23  # pair-table entries held at once (~64 MiB in float64)
 
@@ -100,7 +100,7 @@ def structural_retention(
     index = check_gather_index(index, h * w)
     flat = index.reshape(-1, h * w)
     work = _work_dtype(flat.device, dtype)
-    _, denom = _pair_sums(kernel, h, w)
+    _, denom = cached_pair_sums(kernel, h, w)
     if denom == 0:
         raise ValueError(f"{kernel!r} gives no weight to any pair of a {h}x{w} grid")
     num = _gather_numerator(flat, h, w, kernel, method, work, chunk_elements)
@@ -122,12 +122,6 @@ def _gather_numerator(
     from pixinfo.info import _fused  # imports numba: only when a fused sum is asked for
 
     return _fused.numerator(flat, _fused_constants(kernel, h, w))
-
-
-@functools.lru_cache(maxsize=64)
-def _pair_sums(kernel: Kernel, h: int, w: int) -> tuple[float, float]:
-    """:meth:`Kernel.pair_sums`, cached: on a busy CPU evaluating f can cost more than a small R."""
-    return kernel.pair_sums(h, w)
 
 
 @functools.lru_cache(maxsize=16)
