@@ -6,30 +6,42 @@ neighbour_information (FFT) is timed on every image of a dataset (Fashion-MNIST,
     (numpy, CPU, builds the N×N weights for each image, as the definition reads), and
   * each of pixinfo's methods, "fft" (Parseval, O(N log N)) and "dense" (the N×N
     weights built once, one batched matrix product, O(N²)), and "auto" (the default).
-structural_retention is timed for random permutations of growing grids and compared
-with the dense numpy reference where its N×N matrices fit in memory.
+structural_retention (exact R of random permutations) is timed at 28, 64, 128 and 224 px,
+for 64 maps of 28×28 at once and with a cutoff, comparing in the same run, interleaved:
+  * the default, the fused numba kernel (method="auto" on the CPU),
+  * today's torch implementation (method="reference"), and
+  * the dense numpy reference with the kernel matrix F precomputed (one gather F[p][:, p],
+    one product; up to --max-dense-side, where its N×N matrices fit in memory).
+value_retention (NMI and Spearman on 10,000 images) is timed fused against its reference.
+Numba's compile time is excluded (a warm-up call) and reported: first calls in a fresh
+process with an empty and with a filled cache directory.
 
 Writes ``analyses/results/bench_information_<device>.json`` with config, versions
 and git commit, and prints a Markdown table.
 
-Usage: python analyses/bench_information.py [--device cpu|cuda] [--sides 28 64 128 224]
+Usage: python analyses/bench_information.py [--device cpu|cuda] [--sides 28 64 128 224] [--note "..."]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from pixinfo.data import load_dataset, to_float
+from pixinfo.data import load_dataset, to_float, to_uint8
 from pixinfo.errors import DatasetNotFoundError
-from pixinfo.info import Kernel, neighbour_information, structural_retention
-from pixinfo.info.reference import neighbour_information_reference, structural_retention_reference
+from pixinfo.info import Kernel, neighbour_information, structural_retention, value_retention
+from pixinfo.info.reference import neighbour_information_reference, structural_retention_dense, weight_matrix
 from pixinfo.provenance import make_record, write_json
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -91,36 +103,104 @@ def bench_content(images: torch.Tensor, kernel: Kernel, device: torch.device, n_
     }
 
 
-def bench_structure(side: int, kernel: Kernel, device: torch.device, max_reference_side: int) -> dict:
+def interleaved(fns: dict, repeats: dict, device: torch.device) -> dict[str, list[float]]:
+    """Time each ``fns[name]`` ``repeats[name]`` times, round-robin with a rotating order, one call at a time."""
+    runs: dict[str, list[float]] = {name: [] for name in fns}
+    names = list(fns)
+    for rnd in range(max(repeats.values())):
+        for name in names[rnd % len(names) :] + names[: rnd % len(names)]:
+            if len(runs[name]) < repeats[name]:
+                runs[name].append(timed(fns[name], device, repeats=1, warmup=0)[1][0])
+    return runs
+
+
+def bench_structure(side: int, kernel: Kernel, device: torch.device, max_dense_side: int, maps: int = 1) -> dict:
+    """Fused kernel vs today's implementation (method="reference") vs dense numpy (precomputed F), interleaved."""
     n = side * side
-    index = torch.randperm(n, generator=torch.Generator().manual_seed(side)).to(device)
-    value = {}
+    g = torch.Generator().manual_seed(side)
+    index = torch.stack([torch.randperm(n, generator=g) for _ in range(maps)]).to(device).squeeze(0)
+    out = {}
 
-    def run():
-        value["r"] = float(structural_retention(index, shape=(side, side), kernel=kernel))
+    def pixinfo_method(name, method):
+        return lambda: out.__setitem__(name, structural_retention(index, shape=(side, side), kernel=kernel, method=method))
 
-    repeats = 3 if side <= 128 or device.type == "cuda" else 1
-    fast_s, runs = timed(run, device, repeats=repeats, warmup=1 if side <= 128 or device.type == "cuda" else 0)
+    fns = {"fused": pixinfo_method("fused", "auto"), "reference": pixinfo_method("reference", "reference")}
+    big = n * n * maps > 2**30
+    repeats = {"fused": 3 if big else 5, "reference": 1 if big else 3}
+    if side <= max_dense_side and kernel.cutoff is None:
+        f_np = lambda d: np.exp(-d / kernel.scale)  # noqa: E731  (the benchmark uses an exponential kernel)
+        weights = weight_matrix(side, side, f_np)  # precomputed once, not timed
+        norm = float((weights * weights).sum())
+        cpu_maps = index.reshape(maps, n).cpu().numpy()
+        fns["dense_numpy"] = lambda: out.__setitem__("dense_numpy", [structural_retention_dense(m, weights, norm) for m in cpu_maps])
+        repeats["dense_numpy"] = 3
+    fns["fused"]()  # warm-up: compiles (or loads) the kernel; the compile is timed in compile_seconds()
+    runs = interleaved(fns, repeats, device)
+    seconds = {name: statistics.median(t) for name, t in runs.items()}
+    fused = out["fused"].double().cpu().reshape(-1)
     row = {
-        "side": side,
-        "pairs": n * (n - 1),
-        "seconds": fast_s,
-        "runs_seconds": runs,
-        "pairs_per_s": n * (n - 1) / fast_s,
-        "R": value["r"],
-    }
-    if side <= max_reference_side:
-        f_np = lambda d: np.exp(-d / kernel.scale)  # noqa: E731
-        cpu_index = index.cpu().numpy()
-        t0 = time.perf_counter()
-        ref = structural_retention_reference(cpu_index, side, side, f_np)
-        row["reference_seconds"] = time.perf_counter() - t0
-        row["speedup_vs_reference"] = row["reference_seconds"] / fast_s
-        row["abs_diff_vs_reference"] = abs(ref - value["r"])
-    else:
-        row["reference_seconds"] = None
-        row["reference_note"] = f"dense N×N reference needs {3 * n * n * 8 / 2**30:.0f} GiB"
+        "side": side, "maps": maps, "cutoff": kernel.cutoff, "pairs": maps * n * (n - 1),
+        "seconds": seconds, "runs_seconds": runs, "pairs_per_s": maps * n * (n - 1) / seconds["fused"],
+        "R": fused.tolist() if maps > 1 else float(fused),
+        "speedup_vs_reference": seconds["reference"] / seconds["fused"],
+        "max_rel_diff_vs_reference": float(((fused - out["reference"].double().cpu().reshape(-1)).abs() / fused).max()),
+    }  # fmt: skip
+    if "dense_numpy" in seconds:
+        row["speedup_vs_dense_numpy"] = seconds["dense_numpy"] / seconds["fused"]
+        row["max_rel_diff_vs_dense_numpy"] = float((abs(fused.numpy() - np.array(out["dense_numpy"])) / fused.numpy()).max())
+    elif kernel.cutoff is None:
+        row["dense_numpy_note"] = f"dense N×N reference needs {3 * n * n * 8 / 2**30:.0f} GiB"
     return row
+
+
+def bench_value(images: torch.Tensor, device: torch.device, n_images: int) -> dict:
+    """value_retention (NMI and Spearman, the vortex-aligned positions) fused vs reference, interleaved."""
+    from pixinfo.transforms import RandomVortex
+
+    vortex = RandomVortex.from_authors("fashion-mnist").to(device)
+    x = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:n_images]].to(device)
+    y = to_uint8(vortex(to_float(x)))
+    out = {}
+
+    def call(method, implementation):
+        key = f"{method}-{implementation}"
+        return lambda: out.__setitem__(key, value_retention(x, y, index=vortex.index, method=method, implementation=implementation))
+
+    fns = {f"{m}-{i}": call(m, i) for m in ("nmi", "spearman") for i in ("fused", "reference")}
+    fns["nmi-fused"](), fns["spearman-fused"]()  # warm-up
+    runs = interleaved(fns, dict.fromkeys(fns, 3), device)
+    seconds = {name: statistics.median(t) for name, t in runs.items()}
+    diff = {m: float((out[f"{m}-fused"] - out[f"{m}-reference"]).abs().nan_to_num().max()) for m in ("nmi", "spearman")}
+    return {"images": n_images, "positions": int(y[0].numel()), "seconds": seconds, "runs_seconds": runs,
+            "max_abs_diff_fused_vs_reference": diff}  # fmt: skip
+
+
+COMPILE_PROBE = """
+import json, time, torch
+from pixinfo.info import Kernel, structural_retention, value_retention
+t = {}
+x = torch.randint(0, 256, (50, 1, 4, 4), dtype=torch.uint8)
+for name, call in [
+    ("import_numba", lambda: __import__("pixinfo.info._fused")),
+    ("all_pairs", lambda: structural_retention(torch.randperm(64), shape=(8, 8))),
+    ("cutoff_pairs", lambda: structural_retention(torch.randperm(64), shape=(8, 8), kernel=Kernel("power", scale=2, cutoff=3))),
+    ("value_nmi", lambda: value_retention(x, x, method="nmi")),
+    ("value_spearman", lambda: value_retention(x, x, method="spearman")),
+]:
+    t0 = time.perf_counter(); call(); t[name] = time.perf_counter() - t0
+print(json.dumps(t))
+"""
+
+
+def compile_seconds() -> dict:
+    """First-call seconds of each numba kernel in a fresh process: cold (empty cache dir) and warm (cache hit)."""
+    result = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for label in ("cold_cache", "warm_cache"):
+            env = os.environ | {"NUMBA_CACHE_DIR": cache}
+            run = subprocess.run([sys.executable, "-c", COMPILE_PROBE], env=env, capture_output=True, text=True, check=True)
+            result[label] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
@@ -129,7 +209,12 @@ def main() -> None:
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--reference-images", type=int, default=200)
     parser.add_argument("--sides", type=int, nargs="+", default=[28, 64, 128, 224])
-    parser.add_argument("--max-reference-side", type=int, default=64)
+    parser.add_argument("--max-dense-side", type=int, default=64, help="largest grid timed with the dense numpy reference")
+    parser.add_argument("--batch-maps", type=int, default=64, help="maps of the batched 28x28 row")
+    parser.add_argument("--cutoff", type=float, default=5.0, help="cutoff of the local (cutoff) rows")
+    parser.add_argument("--cutoff-sides", type=int, nargs="*", default=[64, 224])
+    parser.add_argument("--value-images", type=int, default=10000)
+    parser.add_argument("--note", default="", help="what else ran on the machine (recorded and printed)")
     args = parser.parse_args()
     device = torch.device(args.device)
     kernel = Kernel("exponential", scale=2.0)
@@ -139,14 +224,33 @@ def main() -> None:
         print(f"{err}\nfalling back to mnist-5k")
         dataset = load_dataset("mnist-5k")
     images = dataset.split("all").images
+    load_before = os.getloadavg()
+    compile_s = compile_seconds() if device.type == "cpu" else {}
     content = bench_content(images, kernel, device, args.reference_images)
-    structure = [bench_structure(s, kernel, device, args.max_reference_side) for s in args.sides]
+    structure = [bench_structure(s, kernel, device, args.max_dense_side) for s in args.sides]
+    structure.append(bench_structure(28, kernel, device, args.max_dense_side, maps=args.batch_maps))
+    local = Kernel("exponential", scale=2.0, cutoff=args.cutoff)
+    structure += [bench_structure(s, local, device, args.max_dense_side) for s in args.cutoff_sides]
+    value = bench_value(images, device, args.value_images)
+    machine = {"load_average_before": load_before, "load_average_after": os.getloadavg(), "note": args.note}
     config = vars(args) | {"dataset": dataset.name, "kernel": kernel.to_dict()}
-    record = make_record("bench_information", config, {"neighbour_information": content, "structural_retention": structure}, device=device)
+    results = {"neighbour_information": content, "structural_retention": structure, "value_retention": value,
+               "numba_first_call_seconds": compile_s, "machine": machine}  # fmt: skip
+    record = make_record("bench_information", config, results, device=device)
     path = write_json(OUT / f"bench_information_{device.type}.json", record)
+    report(record, dataset.name)
+    print(f"\nwrote {path}")
+    assert math.isfinite(content["speedup_auto_vs_reference"])
 
+
+def report(record: dict, dataset: str) -> None:
+    """The Markdown tables of the README's Benchmarks section."""
+    res = record["results"]
+    content = res["neighbour_information"]
     print(f"## {record['environment']['device']}\n")
-    print(f"neighbour_information on all {content['images']:,} {dataset.name} images:")
+    print(f"machine: load average {res['machine']['load_average_before']} before, "
+          f"{res['machine']['load_average_after']} after; {res['machine']['note'] or 'no note given'}\n")
+    print(f"neighbour_information on all {content['images']:,} {dataset} images:")
     print("| method | images/s | time for all |")
     print("|---|---:|---:|")
     for method, row in content["methods"].items():
@@ -156,15 +260,28 @@ def main() -> None:
           f"{content['reference_images_per_s']:,.1f} | {ref_all:,.0f} s (extrapolated) |")
     print(f"\nspeed-up of the default (auto) over the literal reference: {content['speedup_auto_vs_reference']:,.0f}x; "
           f"max |difference| {content['max_abs_diff_vs_reference']:.1e}\n")
-    print("structural_retention of one random permutation (exact, all pairs):")
-    print("| grid | pairs | pixinfo | dense numpy reference | speed-up |")
+    print("structural_retention of random permutations (exact), medians of interleaved calls:")
+    print("| grid | maps | cutoff | pairs | fused (default) | today's (method=\"reference\") | dense numpy, F precomputed | "
+          "speed-up vs today's | vs dense | max rel. diff |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in res["structural_retention"]:
+        sec = row["seconds"]
+        dense = f"{sec['dense_numpy']:.4f} s" if "dense_numpy" in sec else row.get("dense_numpy_note", "-")
+        vs_dense = f"{row['speedup_vs_dense_numpy']:.1f}x" if "dense_numpy" in sec else "-"
+        cut = "-" if row["cutoff"] is None else f"{row['cutoff']:g}"
+        print(f"| {row['side']}x{row['side']} | {row['maps']} | {cut} | {row['pairs']:.2e} | {sec['fused']:.4f} s | "
+              f"{sec['reference']:.3f} s | {dense} | {row['speedup_vs_reference']:.1f}x | {vs_dense} | "
+              f"{row['max_rel_diff_vs_reference']:.1e} |")
+    value = res["value_retention"]
+    print(f"\nvalue_retention on {value['images']:,} images x {value['positions']} positions (vortex-aligned):")
+    print("| statistic | fused (default) | reference | speed-up | max abs diff |")
     print("|---|---:|---:|---:|---:|")
-    for row in structure:
-        ref = f"{row['reference_seconds']:.3f} s" if row["reference_seconds"] is not None else row["reference_note"]
-        speed = f"{row['speedup_vs_reference']:.1f}x" if row["reference_seconds"] is not None else "-"
-        print(f"| {row['side']}x{row['side']} | {row['pairs']:.2e} | {row['seconds']:.3f} s | {ref} | {speed} |")
-    print(f"\nwrote {path}")
-    assert math.isfinite(content["speedup_auto_vs_reference"])
+    for m in ("nmi", "spearman"):
+        f, r = value["seconds"][f"{m}-fused"], value["seconds"][f"{m}-reference"]
+        print(f"| {m} | {f:.3f} s | {r:.3f} s | {r / f:.1f}x | {value['max_abs_diff_fused_vs_reference'][m]:.1e} |")
+    for label, times in res["numba_first_call_seconds"].items():
+        print(f"\nnumba first calls, {label.replace('_', ' ')} (excluded from the timings above): "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
 
 
 if __name__ == "__main__":

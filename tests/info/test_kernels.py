@@ -79,6 +79,8 @@ def test_from_function_rejects_increasing_or_nonpositive():
 
 def test_equality_and_dict():
     assert Kernel("power", scale=2) == Kernel("power", scale=2.0)
+    named_alike = [Kernel.from_function(fn, name="exponential") for fn in (lambda d: 1 / (1 + d), lambda d: 2 / (1 + d))]
+    assert named_alike[0] != named_alike[1] and named_alike[0] == named_alike[0]
     assert Kernel("power", scale=2) != Kernel("power", scale=2, cutoff=3)
     assert Kernel("gaussian", scale=1, cutoff=2).to_dict() == {"family": "gaussian", "scale": 1.0, "cutoff": 2.0}
 

@@ -23,7 +23,7 @@ import torch
 
 from pixinfo._checks import check_image_batch
 from pixinfo.errors import DTypeError
-from pixinfo.info.kernels import DEFAULT_KERNEL, Kernel
+from pixinfo.info.kernels import DEFAULT_KERNEL, Kernel, cached_pair_sums, cached_weight_matrix
 
 METHODS = ("auto", "fft", "dense")
 DENSE_MAX_PIXELS = 1024
@@ -101,13 +101,13 @@ def neighbour_information(
     h, w = images.shape[-2:]
     lead = images.shape[:-2]
     flat = images.reshape(-1, h, w)
-    total, _ = kernel.pair_sums(h, w)
+    total, _ = cached_pair_sums(kernel, h, w)
     if total == 0:
         raise ValueError(f"{kernel!r} gives no weight to any pair of a {h}x{w} grid")
     if method == "auto":
         method = "dense" if h * w <= DENSE_MAX_PIXELS else "fft"
     if method == "dense":
-        weights = kernel.weight_matrix(h, w, device=flat.device, dtype=flat.dtype)
+        weights = cached_weight_matrix(kernel, h, w).to(device=flat.device, dtype=flat.dtype)
     else:
         weights = _spectral_weights(kernel, h, w, flat.device, flat.dtype)
     out = torch.empty(flat.shape[0], dtype=flat.dtype, device=flat.device)

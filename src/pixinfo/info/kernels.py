@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -168,11 +169,24 @@ class Kernel:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Kernel):
             return NotImplemented
-        same_fn = self._fn is other._fn or self.family in _FORMULAS
-        return same_fn and self.to_dict() == other.to_dict()
+        # the same formula object: one of the families (shared), or the very same wrapped function;
+        # pixinfo caches tables per kernel (cached_pair_sums), so equal kernels must give equal weights
+        return self._fn is other._fn and self.to_dict() == other.to_dict()
 
     def __hash__(self) -> int:
         return hash(tuple(self.to_dict().items()))
+
+
+@functools.lru_cache(maxsize=64)
+def cached_pair_sums(kernel: Kernel, h: int, w: int) -> tuple[float, float]:
+    """:meth:`Kernel.pair_sums`, cached per kernel and grid (a busy CPU makes evaluating f costly)."""
+    return kernel.pair_sums(h, w)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_weight_matrix(kernel: Kernel, h: int, w: int) -> torch.Tensor:
+    """:meth:`Kernel.weight_matrix` in float64 on the CPU, cached; callers must not modify it."""
+    return kernel.weight_matrix(h, w)
 
 
 DEFAULT_KERNEL = Kernel("exponential", scale=2.0)

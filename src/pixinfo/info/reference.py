@@ -30,9 +30,16 @@ def structural_retention_reference(
     index: np.ndarray, h: int, w: int, f: Callable[[np.ndarray], np.ndarray]
 ) -> float:
     """``Σ_{o≠o'} f(d(o,o')) f(d(s(o),s(o'))) / Σ_{p≠q} f(d(p,q))²``."""
-    s = np.asarray(index)
     weights = weight_matrix(h, w, f)
-    return float((weights * weights[np.ix_(s, s)]).sum() / (weights * weights).sum())
+    return structural_retention_dense(index, weights)
+
+
+def structural_retention_dense(index: np.ndarray, weights: np.ndarray, norm: float | None = None) -> float:
+    """``<F, S F Sᵀ> / ||F||²`` with a precomputed ``F`` (and optionally ``||F||²``): one gather, one product."""
+    s = np.asarray(index)
+    if norm is None:
+        norm = float((weights * weights).sum())
+    return float((weights * weights[np.ix_(s, s)]).sum() / norm)
 
 
 def neighbour_information_reference(

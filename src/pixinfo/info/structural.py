@@ -13,13 +13,14 @@ pixels every swap of two pixels gives ``R < 1``. A non-bijective map may give
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 
 from pixinfo._checks import check_gather_index, check_grid_shape, check_tensor, describe
-from pixinfo.errors import DTypeError, ShapeError
-from pixinfo.info.kernels import DEFAULT_KERNEL, Kernel
+from pixinfo.errors import DeviceError, DTypeError, ShapeError
+from pixinfo.info.kernels import DEFAULT_KERNEL, Kernel, cached_pair_sums
 
 _DEFAULT_CHUNK_ELEMENTS = 1 << 23  # pair-table entries held at once (~64 MiB in float64)
 
@@ -30,11 +31,15 @@ def _work_dtype(device: torch.device, dtype: torch.dtype | None) -> torch.dtype:
     return torch.float64 if device.type == "cpu" else torch.float32
 
 
+METHODS = ("auto", "fused", "reference")
+
+
 def structural_retention(
     index: torch.Tensor,
     *,
     shape: tuple[int, ...],
     kernel: Kernel = DEFAULT_KERNEL,
+    method: str = "auto",
     chunk_elements: int = _DEFAULT_CHUNK_ELEMENTS,
     dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
@@ -52,16 +57,26 @@ def structural_retention(
     kernel : Kernel
         Distance weight f. With a cutoff the sum runs only over pairs within
         the cutoff (exact, and O(N·r²) instead of O(N²)).
+    method : {"auto", "fused", "reference"}
+        How a gather map is summed. ``"fused"``: one compiled pass over the
+        pairs ``o < o'`` on the CPU threads (numba, compiled on first use),
+        float64; ``"reference"``: vectorised torch over chunks of pair tables
+        (any device and dtype). ``"auto"`` takes ``"fused"`` for maps on the
+        CPU accumulated in float64 and ``"reference"`` otherwise. Influence
+        matrices always use one dense product (``"auto"`` or ``"reference"``).
     chunk_elements : int
-        Upper bound on pair entries materialised at once (memory bound).
+        Upper bound on pair entries materialised at once by ``"reference"``
+        (memory bound).
     dtype : torch.dtype, optional
         Accumulation dtype; float64 on the CPU and float32 on CUDA by default.
+        ``"fused"`` accumulates in float64 only.
 
     Returns
     -------
     torch.Tensor
         ``R`` with the leading shape of ``index`` (0-dim for a single map), on
-        the map's device.
+        the map's device. The identity map gives exactly 1 (other maps are
+        exact to float64 rounding, whatever the method).
 
     Examples
     --------
@@ -72,29 +87,72 @@ def structural_retention(
     >>> swap = identity.clone(); swap[[0, 5]] = swap[[5, 0]]
     >>> float(structural_retention(swap, shape=(4, 4))) < 1
     True
+    >>> slow = structural_retention(swap, shape=(4, 4), method="reference")
+    >>> bool(torch.isclose(slow, structural_retention(swap, shape=(4, 4)), rtol=1e-12))
+    True
     """
     h, w = check_grid_shape(shape)
-    n = h * w
+    _check_options(kernel, method, chunk_elements)
+    index = check_tensor(index, "index")
+    if index.is_floating_point():
+        if method == "fused":
+            raise ValueError("method='fused' sums gather maps; influence matrices use method='auto'")
+        return _soft_retention(index, h, w, kernel, dtype)
+    index = check_gather_index(index, h * w)
+    flat = index.reshape(-1, h * w)
+    work = _work_dtype(flat.device, dtype)
+    _, denom = cached_pair_sums(kernel, h, w)
+    if denom == 0:
+        raise ValueError(f"{kernel!r} gives no weight to any pair of a {h}x{w} grid")
+    num = _gather_numerator(flat, h, w, kernel, method, work, chunk_elements)
+    identity = (flat == torch.arange(h * w, device=flat.device)).all(dim=-1)
+    num = torch.where(identity, torch.as_tensor(denom, dtype=num.dtype, device=num.device), num)  # R = 1 exactly
+    return (num / denom).reshape(index.shape[:-1])
+
+
+def _gather_numerator(
+    flat: torch.Tensor, h: int, w: int, kernel: Kernel, method: str, work: torch.dtype, chunk_elements: int
+) -> torch.Tensor:
+    """``Σ_{o≠o'} F[o,o'] F[s(o),s(o')]`` of ``(B, n)`` maps by the chosen method."""
+    fused = flat.device.type == "cpu" and work == torch.float64
+    if method == "fused" and not fused:
+        raise DeviceError(
+            f"method='fused' needs a CPU index and float64 accumulation, got index on "
+            f"{flat.device} and dtype {work}; use method='reference'"
+        )
+    if method == "reference" or not fused:
+        return _reference_numerator(flat, h, w, kernel, work, chunk_elements)
+    from pixinfo.info import _fused  # imports numba: only when a fused sum is asked for
+
+    return _fused.numerator(flat, _fused_constants(kernel, h, w))
+
+
+@functools.lru_cache(maxsize=16)
+def _fused_constants(kernel: Kernel, h: int, w: int):
+    """The fused kernels' :class:`~pixinfo.info._fused.GridConstants`, cached per kernel and grid."""
+    from pixinfo.info import _fused
+
+    offsets = None if kernel.cutoff is None else half_plane_offsets(kernel, h, w)
+    return _fused.grid_constants(kernel.offset_table(h, w).numpy(), offsets)
+
+
+def _check_options(kernel: object, method: object, chunk_elements: object) -> None:
     if not isinstance(chunk_elements, int) or chunk_elements < 1:
         raise ValueError(f"chunk_elements must be a positive int, got {chunk_elements!r}")
     if not isinstance(kernel, Kernel):
         raise DTypeError(f"kernel must be a pixinfo.info.Kernel, got {type(kernel).__name__}")
-    index = check_tensor(index, "index")
-    if index.is_floating_point():
-        return _soft_retention(index, h, w, kernel, dtype)
-    index = check_gather_index(index, n)
-    lead = index.shape[:-1]
-    flat = index.reshape(-1, n)
-    work = _work_dtype(flat.device, dtype)
-    _, denom = kernel.pair_sums(h, w)
-    if denom == 0:
-        raise ValueError(f"{kernel!r} gives no weight to any pair of a {h}x{w} grid")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+def _reference_numerator(
+    flat: torch.Tensor, h: int, w: int, kernel: Kernel, work: torch.dtype, chunk_elements: int
+) -> torch.Tensor:
+    """Today's vectorised torch sums (any device and dtype): the reference of the fused kernels."""
     table = kernel.offset_table(h, w, device=flat.device, dtype=work)
     if kernel.cutoff is not None:
-        num = _local_numerator(flat, h, w, kernel, table)
-    else:
-        num = _exact_numerator(flat, h, w, table, chunk_elements)
-    return (num / denom).reshape(lead)
+        return _local_numerator(flat, h, w, kernel, table)
+    return _exact_numerator(flat, h, w, table, chunk_elements)
 
 
 def _exact_numerator(
@@ -141,6 +199,11 @@ def cutoff_offsets(kernel: Kernel, h: int, w: int) -> list[tuple[int, int]]:
         for dx in range(-min(r, w - 1), min(r, w - 1) + 1)
         if (dy or dx) and math.sqrt(dy * dy + dx * dx) <= kernel.cutoff  # as Kernel.__call__ decides
     ]
+
+
+def half_plane_offsets(kernel: Kernel, h: int, w: int) -> list[tuple[int, int]]:
+    """One offset of each ``±(dy, dx)`` pair of :func:`cutoff_offsets`: ``dy > 0``, or ``dy == 0 < dx``."""
+    return [(dy, dx) for dy, dx in cutoff_offsets(kernel, h, w) if dy > 0 or (dy == 0 and dx > 0)]
 
 
 def _local_numerator(
