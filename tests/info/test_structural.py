@@ -223,3 +223,12 @@ def test_cutoff_boundary_matches_reference(cutoff):
     got = float(structural_retention(index, shape=(6, 6), kernel=Kernel("exponential", scale=1.0, cutoff=cutoff)))
     want = structural_retention_reference(index.numpy(), 6, 6, numpy_f("exponential", 1.0, cutoff))
     assert got == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, "float64"])
+def test_integer_accumulation_dtype_is_refused(dtype):
+    """Regression (issue 16): ``dtype=torch.int64`` silently returned R = 0."""
+    from pixinfo.errors import DTypeError
+
+    with pytest.raises(DTypeError, match="accumulation dtype"):
+        structural_retention(torch.randperm(64), shape=(8, 8), dtype=dtype)

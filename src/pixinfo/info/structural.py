@@ -27,6 +27,8 @@ _DEFAULT_CHUNK_ELEMENTS = 1 << 23  # pair-table entries held at once (~64 MiB in
 
 def _work_dtype(device: torch.device, dtype: torch.dtype | None) -> torch.dtype:
     if dtype is not None:
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise DTypeError(f"dtype (the accumulation dtype) must be a floating torch dtype, got {dtype!r}")
         return dtype
     return torch.float64 if device.type == "cpu" else torch.float32
 
