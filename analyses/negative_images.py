@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from _experiment import add_common_arguments, epochs_override, outputs, trained_model
 
-from pixinfo.adversarial import PGD
+from pixinfo.adversarial import LinfPGD
 from pixinfo.adversarial.semantic import semantic_accuracy
 from pixinfo.data import available_datasets, load_dataset
 from pixinfo.models import model_device
@@ -68,7 +68,8 @@ def evaluate(model, ds, *, max_images: int, pgd_images: int, seed: int) -> dict[
     device = model_device(model)
     x = ds.test.images[:pgd_images].float().div(255).to(device)
     y = ds.test.labels[:pgd_images].to(device)
-    row[f"PGD ε={PGD_SETTINGS['eps']} (test)"] = 100 * PGD(**PGD_SETTINGS, seed=seed)(model, x, y).robust_accuracy
+    pgd = LinfPGD(steps=PGD_SETTINGS["steps"], seed=seed)
+    row[f"PGD ε={PGD_SETTINGS['eps']} (test)"] = 100 * pgd(model, x, y, epsilons=PGD_SETTINGS["eps"]).robust_accuracy
     return row, report
 
 

@@ -1,10 +1,13 @@
 """Small-perturbation attacks: FGSM, PGD (L∞ and L2) and Szegedy et al.'s box-constrained L-BFGS.
 
-In the style of foolbox 3: an attack holds only keyword-only hyper-parameters
-and takes the model at call time; one template :meth:`Attack.__call__`
-validates the inputs, runs the attack in eval mode (restoring the model's mode
-afterwards), clips to the valid pixel range [0, 1] and reports success and
-perturbation sizes.
+In the style of foolbox 3: an attack holds only keyword-only hyper-parameters and takes the
+model and the perturbation sizes (``epsilons``, one value or a list: one call sweeps them) at
+call time; one template :meth:`Attack.__call__` validates the inputs, runs the attack in eval
+mode (restoring the model's mode afterwards), clips to the valid pixel range [0, 1] and reports
+success and perturbation sizes. Variants differ by subclass hooks: a fixed-size attack
+implements :meth:`FixedEpsilonAttack.run` (``LinfPGD`` and ``L2PGD`` share PGD's loop and differ
+in how they normalise the gradient, project and start), a minimisation attack (L-BFGS) finds
+its own size and ``epsilons`` bound what counts as a success.
 
 Examples
 --------
@@ -13,13 +16,15 @@ Examples
 >>> from pixinfo.adversarial.attacks import FGSM
 >>> net = build_model("mlp", image_shape=(1, 8, 8), num_classes=10)
 >>> x, y = torch.rand(4, 1, 8, 8), torch.arange(4)
->>> result = FGSM(eps=0.1)(net, x, y)
->>> bool((result.adversarial - x).abs().max() <= 0.1 + 1e-6)
-True
+>>> small, large = FGSM()(net, x, y, epsilons=[0.05, 0.1])
+>>> bool(small.linf.max() <= 0.05 + 1e-6), bool(large.linf.max() <= 0.1 + 1e-6)
+(True, True)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -98,18 +103,35 @@ class AttackResult:
         return float((self.clean_correct & ~self.success).float().mean())
 
 
-class Attack:
-    """Template: validate, run in eval mode, clip to [0, 1], report success.
+def _epsilons(epsilons, *, allow_inf: bool = False) -> tuple[list[float], bool]:
+    """(list of sizes, whether one was given as a plain number), each checked finite (or inf when
+    ``allow_inf``) and >= 0."""
+    single = not isinstance(epsilons, (list, tuple))
+    values = [epsilons] if single else list(epsilons)
+    if not values:
+        raise ValueError("epsilons must be a number or a non-empty list of numbers, got []")
+    for e in values:
+        if isinstance(e, bool) or not isinstance(e, (int, float)) or math.isnan(e) or e < 0 or (
+                math.isinf(e) and not allow_inf):  # fmt: skip
+            raise ValueError(f"epsilons must be finite numbers >= 0{' (or inf)' if allow_inf else ''}, got {e!r}")
+    return [float(e) for e in values], single
 
-    Subclasses implement :meth:`run` returning adversarial images.
+
+class Attack:
+    """Template: validate, run in eval mode, clip to [0, 1], report success, for each epsilon.
+
+    Subclasses implement :meth:`attack`, returning one batch of adversarial images per epsilon.
+    ``targeted_only`` attacks aim at the most likely wrong class when no ``target`` is given.
     """
 
     targeted_only = False
 
-    def __call__(
-        self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, target: torch.Tensor | None = None
-    ) -> AttackResult:
+    def __call__(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
+                 epsilons=None, target: torch.Tensor | None = None):  # fmt: skip
+        """Attack ``images`` with every size in ``epsilons``: one :class:`AttackResult` for a
+        number, a list of them for a list."""
         images = check_float_images(images)
+        eps_list, single = self._sizes(epsilons)
         with evaluating(model):
             with torch.no_grad():
                 logits = checked_logits(model, images)
@@ -118,21 +140,41 @@ class Attack:
             if target is not None:
                 target = check_labels(target, images, k)
             elif self.targeted_only:
-                # the most likely wrong class
-                target = logits.scatter(1, labels[:, None], float("-inf")).argmax(1)
-            adv = self.run(model, images, labels, target).detach().clamp(0.0, 1.0)
-            with torch.no_grad():
-                pred = model(adv).argmax(1)
+                target = logits.scatter(1, labels[:, None], float("-inf")).argmax(1)  # the most likely wrong class
+            results = []
+            for eps, adv in zip(eps_list, self.attack(model, images, labels, target, eps_list), strict=True):
+                adv = adv.detach().clamp(0.0, 1.0)
+                with torch.no_grad():
+                    pred = model(adv).argmax(1)
+                results.append(self._result(images, adv, pred, labels, target, eps, logits))
+        return results[0] if single else results
+
+    def _sizes(self, epsilons) -> tuple[list[float], bool]:
+        if epsilons is None:
+            raise TypeError(f"{type(self).__name__} needs epsilons=... at call time (a number or a list)")
+        return _epsilons(epsilons)
+
+    def _result(self, images, adv, pred, labels, target, eps, logits) -> AttackResult:
         success = pred == target if target is not None else pred != labels
         delta = (adv - images).flatten(1)
         return AttackResult(adv, success, delta.abs().amax(1), delta.norm(dim=1), logits.argmax(1) == labels)
 
-    def run(self, model, images, labels, target):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def attack(self, model, images, labels, target, epsilons: list[float]) -> list[torch.Tensor]:
+        raise NotImplementedError  # pragma: no cover - abstract
 
     def __repr__(self) -> str:
         items = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({items})"
+
+
+class FixedEpsilonAttack(Attack):
+    """An attack run once per epsilon: subclasses implement :meth:`run` for one size ``eps``."""
+
+    def attack(self, model, images, labels, target, epsilons):
+        return [self.run(model, images, labels, target, eps) for eps in epsilons]
+
+    def run(self, model, images, labels, target, eps: float) -> torch.Tensor:
+        raise NotImplementedError  # pragma: no cover - abstract
 
 
 def _loss(target: torch.Tensor | None, labels: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -142,71 +184,105 @@ def _loss(target: torch.Tensor | None, labels: torch.Tensor) -> Callable[[torch.
     return lambda logits: -F.cross_entropy(logits.float(), target, reduction="sum")
 
 
-class FGSM(Attack):
+class FGSM(FixedEpsilonAttack):
     """Fast gradient sign method (Goodfellow et al.): one step of size ``eps`` in L∞."""
 
-    def __init__(self, *, eps: float) -> None:
-        if not eps >= 0:
-            raise ValueError(f"eps must be >= 0, got {eps}")
-        self.eps = float(eps)
+    def __init__(self) -> None:
+        pass
 
-    def run(self, model, images, labels, target):
-        return fgsm_step(model, images, _loss(target, labels), eps=self.eps)
+    def run(self, model, images, labels, target, eps):
+        return fgsm_step(model, images, _loss(target, labels), eps=eps)
 
 
-class PGD(Attack):
-    """Projected gradient descent (Madry et al.) in L∞ or L2, with a seeded random start."""
+class PGD(FixedEpsilonAttack):
+    """Projected gradient descent (Madry et al.) with a seeded random start; the norm is a
+    subclass (:class:`LinfPGD`, :class:`L2PGD`) that supplies the hooks :meth:`normalize`,
+    :meth:`project` and :meth:`initial_delta`.
 
-    def __init__(self, *, eps: float, norm: str = "linf", steps: int = 40, step_size: float | None = None,
-                 random_start: bool = True, seed: int = 0) -> None:  # fmt: skip
-        if norm not in ("linf", "l2"):
-            raise ValueError(f"norm must be 'linf' or 'l2', got {norm!r}")
-        if not eps >= 0 or steps < 1:
-            raise ValueError(f"need eps >= 0 and steps >= 1, got eps={eps}, steps={steps}")
-        self.eps, self.norm, self.steps = float(eps), norm, int(steps)
-        self.step_size = float(step_size) if step_size is not None else 2.5 * self.eps / self.steps
-        self.random_start, self.seed = random_start, seed
+    ``rel_stepsize`` is the step as a fraction of eps (default ``2.5 / steps``).
+    """
 
-    def _project(self, delta: torch.Tensor) -> torch.Tensor:
-        if self.norm == "linf":
-            return delta.clamp(-self.eps, self.eps)
-        norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-        return delta * torch.clamp(self.eps / norms, max=1.0)
+    def __init__(self, *, steps: int = 40, rel_stepsize: float | None = None, random_start: bool = True,
+                 seed: int = 0) -> None:  # fmt: skip
+        if type(self) is PGD:
+            raise TypeError("PGD is the shared loop; use LinfPGD or L2PGD")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        if rel_stepsize is not None and not (math.isfinite(rel_stepsize) and rel_stepsize > 0):
+            raise ValueError(f"rel_stepsize must be a finite number > 0, got {rel_stepsize!r}")
+        self.steps, self.random_init, self.seed = steps, bool(random_start), int(seed)
+        self.rel_stepsize = float(rel_stepsize) if rel_stepsize is not None else 2.5 / steps
 
-    def run(self, model, images, labels, target):
+    def normalize(self, grad: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def project(self, delta: torch.Tensor, eps: float) -> torch.Tensor:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def initial_delta(self, images: torch.Tensor, eps: float) -> torch.Tensor:
+        """The random start: uniform noise in the eps ball of the norm (seeded)."""
+        g = torch.Generator(device=images.device).manual_seed(self.seed)
+        noise = torch.rand(images.shape, generator=g, device=images.device, dtype=images.dtype) * 2 - 1
+        return self.project(noise * eps, eps)
+
+    def run(self, model, images, labels, target, eps):
         loss_fn = _loss(target, labels)
-        delta = torch.zeros_like(images)
-        if self.random_start and self.eps > 0:
-            g = torch.Generator(device=images.device).manual_seed(self.seed)
-            noise = torch.rand(images.shape, generator=g, device=images.device, dtype=images.dtype) * 2 - 1
-            delta = self._project(noise * self.eps)
+        delta = self.initial_delta(images, eps) if self.random_init and eps > 0 else torch.zeros_like(images)
         for _ in range(self.steps):
             x = (images + delta).clamp(0, 1).requires_grad_(True)
             (grad,) = torch.autograd.grad(loss_fn(model(x)), x)
-            if self.norm == "linf":
-                step = grad.sign()
-            else:
-                step = grad / grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-            delta = self._project((x.detach() + self.step_size * step).clamp(0, 1) - images)
+            delta = self.project((x.detach() + self.rel_stepsize * eps * self.normalize(grad)).clamp(0, 1) - images, eps)
         return (images + delta).clamp(0, 1)
+
+
+class LinfPGD(PGD):
+    """PGD in L∞: signed gradient steps, clipped to the eps box."""
+
+    def normalize(self, grad):
+        return grad.sign()
+
+    def project(self, delta, eps):
+        return delta.clamp(-eps, eps)
+
+
+class L2PGD(PGD):
+    """PGD in L2: unit-norm gradient steps, projected onto the eps ball."""
+
+    def normalize(self, grad):
+        return grad / grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+
+    def project(self, delta, eps):
+        norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        return delta * torch.clamp(eps / norms, max=1.0)
 
 
 class LBFGS(Attack):
     """Szegedy et al.'s box-constrained L-BFGS: minimise c·‖r‖² + CE(f(x + r), target), x + r ∈ [0, 1].
 
-    A targeted attack (default target: the most likely wrong class). For each
-    image, a bisection over ``c`` (``search_steps`` rounds, starting at ``c0``)
-    keeps the smallest perturbation that reaches the target; every round solves
-    all images at once with SciPy's L-BFGS-B (the problems are independent, so
-    their sum is minimised jointly).
+    A targeted minimisation attack (default target: the most likely wrong class). For each
+    image, a bisection over ``c`` (``search_steps`` rounds, starting at ``c0``) keeps the smallest
+    perturbation that reaches the target; every round solves all images at once with SciPy's
+    L-BFGS-B (the problems are independent, so their sum is minimised jointly). It runs once
+    whatever the ``epsilons``; with ``epsilons`` (L2 sizes), a success also needs ``‖r‖₂ ≤ eps``.
     """
 
     targeted_only = True
 
     def __init__(self, *, c0: float = 1.0, search_steps: int = 6, max_iter: int = 50) -> None:
-        if c0 <= 0 or search_steps < 1 or max_iter < 1:
+        if not c0 > 0 or search_steps < 1 or max_iter < 1:
             raise ValueError(f"need c0 > 0, search_steps >= 1, max_iter >= 1, got {c0}, {search_steps}, {max_iter}")
         self.c0, self.search_steps, self.max_iter = float(c0), int(search_steps), int(max_iter)
+
+    def _sizes(self, epsilons):
+        return ([math.inf], True) if epsilons is None else _epsilons(epsilons, allow_inf=True)
+
+    def _result(self, images, adv, pred, labels, target, eps, logits):
+        result = super()._result(images, adv, pred, labels, target, eps, logits)
+        return dataclasses.replace(result, success=result.success & (result.l2 <= eps + 1e-6))
+
+    def attack(self, model, images, labels, target, epsilons):
+        best = self._search(model, images, target)
+        return [best] * len(epsilons)
 
     def _solve(self, model, images, target, c):
         from scipy.optimize import minimize
@@ -225,7 +301,7 @@ class LBFGS(Attack):
                         options={"maxiter": self.max_iter})  # fmt: skip
         return torch.from_numpy(done.x).to(device, dtype).view(shape)
 
-    def run(self, model, images, labels, target):
+    def _search(self, model, images, target):
         b = images.shape[0]
         lo = torch.zeros(b, dtype=torch.float64)
         hi = torch.full((b,), float("inf"), dtype=torch.float64)
@@ -249,14 +325,17 @@ class LBFGS(Attack):
         return best
 
 
-ATTACKS = {"fgsm": FGSM, "pgd": PGD, "lbfgs": LBFGS}
+ATTACKS = {"fgsm": FGSM, "linf-pgd": LinfPGD, "l2-pgd": L2PGD, "lbfgs": LBFGS}
 
 __all__ = [
     "ATTACKS",
     "FGSM",
     "LBFGS",
     "PGD",
+    "L2PGD",
+    "LinfPGD",
     "Attack",
+    "FixedEpsilonAttack",
     "AttackResult",
     "check_float_images",
     "checked_logits",
