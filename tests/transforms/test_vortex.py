@@ -208,3 +208,27 @@ def test_library_per_pixel_baseline_agrees(name):
     h, w = rvt.key.shape
     x = torch.randint(0, 256, (1, 3, h, w), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
     assert np.array_equal(vortex_per_pixel(x[0].numpy(), rvt.key), rvt(x)[0].numpy())
+
+
+def test_generated_key_is_data_and_its_spec_rebuilds_it():
+    """Issue 15: the seed of a generated key is data (key.origin), not a 'seed=N' text parsed back."""
+    from pixinfo.transforms import build_transform
+
+    t = RandomVortex.generate((28, 28), 5, seed=4, scale=1000.0, divisor=10000.0)
+    assert t.key.origin == {"seed": 4} and "seed=" not in t.key.source
+    assert t.spec == "vortex:seed=4,n=5,scale=1000.0,divisor=10000.0"
+    again = build_transform(t.spec, shape=(1, 28, 28))
+    assert torch.equal(again.index, t.index)
+    assert RandomVortex.from_authors("fashion-mnist").key.origin == {"authors": "fashion-mnist"}
+
+
+def test_inverse_keeps_its_provenance_and_saves_as_what_it_is(tmp_path):
+    from pixinfo.transforms.base import load_transform
+
+    rvt = RandomVortex.from_authors("fashion-mnist", bijective=True)
+    inv = rvt.inverse()
+    assert inv.spec == f"inverse({rvt.spec})" and inv.inverse() is rvt
+    back = load_transform(inv.save_key(tmp_path / "inverse.json"))
+    assert back.spec == inv.spec and torch.equal(back.index, inv.index)
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(back(rvt(x)), x)

@@ -76,7 +76,43 @@ class GatherTransform(Transform):
     def inverse(self) -> Transform:
         if not self.bijective:
             return super().inverse()
-        return FixedPermutation(self.grid, index=invert_gather(self.index))
+        return InverseGather(self)
+
+
+class InverseGather(GatherTransform):
+    """The exact inverse of a bijective gather transform, keeping what it is the inverse of:
+    its spec is ``inverse(<spec of the forward transform>)``, its saved key holds the forward
+    transform's key, and its own inverse is that transform again.
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = FixedPermutation((4, 4), seed=3)
+    >>> inv = t.inverse()
+    >>> inv.spec, inv.inverse() is t
+    ('inverse(permutation:seed=3)', True)
+    >>> x = torch.rand(2, 1, 4, 4)
+    >>> torch.equal(inv(t(x)), x)
+    True
+    """
+
+    name = "inverse"
+
+    def __init__(self, of: GatherTransform) -> None:
+        if not isinstance(of, GatherTransform) or not of.bijective:
+            raise TypeError(f"of must be a bijective gather transform, got {of!r}")
+        super().__init__(of.grid, invert_gather(of.index))
+        self.of = of
+
+    @property
+    def spec(self) -> str:
+        return f"inverse({self.of.spec})"
+
+    def inverse(self) -> Transform:
+        return self.of
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"of": self.of}
 
 
 class FixedPermutation(GatherTransform):

@@ -83,6 +83,7 @@ class VortexKey:
     transposed: bool = False
     source: str = "generated"
     info: dict = field(default_factory=dict, compare=False)
+    origin: dict = field(default_factory=dict, compare=False)  # data: {"authors": name} or {"seed": n}
 
     def __post_init__(self) -> None:
         h, w = self.shape
@@ -98,7 +99,8 @@ class VortexKey:
         """The first ``n`` vortices (the authors' scripts use a prefix of the stored list)."""
         if not 0 <= n <= len(self.vortices):
             raise ValueError(f"the key holds {len(self.vortices)} vortices, asked for {n}")
-        return VortexKey(self.vortices[:n], self.shape, self.divisor, self.transposed, self.source, self.info)
+        return VortexKey(self.vortices[:n], self.shape, self.divisor, self.transposed, self.source, self.info,
+                         self.origin)  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +108,7 @@ class VortexKey:
             "swirl_divisor": self.divisor,
             "transposed": self.transposed,
             "source": self.source,
+            "origin": self.origin,
             "info": self.info,
             "vortices": [
                 {"center_row": v.center_row, "center_col": v.center_col, "radius": v.radius, "degree": list(v.degree)}
@@ -121,7 +124,7 @@ class VortexKey:
         )
         return cls(
             vortices, tuple(d["shape"]), float(d["swirl_divisor"]), bool(d.get("transposed", False)),
-            d.get("source", "key file"), dict(d.get("info", {})),
+            d.get("source", "key file"), dict(d.get("info", {})), dict(d.get("origin", {})),
         )  # fmt: skip
 
     def save(self, path: str | Path) -> Path:
@@ -147,6 +150,7 @@ def authors_key(name: str, n_vortices: int | None = None) -> VortexKey:
             "swirl_divisor": raw["swirl_divisor"],
             "transposed": base == "cifar10",
             "source": f"authors={name}",
+            "origin": {"authors": name},
             "info": {
                 "origin": raw["source"],
                 "stored_vortices": len(raw["vortices"]),
@@ -191,8 +195,9 @@ def generate_vortex_key(
             x = np.arange(r + 1) / r
             degree = tuple(float(v) for v in scale * VORTEX_FAMILIES[i % 5](weights, x))
         vortices.append(Vortex(c1, c2, r, degree))
-    source = f"seed={seed}" if seed is not None else "generator"
-    return VortexKey(tuple(vortices), (h, w), float(divisor), False, source, {"scale": scale})
+    source = f"generated with seed {seed}" if seed is not None else "generated from a generator"
+    origin = {"seed": int(seed)} if seed is not None else {}
+    return VortexKey(tuple(vortices), (h, w), float(divisor), False, source, {"scale": scale}, origin)
 
 
 def _patch_polar(r: int) -> tuple[np.ndarray, ...]:
@@ -311,9 +316,13 @@ class RandomVortex(GatherTransform):
         return {"key": self.key.to_dict(), "strength": self.strength, "bijective": self.bijective}
 
     def params(self) -> dict[str, Any]:
-        name, _, value = self.key.source.partition("=")
-        out: dict[str, Any] = {name: value} if value else {"key": self.key.source}
+        out: dict[str, Any] = dict(self.key.origin) if self.key.origin else {"key": "file"}
         out["n"] = len(self.key.vortices)
+        if "seed" in self.key.origin:  # what else decides a generated key, so the spec rebuilds it
+            if self.key.info.get("scale", 800.0) != 800.0:
+                out["scale"] = self.key.info["scale"]
+            if self.key.divisor != 1000.0:
+                out["divisor"] = self.key.divisor
         if self.strength != 1.0:
             out["strength"] = self.strength
         if self.bijective:
