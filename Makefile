@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.pixinfo-installed
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test test-all bench setup
+.PHONY: run test test-all bench setup docs
 run: $(STAMP)
 	$(BIN)/pixinfo score
 
@@ -15,6 +15,9 @@ test: $(STAMP)
 
 test-all: $(STAMP)  ## includes the slow experiments (meant for a GPU machine)
 	$(BIN)/python -m pytest -m "slow or not slow"
+
+docs: $(STAMP)  ## the docs site (MkDocs, warnings are errors) into site/
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	$(BIN)/python analyses/bench_information.py
@@ -25,6 +28,6 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_PINS)
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,docs]'
 	bash scripts/install_fashion_mnist.sh
 	touch $(STAMP)

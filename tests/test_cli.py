@@ -12,15 +12,17 @@ def test_score_writes_table_json_and_csv(tmp_path, capsys):
     code = main(["score", "--dataset", "digits", "--out", str(tmp_path), "--no-progress", "--max-images", "300"])
     assert code == 0
     out = capsys.readouterr().out
-    for name in ("identity", "permutation:seed=0", "per-image-permutation:seed=0", "negative"):
+    for name in ("identity", "vortex:seed=0,n=10", "block:size=4", "permutation:seed=0",
+                 "per-image-permutation:seed=0", "negative", "xor:bits=8", "xor-per-image:bits=8"):
         assert name in out
+    assert next(tmp_path.glob("score-digits-*.png")).read_bytes()[:4] == b"\x89PNG"  # the chart of the measures
     (json_path,) = tmp_path.glob("score-digits-*.json")
     record = json.loads(json_path.read_text())
     assert record["config"]["dataset"] == "digits" and record["config"]["n_images"] == 300
     assert record["config"]["seed"] == 0 and record["config"]["kernel"]["family"] == "exponential"
     env = record["environment"]
     assert {"torch", "numpy", "python", "git", "device"} <= set(env) and "commit" in env["git"]
-    assert len(record["results"]) == 4
+    assert len(record["results"]) == 8
     frame = pd.read_csv(json_path.with_suffix(".csv"))
     assert frame.loc[frame["transform"] == "identity", "structural_retention"].item() == 1.0
 

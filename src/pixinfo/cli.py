@@ -34,7 +34,8 @@ def _score(args: argparse.Namespace) -> int:
     from pixinfo.data import load_dataset
     from pixinfo.provenance import make_record, write_json
     from pixinfo.scoring import score_table, to_frame
-    from pixinfo.transforms import DEFAULT_TRANSFORMS, build_transform
+    from pixinfo.transforms import build_transform
+    from pixinfo.transforms.registry import default_transforms
 
     kernel = parse_kernel(args.kernel)
     device = _device(args.device)
@@ -44,7 +45,7 @@ def _score(args: argparse.Namespace) -> int:
     if args.max_images is not None and args.max_images < len(images):
         keep = torch.randperm(len(images), generator=torch.Generator().manual_seed(args.seed))
         images = images[keep[: args.max_images]]
-    specs = args.transform or list(DEFAULT_TRANSFORMS)
+    specs = args.transform or default_transforms(dataset.name)
     transforms = [build_transform(s, shape=dataset.image_shape, dataset=dataset.name) for s in specs]
     print(
         f"scoring {len(transforms)} transforms on {dataset.name} ({args.split}: {len(images)} images "
@@ -93,7 +94,10 @@ def _score(args: argparse.Namespace) -> int:
     record["seconds"] = seconds
     json_path = write_json(base.with_suffix(".json"), record)
     frame.to_csv(base.with_suffix(".csv"), index=False)
-    print(f"\n{seconds:.1f} s; wrote {json_path} and {base.with_suffix('.csv')}", file=sys.stderr)
+    from pixinfo.plots import plot_scores
+
+    chart = plot_scores(frame, base.with_suffix(".png"), title=f"{dataset.name}: {len(images)} images")
+    print(f"\n{seconds:.1f} s; wrote {json_path}, {base.with_suffix('.csv')} and {chart}", file=sys.stderr)
     return 0
 
 
@@ -302,6 +306,7 @@ def _fool(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from pixinfo.data import DATASETS, DEFAULT_DATASET, SPLITS
+    from pixinfo.transforms.registry import DEFAULT_TRANSFORMS
 
     parser = argparse.ArgumentParser(prog="pixinfo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -313,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--transform", action="append", metavar="SPEC",
         help="transform spec NAME[:key=value,...], repeatable (see `pixinfo transforms`); "
-        "default: identity, permutation, per-image-permutation, negative",
+        "default: " + ", ".join(DEFAULT_TRANSFORMS) + " (vortex:seed=0 where the authors have no key)",
     )  # fmt: skip
     p.add_argument("--kernel", default=DEFAULT_KERNEL_SPEC, help="FAMILY:scale=S[,cutoff=C]")
     p.add_argument("--seed", type=int, default=0)

@@ -69,6 +69,30 @@ def percentile_interval(replicates, *, level: float = 0.95) -> tuple[float, floa
     return (float(lo), float(hi))
 
 
+def centred_interval(replicates, value: float, *, level: float = 0.95) -> tuple[float, float]:
+    """The percentile interval moved so that the replicates' median sits at ``value``.
+
+    For statistics whose bootstrap replicates are biased by the resampling itself: resampling
+    with replacement duplicates images, and duplicated (original, transformed) pairs raise a
+    chance-corrected mutual information above its value on distinct images (for a per-image
+    permutation: replicates near 0.027 around an estimate of 0.008). The spread of the
+    replicates is kept, their resampling bias removed.
+
+    Examples
+    --------
+    >>> [round(v, 6) for v in centred_interval(np.arange(101.0) + 50, 50.0, level=0.9)]
+    [5.0, 95.0]
+    """
+    lo, hi = percentile_interval(replicates, level=level)
+    values = replicates.detach().double().cpu().numpy() if isinstance(replicates, torch.Tensor) else np.asarray(
+        replicates, dtype=np.float64)  # fmt: skip
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return (math.nan, math.nan)
+    shift = float(value) - float(np.median(finite))
+    return (lo + shift, hi + shift)
+
+
 def bootstrap(statistic, value: float, n: int, n_boot: int, generator: torch.Generator, *, chunk: int = 64) -> Estimate:
     """``value`` with the percentile interval of ``statistic(idx)`` over ``n_boot`` resamples of ``n`` items.
 

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from pixinfo._checks import check_image_batch
 from pixinfo.data import Dataset, Split, to_float, to_uint8
-from pixinfo.estimate import Estimate, bootstrap, percentile_interval, stream
+from pixinfo.estimate import Estimate, bootstrap, centred_interval, stream
 from pixinfo.info import (
     DEFAULT_KERNEL,
     Kernel,
@@ -36,7 +36,8 @@ class Score:
       constant), and their ratio ``content_retention`` (bootstrap over those images).
     * ``value_nmi`` / ``value_spearman`` (§2c): position-averaged value retention, aligned by the
       shared map when there is one, on ``value_images`` images (bootstrap over images, each
-      resample recomputing the per-position statistics).
+      resample recomputing the per-position statistics; the interval is centred at the estimate,
+      :func:`pixinfo.estimate.centred_interval`, because duplicated images bias the replicates).
     """
 
     transform: str
@@ -146,9 +147,9 @@ def _value_scores(
         return Estimate.missing(nmi), Estimate.missing(rho)
     draws = torch.randint(0, len(original), (n_boot, len(original)), generator=stream(seed, "value bootstrap"))
     replicates = statistic(draws)
-    method = f"percentile bootstrap, {n_boot} resamples"
-    return (Estimate(nmi, *percentile_interval(replicates[:, 0]), method),
-            Estimate(rho, *percentile_interval(replicates[:, 1]), method))  # fmt: skip
+    method = f"percentile bootstrap centred at the estimate, {n_boot} resamples"
+    return (Estimate(nmi, *centred_interval(replicates[:, 0], nmi), method),
+            Estimate(rho, *centred_interval(replicates[:, 1], rho), method))  # fmt: skip
 
 
 def score_table(
