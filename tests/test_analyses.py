@@ -56,3 +56,12 @@ def test_info_vs_accuracy_quick(tmp_path):
     assert table["estimate"].between(-1, 1).all()
     for name in ("scatter", "heatmap"):
         assert (tmp_path / "fig" / f"info_vs_accuracy_{name}_quick.png").stat().st_size > 5_000
+
+
+def test_key_recovery_quick(tmp_path):
+    _run("key_recovery.py", tmp_path)
+    runs = pd.read_csv(tmp_path / "out" / "key_recovery_quick.csv")
+    keyless = runs[~runs["shared_key"]]
+    assert len(keyless) and not keyless["found"].any() and runs[runs["shared_key"]]["found"].all()
+    assert (tmp_path / "fig" / "key_recovery_quick.png").stat().st_size > 5_000
+    assert len(list((tmp_path / "runs").glob("*.json"))) == len(runs)

@@ -38,3 +38,7 @@ class CorruptDatasetError(PixinfoError, ValueError):
 
 class NoSharedKeyError(PixinfoError, ValueError):
     """A transform gives different outputs for the same input, so it has no shared map."""
+
+
+class UnsupportedSchemeError(PixinfoError, TypeError):
+    """No attack (or measure) is written for this kind of transform."""

@@ -17,7 +17,7 @@ from scipy.stats import binom
 
 from pixinfo._checks import check_image_batch, describe
 from pixinfo.data import to_uint8
-from pixinfo.errors import ShapeError
+from pixinfo.errors import ShapeError, UnsupportedSchemeError, ValueRangeError
 from pixinfo.privacy.layout import (
     d4_maps,
     grid_neighbours,
@@ -95,7 +95,7 @@ class RecoveredKey:
 def _check_ciphertexts(ciphertexts: object) -> torch.Tensor:
     ciphertexts = check_image_batch(ciphertexts, "ciphertexts")
     if ciphertexts.ndim != 4 or len(ciphertexts) < 8:
-        raise ShapeError(f"ciphertexts must be (B, C, H, W) with B >= 8 images, got {describe(ciphertexts)}")
+        raise ShapeError(f"ciphertexts: expected (B, C, H, W) with B >= 8 images, got {describe(ciphertexts)}")
     return ciphertexts
 
 
@@ -190,7 +190,7 @@ def attack_blocks(ciphertexts: torch.Tensor, *, size: int, shuffle_within: bool 
     ciphertexts = _check_ciphertexts(ciphertexts)
     h, w = ciphertexts.shape[-2:]
     if not isinstance(size, int) or isinstance(size, bool) or size < 1 or h % size or w % size:
-        raise ShapeError(f"size must be a positive int dividing the image sides {h}x{w}, got {size!r}")
+        raise ShapeError(f"size: expected a positive int dividing the image sides {h}x{w}, got {size!r}")
     if rotate or flip or size == 1:
         return attack_rearrangement(ciphertexts)
     stats = position_stats(ciphertexts)
@@ -242,7 +242,7 @@ def attack_xor(ciphertexts: torch.Tensor, *, bits: int = 8) -> RecoveredKey:
     """
     ciphertexts = _check_ciphertexts(ciphertexts)
     if bits not in (1, 8) or isinstance(bits, bool):
-        raise ValueError(f"bits must be 8 or 1, got {bits!r}")
+        raise ValueRangeError(f"bits: expected 8 or 1, got {bits!r}")
     counts = _level_counts(ciphertexts)
     confidence = _mode_confidence(counts[:, [0, 255]] if bits == 1 else counts, 2 if bits == 1 else 256)
     key = counts.argmax(1).astype(np.uint8).reshape(ciphertexts.shape[1:])
@@ -268,7 +268,7 @@ def attack_levels(ciphertexts: torch.Tensor, *, scheme: str) -> RecoveredKey:
     if scheme == "monotone":
         return RecoveredKey("levels", True, 1.0, identity, info={"note": "order kept; spacing unknown: identity"})
     if scheme != "level-permutation":
-        raise ValueError(f"scheme must be 'level-permutation', 'negative' or 'monotone', got {scheme!r}")
+        raise ValueRangeError(f"scheme: expected 'level-permutation', 'negative' or 'monotone', got {scheme!r}")
     v = to_uint8(ciphertexts).long().cpu()
     pairs = torch.cat([(v[..., :, :-1] * 256 + v[..., :, 1:]).reshape(-1), (v[..., :-1, :] * 256 + v[..., 1:, :]).reshape(-1)])
     co = torch.bincount(pairs, minlength=256 * 256).reshape(256, 256).double().numpy()
@@ -301,7 +301,7 @@ def attack(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:
 
     Raises
     ------
-    TypeError
+    UnsupportedSchemeError
         For a scheme no attack is written for (for example a composition).
     """
     if isinstance(transform, BlockScramble):
@@ -316,5 +316,5 @@ def attack(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:
         return attack_xor(ciphertexts, bits=transform.bits)
     if isinstance(transform, (Negative, MonotoneMap, LevelPermutation)):
         return attack_levels(ciphertexts, scheme=transform.name)
-    raise TypeError(f"transform: expected a scheme with a written attack (rearrangements, block scrambles, XOR, "
+    raise UnsupportedSchemeError(f"transform: expected a scheme with a written attack (rearrangements, block scrambles, XOR, "
                     f"level maps), got {type(transform).__name__} ({getattr(transform, 'spec', transform)!r})")  # fmt: skip

@@ -9,7 +9,7 @@ import torch
 
 from pixinfo._checks import check_image_batch, describe
 from pixinfo.data import to_uint8
-from pixinfo.errors import ShapeError
+from pixinfo.errors import ShapeError, ValueRangeError
 from pixinfo.transforms import PointwiseTransform, Transform
 
 
@@ -51,15 +51,15 @@ def known_plaintext(*, transform: Transform, plain: torch.Tensor, ks: Sequence[i
     >>> from pixinfo.data import load_dataset
     >>> from pixinfo.transforms import FixedPermutation
     >>> x = load_dataset("digits").train.images
-    >>> known_plaintext(transform=FixedPermutation((8, 8), seed=0), plain=x, ks=(1, 64))["determined"][-1]
-    1.0
+    >>> known_plaintext(transform=FixedPermutation((8, 8), seed=0), plain=x, ks=(1, 16, 1437))["determined"]
+    [0.05, 0.8666666666666667, 1.0]
     """
     plain = check_image_batch(plain, "plain")
     if plain.ndim != 4 or not len(plain):
-        raise ShapeError(f"plain must be a non-empty (B, C, H, W) batch, got {describe(plain)}")
+        raise ShapeError(f"plain: expected a non-empty (B, C, H, W) batch, got {describe(plain)}")
     ks = [int(k) for k in ks]
     if not ks or min(ks) < 1 or max(ks) > len(plain):
-        raise ValueError(f"ks must be ints in [1, {len(plain)}] (the number of plain images), got {ks}")
+        raise ValueRangeError(f"ks: expected ints in [1, {len(plain)}] (the number of plain images), got {ks}")
     v = to_uint8(plain)
     if not transform.shared_key:
         shares = [0.0] * len(ks)

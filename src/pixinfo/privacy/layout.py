@@ -188,7 +188,7 @@ def d4_maps(shape: tuple[int, int]) -> list[np.ndarray]:
     Examples
     --------
     >>> [m.tolist() for m in d4_maps((1, 2))]
-    [[0, 1], [1, 0], [1, 0], [0, 1]]
+    [[0, 1], [1, 0], [0, 1], [1, 0]]
     """
     h, w = shape
     idx = np.arange(h * w).reshape(h, w)

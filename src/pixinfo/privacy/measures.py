@@ -56,7 +56,8 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
 
     Gather keys: share of grid positions whose pixel comes back to its place, over positions that
     vary in ``original`` (constant ones decrypt alike wherever they go), best over the grid's
-    symmetries and cyclic shifts (``exact_d4``) and as given (``exact``). XOR keys: share of positions with the right
+    symmetries and cyclic shifts (``exact_d4``) and as given (``exact``); ``neighbours`` is the share
+    of adjacent pairs in the decryption that were adjacent in the original. XOR keys: share of positions with the right
     key, overall and at background positions (plain level 0 in at least half the images). Level
     maps: share of the plain levels present that map back to themselves.
     """
@@ -65,11 +66,12 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
     if key.kind == "gather":
         source = transform.gather_map(tuple(original.shape[1:]))
         if source is None:  # no shared map (a fresh one per image): nothing to recover
-            return {"exact": 0.0, "exact_d4": 0.0}
+            return {"exact": 0.0, "exact_d4": 0.0, "neighbours": 0.0}
         source = source.cpu().numpy()
         varying = (v.amax(0) != v.amin(0)).any(0).reshape(-1).cpu().numpy()
         hits = _gather_hits(key.inverse, source, varying, alignment_maps(tuple(v.shape[-2:])))
-        return {"exact": float(hits[0]), "exact_d4": float(hits.max())}
+        return {"exact": float(hits[0]), "exact_d4": float(hits.max()),
+                "neighbours": _neighbour_recovery(source[key.inverse], varying, tuple(v.shape[-2:]))}  # fmt: skip
     if key.kind == "xor":
         true_key = getattr(transform, "key", None)
         if true_key is None:  # a one-time pad: no key to recover
@@ -83,8 +85,25 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
     return {"exact": float((key.inverse[forward[present]] == present).mean())}
 
 
+def _neighbour_recovery(placed: np.ndarray, varying: np.ndarray, shape: tuple[int, int]) -> float:
+    """Share of grid-adjacent pairs of the decryption (both sources varying) that were grid neighbours
+    in the original: unchanged by symmetries and shifts, so it credits correct local patches."""
+    h, w = shape
+    grid = placed.reshape(h, w)
+    pairs = [(grid[:, :-1], grid[:, 1:]), (grid[:-1], grid[1:])]
+    good = total = 0
+    for a, b in pairs:
+        keep = varying[a] & varying[b]
+        (ra, ca), (rb, cb) = np.divmod(a, w), np.divmod(b, w)
+        good += int(((np.abs(ra - rb) + np.abs(ca - cb)) == 1)[keep].sum())
+        total += int(keep.sum())
+    return good / max(total, 1)
+
+
 def _gather_hits(inverse: np.ndarray, source: np.ndarray, varying: np.ndarray, maps: np.ndarray) -> np.ndarray:
     """Share of varying positions back in place, for the key aligned by each of ``maps``."""
+    if not varying.any():  # constant images decrypt alike under every layout
+        return np.ones(len(maps))
     return ((source[inverse][maps] == np.arange(len(source)))[:, varying]).mean(1)
 
 
@@ -151,6 +170,8 @@ def recovery_measures(
     (1.0, 1.0, 100.0)
     """
     original = check_image_batch(original, "original")
+    if prior is not None and check_image_batch(prior, "prior").shape[1:] != original.shape[1:]:
+        raise ShapeError(f"prior: expected images of shape {tuple(original.shape[1:])} like original, got {describe(prior)}")
     ciphertexts = transform(original)
     out: dict[str, float] = {"found": float(key.found), "confidence": key.confidence}
     out |= key_exactness(key, transform, original)
