@@ -24,11 +24,13 @@ def _attack(digits, spec, n=600):
     return key, recovery_measures(key=key, transform=t, original=digits.test.images, prior=digits.train.images[-200:])
 
 
-def test_fixed_permutation_structure_is_recovered(digits):
-    """Neighbour structure comes back far above chance; exact placement does not (see README)."""
-    key, m = _attack(digits, "permutation:seed=0")
+def test_fixed_permutation_is_recovered(digits):
+    """All 1,437 training ciphertexts: >= 85% of the varying positions exact up to symmetry and shift
+    (8×8 digits fall short of 90%; 300 ciphertexts give about 45%, see README)."""
+    key, m = _attack(digits, "permutation:seed=0", n=1437)
     assert key.found and key.confidence > 0.9
-    assert m["neighbours"] >= 0.5  # a random layout keeps about 4/64 of the adjacent pairs
+    assert m["exact_d4"] >= 0.85 and m["exact_prior"] == m["exact_d4"] and m["ssim_prior"] > 0.9
+    assert m["neighbours"] >= 0.8  # a random layout keeps about 4/64 of the adjacent pairs
     shuffled = RecoveredKey("gather", True, 1.0, np.random.default_rng(0).permutation(64))
     t = build_transform("permutation:seed=0", shape=digits.image_shape)
     assert recovery_measures(key=shuffled, transform=t, original=digits.test.images)["neighbours"] < 0.2
@@ -36,13 +38,14 @@ def test_fixed_permutation_structure_is_recovered(digits):
 
 @pytest.mark.parametrize("spec", ["swaps:k=5,seed=0", "partial-permutation:fraction=0.05,seed=0", "identity"])
 def test_schemes_moving_few_pixels_are_undone(digits, spec):
-    _, m = _attack(digits, spec, n=1400)
-    assert m["exact_d4"] >= 0.9 and m["ssim_prior"] >= 0.95
+    _, m = _attack(digits, spec, n=1437)
+    assert m["exact_d4"] >= 0.85 and m["ssim_prior"] >= 0.95
 
 
 def test_block_scramble_jigsaw(digits):
-    _, m = _attack(digits, "block:size=2,shuffle_within=true", n=1437)
-    assert m["exact_d4"] >= 0.9
+    for spec in ("block:size=2,shuffle_within=true", "block:size=4"):
+        _, m = _attack(digits, spec, n=1437)
+        assert m["exact_d4"] == 1.0 and m["ssim_prior"] == 1.0
 
 
 def test_xor_key_recovered_at_background_positions(digits):

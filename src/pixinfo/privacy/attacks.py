@@ -26,6 +26,7 @@ from pixinfo.privacy.layout import (
     position_stats,
     repair_layout,
     structure_fraction,
+    trusted_segment,
 )
 from pixinfo.transforms import (
     BlockScramble,
@@ -35,7 +36,6 @@ from pixinfo.transforms import (
     Negative,
     PerImagePermutation,
     PerImageXor,
-    RandomVortex,
     Transform,
     XorKey,
     gather_pixels,
@@ -99,25 +99,51 @@ def _check_ciphertexts(ciphertexts: object) -> torch.Tensor:
     return ciphertexts
 
 
-def _pixel_layout(pc: np.ndarray, shape: tuple[int, int], *, start: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
-    """Best of growth and (if given) ``start``, each repaired, by neighbour agreement."""
+GAMMAS = (0.0, 0.1, 0.3)  # weights of the second-ring correlations tried by the growth
+SEEDS = 2  # growth restarts from the pieces with the largest total affinity
+REGROW_ROUNDS = 15
+
+
+def _regrow(a: np.ndarray, corr: np.ndarray, layout: np.ndarray, shape: tuple[int, int], gamma: float) -> np.ndarray:
+    """Grow again from the layout's largest trusted patch until the patch stops growing."""
+    size = 0
+    for _ in range(REGROW_ROUNDS):
+        segment = trusted_segment(a, layout, shape)
+        if len(segment) <= size:
+            break
+        size = len(segment)
+        layout = grow_layout((a,) * 4, shape, second=corr, gamma=gamma, fixed=segment)
+    return layout
+
+
+def _pixel_layout(pc: np.ndarray, corr: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, dict]:
+    """Best layout by neighbour agreement among growth restarts and the identity, each regrown
+    from its trusted patch and repaired."""
     a = np.clip(pc, 0, None)
     adj = grid_neighbours(shape)
-    candidates = {"growth": repair_layout(a, grow_layout((a, a, a, a), shape), adj)}
-    if start is not None:
-        candidates["identity"] = repair_layout(a, start, adj)
-    scores = {k: layout_score(a, v, adj) for k, v in candidates.items()}
+    score = lambda layout: layout_score(a, layout, adj)  # noqa: E731
+    seeds = np.argsort(-a.sum(1))[:SEEDS]
+    grown = [(grow_layout((a,) * 4, shape, second=corr, gamma=g, seed_piece=int(s)), g) for g in GAMMAS for s in seeds]
+    layout, gamma = max(grown, key=lambda t: score(t[0]))
+    identity = np.arange(len(a))
+    candidates = {"growth": _regrow(a, corr, layout, shape, gamma), "identity": identity,
+                  "identity regrown": _regrow(a, corr, identity, shape, gamma)}  # fmt: skip
+    candidates = {k: repair_layout(a, v, adj) for k, v in candidates.items()}
+    scores = {k: score(v) for k, v in candidates.items()}
     best = max(scores, key=scores.get)
-    return candidates[best], {"solver": best, "neighbour_agreement": scores}
+    return candidates[best], {"solver": best, "gamma": gamma, "neighbour_agreement": scores}
 
 
-def attack_rearrangement(ciphertexts: torch.Tensor, *, mostly_fixed: bool = False, shrinkage: float = 0.05) -> RecoveredKey:
+def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05) -> RecoveredKey:
     """Recover a shared pixel rearrangement from ciphertexts alone.
 
     Encrypted positions that were grid neighbours are found by their partial correlation across
     images; the positions are then placed on the grid by jigsaw-style growth from the strongest
-    neighbours and repaired by linear assignment. With ``mostly_fixed`` (schemes that move only
-    some pixels: partial permutations, swaps) the identity layout, repaired, competes too.
+    neighbours (restarts with several weights of the second-ring correlations), grown again from
+    the largest trusted patch (:func:`~pixinfo.privacy.layout.trusted_segment`) until it stops
+    growing, and repaired by linear assignment. The identity layout (right for schemes that move
+    few pixels: partial permutations, swaps, weak vortices), treated alike, competes; the layout
+    whose neighbours agree most wins.
     The result is defined up to the grid's symmetries (see :func:`pixinfo.privacy.align_symmetry`).
 
     Examples
@@ -135,9 +161,11 @@ def attack_rearrangement(ciphertexts: torch.Tensor, *, mostly_fixed: bool = Fals
     info: dict[str, Any] = {"n_images": stats.n, "varying_positions": int(stats.varying.sum())}
     if confidence < FOUND_FRACTION:
         return RecoveredKey("gather", False, confidence, None, info=info)
-    n = shape[0] * shape[1]
-    layout, more = _pixel_layout(stats.partial_correlation(shrinkage=shrinkage), shape,
-                                 start=np.arange(n) if mostly_fixed else None)  # fmt: skip
+    corr, pc = stats.correlation(), stats.partial_correlation(shrinkage=shrinkage)
+    copies = stats.copies  # a non-bijective map repeats sources: keep one copy
+    corr[copies], corr[:, copies], pc[copies], pc[:, copies] = 0, 0, 0, 0
+    info["copies"] = int(copies.sum())
+    layout, more = _pixel_layout(pc, corr, shape)
     return RecoveredKey("gather", True, confidence, layout, info=info | more)
 
 
@@ -159,7 +187,7 @@ def _within_layout(stats, pieces: np.ndarray, size: int) -> np.ndarray:
     if size * size < 5:  # 2×2: the two partners of strongest correlation are the diagonal's ends' neighbours
         order = np.argsort(-pooled.correlation()[0])
         return np.array([0, order[0], order[1], order[2]])
-    layout, _ = _pixel_layout(pooled.partial_correlation(), (size, size))
+    layout, _ = _pixel_layout(pooled.partial_correlation(), pooled.correlation(), (size, size))
     return layout
 
 
@@ -168,7 +196,10 @@ def _jigsaw(stats, pieces: np.ndarray, grid: tuple[int, int], size: int) -> tupl
     blk = pieces.reshape(len(pieces), size, size)
     right = _edge_dissimilarity(stats, blk[:, :, -1], blk[:, :, 0])
     down = _edge_dissimilarity(stats, blk[:, -1, :], blk[:, 0, :])
-    scale = max(float(np.median(np.concatenate([right.min(1), down.min(1)]))), 1e-12)
+    # the typical best match of a piece sets the scale; blank pieces match each other perfectly
+    # (dissimilarity 0), so they are left out of it
+    nearest = np.concatenate([right.min(1), down.min(1)])
+    scale = max(float(np.median(nearest[nearest > 1e-9])) if (nearest > 1e-9).any() else 1.0, 1e-12)
     a_right, a_down = np.exp(-right / scale), np.exp(-down / scale)
     seed = int(np.argmax(np.diag(stats.cov)[pieces].sum(1)))  # the busiest block: blank ones fit anywhere
     layout = grow_layout((a_down, a_down.T, a_right, a_right.T), grid, seed_piece=seed)
@@ -308,10 +339,8 @@ def attack(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:
         opts = transform.options
         return attack_blocks(ciphertexts, size=transform.size, shuffle_within=opts["shuffle_within"],
                              rotate=opts["rotate"], flip=opts["flip"])  # fmt: skip
-    if isinstance(transform, (PerImagePermutation, RandomVortex)) or type(transform).__name__ == "FixedPermutation":
+    if isinstance(transform, (GatherTransform, Identity, PerImagePermutation)):
         return attack_rearrangement(ciphertexts)
-    if isinstance(transform, (GatherTransform, Identity)):
-        return attack_rearrangement(ciphertexts, mostly_fixed=True)
     if isinstance(transform, (XorKey, PerImageXor)):
         return attack_xor(ciphertexts, bits=transform.bits)
     if isinstance(transform, (Negative, MonotoneMap, LevelPermutation)):

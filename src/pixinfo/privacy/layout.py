@@ -25,6 +25,19 @@ class PositionStats:
     mean: np.ndarray
     cov: np.ndarray
     n: int
+    fingerprint: np.ndarray | None = None  # equal exactly for positions with identical values in every image
+
+    @property
+    def copies(self) -> np.ndarray:
+        """Varying positions whose values repeat an earlier position's in every image (a non-bijective map)."""
+        out = np.zeros(len(self.mean), bool)
+        if self.fingerprint is None:
+            return out
+        seen: set[float] = set()
+        for p in np.flatnonzero(self.varying):
+            out[p] = self.fingerprint[p] in seen
+            seen.add(float(self.fingerprint[p]))
+        return out
 
     @property
     def varying(self) -> np.ndarray:
@@ -68,14 +81,17 @@ def position_stats(images: torch.Tensor, *, batch: int = 8192) -> PositionStats:
     b, n_pos = len(images), images.shape[-1] * images.shape[-2]
     total = np.zeros(n_pos)
     gram = np.zeros((n_pos, n_pos))
+    weights = torch.rand(b, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    fingerprint = np.zeros(n_pos)
     scale = 255.0 if images.dtype == torch.uint8 else 1.0
     for i in range(0, b, batch):
         x = images[i : i + batch].detach().cpu().to(torch.float32).mean(1).reshape(-1, n_pos) / scale
         total += x.sum(0).double().numpy()
+        fingerprint += (weights[i : i + batch] @ x.double()).numpy()
         gram += (x.T @ x).double().numpy()
     mean = total / b
     cov = gram / b - np.outer(mean, mean)
-    return PositionStats(mean, (cov + cov.T) / 2, b)
+    return PositionStats(mean, (cov + cov.T) / 2, b, fingerprint)
 
 
 def structure_fraction(corr: np.ndarray, n: int, *, alpha: float = 0.01) -> float:
@@ -92,17 +108,32 @@ def structure_fraction(corr: np.ndarray, n: int, *, alpha: float = 0.01) -> floa
 
 
 _STEPS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # down, up, right, left
+# second ring: diagonal cells (distance √2) count for, straight cells at distance 2 against
+_SECOND = tuple(((dr, dc), 1.0) for dr in (1, -1) for dc in (1, -1)) + tuple(
+    ((dr, dc), -1.0) for dr, dc in ((2, 0), (-2, 0), (0, 2), (0, -2))
+)
 
 
-def grow_layout(affinity: tuple[np.ndarray, ...], shape: tuple[int, int], *, seed_piece: int | None = None) -> np.ndarray:
+def grow_layout(
+    affinity: tuple[np.ndarray, ...],
+    shape: tuple[int, int],
+    *,
+    seed_piece: int | None = None,
+    second: np.ndarray | None = None,
+    gamma: float = 0.0,
+    fixed: dict[int, tuple[int, int]] | None = None,
+) -> np.ndarray:
     """Place pieces on an H×W grid by best-first growth; returns ``layout[p]`` = piece at grid position p.
 
     ``affinity`` holds four ``(N, N)`` matrices for a piece b placed down, up, right and left of a
     piece a (``affinity[k][a, b]``); for undirected pixel affinities pass the same matrix four
-    times. Growth starts from ``seed_piece`` (default: the piece with the largest total affinity)
-    on a canvas twice the grid, always fills the free cell with the most placed neighbours whose
-    best candidate beats the runner-up by the largest margin, and never lets the placed region
-    outgrow H×W.
+    times. Growth starts from ``fixed`` (pieces already placed, at (row, col)) or from
+    ``seed_piece`` (default: the piece with the largest total affinity) on a canvas twice the
+    grid, always fills the free cell with the most placed neighbours whose best candidate beats
+    the runner-up by the largest margin, and never lets the placed region outgrow H×W. With
+    ``second`` (e.g. correlations), a piece also gains ``gamma · second`` towards placed pieces
+    diagonal to the cell and loses it towards those two cells away in a straight line: it
+    tells a neighbour's perpendicular partners from its opposite one.
     """
     h, w = shape
     n = h * w
@@ -113,20 +144,30 @@ def grow_layout(affinity: tuple[np.ndarray, ...], shape: tuple[int, int], *, see
     unplaced = np.ones(n, bool)
     cell_of = np.zeros(n, int)
     rows, cols = np.divmod(np.arange(ch * cw), cw)
-    ext = [h, h, w, w]
+    ext = [ch, -1, cw, -1]
+
+    def add(piece: int, r: int, c: int, steps, values, *, direct: bool) -> None:
+        for ((dr, dc), weight), value in zip(steps, values, strict=True):
+            if 0 <= r + dr < ch and 0 <= c + dc < cw:
+                score[:, (r + dr) * cw + c + dc] += weight * value[piece]
+                count[(r + dr) * cw + c + dc] += direct
 
     def place(piece: int, cell: int) -> None:
         unplaced[piece], free[cell], cell_of[piece] = False, False, cell
         r, c = divmod(cell, cw)
         ext[:] = [min(ext[0], r), max(ext[1], r), min(ext[2], c), max(ext[3], c)]
-        for k, (dr, dc) in enumerate(_STEPS):
-            if 0 <= r + dr < ch and 0 <= c + dc < cw:
-                score[:, (r + dr) * cw + c + dc] += affinity[k][piece]
-                count[(r + dr) * cw + c + dc] += 1
+        add(piece, r, c, [(s, 1.0) for s in _STEPS], affinity, direct=True)
+        if second is not None and gamma:
+            add(piece, r, c, [(s, gamma * g) for s, g in _SECOND], [second] * len(_SECOND), direct=False)
 
-    first = int(np.argmax(affinity[0].sum(1))) if seed_piece is None else int(seed_piece)
-    place(first, h * cw + w)
-    for _ in range(n - 1):
+    if fixed:
+        r0 = h - (min(r for r, _ in fixed.values()) + max(r for r, _ in fixed.values())) // 2
+        c0 = w - (min(c for _, c in fixed.values()) + max(c for _, c in fixed.values())) // 2
+        for piece, (r, c) in fixed.items():
+            place(int(piece), (r + r0) * cw + c + c0)
+    else:
+        place(int(np.argmax(affinity[0].sum(1))) if seed_piece is None else int(seed_piece), h * cw + w)
+    while unplaced.any():
         fits = (np.maximum(rows, ext[1]) - np.minimum(rows, ext[0]) < h) & (np.maximum(cols, ext[3]) - np.minimum(cols, ext[2]) < w)
         allowed = free & (count > 0) & fits
         cells = np.flatnonzero(allowed & (count >= min(count[allowed].max(), 2)))
@@ -139,6 +180,36 @@ def grow_layout(affinity: tuple[np.ndarray, ...], shape: tuple[int, int], *, see
     layout = np.empty(n, int)
     layout[(r - ext[0]) * w + (c - ext[2])] = np.arange(n)
     return layout
+
+
+def trusted_segment(affinity: np.ndarray, layout: np.ndarray, shape: tuple[int, int], *, top: int = 4) -> dict[int, tuple[int, int]]:
+    """The largest patch of a layout that is very likely right: grid squares whose four sides all
+    join mutual strong partners (each among the other's ``top`` strongest), connected through
+    shared sides. A single false partnership cannot close a square, so seams between wrongly
+    joined patches are cut. Returns piece -> (row, col) (empty when no square is trusted)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    h, w = shape
+    partners = np.argsort(-affinity, 1)[:, :top]
+    strong = np.zeros(affinity.shape, bool)
+    np.put_along_axis(strong, partners, True, 1)
+    mutual = strong & strong.T & (affinity > 0)
+    g = layout.reshape(h, w)
+    ok = (mutual[g[:-1, :-1], g[:-1, 1:]] & mutual[g[1:, :-1], g[1:, 1:]]
+          & mutual[g[:-1, :-1], g[1:, :-1]] & mutual[g[:-1, 1:], g[1:, 1:]])  # fmt: skip
+    grid = np.arange(h * w).reshape(h, w)
+    corners = [grid[:-1, :-1][ok], grid[:-1, 1:][ok], grid[1:, 1:][ok], grid[1:, :-1][ok]]
+    if not len(corners[0]):
+        return {}
+    a = np.concatenate(corners)
+    b = np.concatenate(corners[1:] + corners[:1])
+    _, labels = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(h * w, h * w)), directed=False)
+    in_square = np.zeros(h * w, bool)
+    in_square[a] = True
+    counts = np.bincount(labels[in_square], minlength=labels.max() + 1)
+    biggest = np.flatnonzero(in_square & (labels == counts.argmax()))
+    return {int(layout[p]): divmod(int(p), w) for p in biggest}
 
 
 def grid_neighbours(shape: tuple[int, int]) -> np.ndarray:

@@ -17,29 +17,40 @@ from pixinfo.transforms import Transform
 PSNR_CAP = 100.0  # dB reported for an exact decryption (infinite PSNR)
 
 
+def _second_moments(images: torch.Tensor) -> torch.Tensor:
+    """``E[x xᵀ]`` over the images, positions flattened (channels averaged), float64."""
+    x = to_float(images).mean(1).reshape(len(images), -1).double()
+    return x.T @ x / len(x)
+
+
 def align_symmetry(key: RecoveredKey, ciphertexts: torch.Tensor, *, prior: torch.Tensor) -> RecoveredKey:
     """Pick the grid symmetry and cyclic shift of a gather key (:func:`~pixinfo.privacy.layout.alignment_maps`)
-    with public plain images ``prior``: the one whose mean decryption is closest (squared error)
-    to the prior's mean image. Other keys are returned as is.
+    with public plain images ``prior``: for each symmetry the shift whose mean decryption is
+    closest to the prior's mean image, then the symmetry whose decrypted second moments
+    ``E[x xᵀ]`` are closest to the prior's (mean images of digits and clothes are nearly
+    symmetric; their pixel correlations less so). Other keys are returned as is.
 
     Examples
     --------
     >>> import numpy as np, torch
-    >>> x = torch.zeros(2, 1, 2, 2, dtype=torch.uint8); x[:, :, 0, 0] = 255
+    >>> x = torch.zeros(2, 1, 2, 2, dtype=torch.uint8); x[:, :, 0, 0] = 255; x[1, :, 0, 1] = 255
     >>> flipped = RecoveredKey("gather", True, 1.0, np.array([1, 0, 3, 2]))
     >>> align_symmetry(flipped, x, prior=x).inverse.tolist()
     [0, 1, 2, 3]
     """
     if key.kind != "gather" or not key.found:
         return key
-    target = to_float(check_image_batch(prior, "prior")).mean((0, 1)).reshape(-1).double()
     shape = tuple(ciphertexts.shape[-2:])
     if prior.shape[-2:] != ciphertexts.shape[-2:]:
-        raise ShapeError(f"prior must have images of the ciphertexts' size {shape}, got {describe(prior)}")
+        raise ShapeError(f"prior: expected images of the ciphertexts' size {shape}, got {describe(prior)}")
+    target = to_float(check_image_batch(prior, "prior")).mean((0, 1)).reshape(-1).double()
     mean = to_float(ciphertexts).mean((0, 1)).reshape(-1).double()
-    maps = alignment_maps(shape)
-    errors = ((mean[torch.as_tensor(key.inverse[maps])] - target) ** 2).sum(1)
-    return key.aligned(maps[int(torch.argmin(errors))])
+    maps = alignment_maps(shape).reshape(8 if shape[0] == shape[1] else 4, -1, shape[0] * shape[1])
+    errors = ((mean[torch.as_tensor(key.inverse[maps])] - target) ** 2).sum(-1)  # (symmetries, shifts)
+    best = [m[int(i)] for m, i in zip(maps, errors.argmin(1), strict=True)]
+    moments, target_moments = _second_moments(ciphertexts), _second_moments(prior)
+    fits = [float(((moments[np.ix_(key.inverse[m], key.inverse[m])] - target_moments) ** 2).sum()) for m in best]
+    return key.aligned(best[int(np.argmin(fits))])
 
 
 def _identity_key(key: RecoveredKey, shape: tuple[int, ...]) -> RecoveredKey:
