@@ -73,9 +73,9 @@ def run_one(ds, label, family, spec, n, model, args) -> dict:
 def reference_model(ds, args):
     """A CNN trained on the original images (reused from its record and checkpoint)."""
     config = recipe("cnn", ds.name, epochs=args.cnn_epochs, device="cpu")
-    run = train(config, results_dir=Path(args.results) / "models", reuse=True, save_checkpoint=True, progress=False, data=ds)
+    run = train(config, results_dir=args.models, reuse=True, save_checkpoint=True, progress=False, data=ds)
     if run.model is None:
-        run = train(config, results_dir=Path(args.results) / "models", save_checkpoint=True, progress=False, data=ds)
+        run = train(config, results_dir=args.models, save_checkpoint=True, progress=False, data=ds)
     return run.model, run.record["results"]["final_test_acc"]
 
 
@@ -131,11 +131,14 @@ def main(argv=None) -> int:
     p.add_argument("--cnn-epochs", type=int, default=3)
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--from-records", action="store_true", help="only rebuild the table and figure")
-    add_common_arguments(p, results="analyses/results/runs/key_recovery", quick_help="CPU: digits, a third of the settings")
+    p.add_argument("--models", default=str(ROOT / "results" / "key_recovery_models"), help="the CNNs (git-ignored)")
+    add_common_arguments(p, results=str(ROOT / "analyses" / "results" / "runs" / "key_recovery"),
+                         quick_help="CPU: digits, a third of the settings")  # fmt: skip
     args = p.parse_args(argv)
     if args.quick:
         args.datasets, args.sizes, args.test_images, args.prior_images = ["digits"], [300], 300, 100
         args.kp_ks, args.cnn_epochs, args.n_boot, args.tag = [1, 4, 16, 64], 8, 200, args.tag or "quick"
+        args.models = str(Path(args.results) / "models")
     base, figures, suffix = outputs(args, "key_recovery")
     if not args.from_records:
         attack_all(args)

@@ -255,9 +255,35 @@ def _mode_confidence(counts: np.ndarray, levels: int, *, alpha: float = 0.01) ->
     return float((counts.max(1) > threshold).mean())
 
 
+XOR_REFINE_IMAGES = 2000  # ciphertexts used to choose keys by neighbour agreement
+XOR_SWEEPS = 3
+
+
+def _smooth_key(levels: np.ndarray, key: np.ndarray, confident: np.ndarray, shape: tuple[int, int], *, bits: int) -> np.ndarray:
+    """Re-choose the key of each non-confident position as the one whose decryptions differ least
+    (mean absolute difference) from the decrypted 4-neighbours, in a few sweeps."""
+    h, w = shape
+    key = key.copy()
+    candidates = np.arange(256 if bits == 8 else 2, dtype=np.int16)
+    cipher = levels.astype(np.int16) if bits == 8 else (levels >= 128).astype(np.int16)
+    todo = np.flatnonzero(~confident[: h * w]) if levels.shape[1] == h * w else np.array([], int)
+    for _ in range(XOR_SWEEPS if len(todo) else 0):
+        plain = cipher ^ key.astype(np.int16)[None]
+        for o in todo:
+            r, c = divmod(int(o), w)
+            nbrs = [rr * w + cc for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)) if 0 <= rr < h and 0 <= cc < w]
+            trial = cipher[:, o, None] ^ candidates[None]  # (images, candidates)
+            cost = sum(np.abs(trial - plain[:, q, None]).sum(0) for q in nbrs)
+            key[o] = candidates[int(np.argmin(cost))]
+            plain[:, o] = cipher[:, o] ^ key[o]
+    return key
+
+
 def attack_xor(ciphertexts: torch.Tensor, *, bits: int = 8) -> RecoveredKey:
     """Recover a fixed XOR key: at each position the most frequent encrypted level is the key
-    XOR the most frequent plain level, which is the background level 0 in these datasets.
+    XOR the most frequent plain level, which is the background level 0 in these datasets. Where
+    that level is not frequent (under half the images), the key is re-chosen as the one whose
+    decryptions agree best with the decrypted neighbours (smooth images).
 
     Examples
     --------
@@ -276,10 +302,15 @@ def attack_xor(ciphertexts: torch.Tensor, *, bits: int = 8) -> RecoveredKey:
         raise ValueRangeError(f"bits: expected 8 or 1, got {bits!r}")
     counts = _level_counts(ciphertexts)
     confidence = _mode_confidence(counts[:, [0, 255]] if bits == 1 else counts, 2 if bits == 1 else 256)
-    key = counts.argmax(1).astype(np.uint8).reshape(ciphertexts.shape[1:])
+    key = counts.argmax(1).astype(np.uint8)
     if bits == 1:
         key = (key >= 128).astype(np.uint8)
     found = confidence >= FOUND_FRACTION
+    if found:  # where the background is not the usual level, the key that makes neighbours agree
+        levels = to_uint8(ciphertexts[:XOR_REFINE_IMAGES]).reshape(min(len(ciphertexts), XOR_REFINE_IMAGES), -1)
+        confident = counts.max(1) >= (0.5 if bits == 8 else 0.9) * len(ciphertexts)
+        key = _smooth_key(levels.cpu().numpy(), key, confident, tuple(ciphertexts.shape[-2:]), bits=bits)
+    key = key.reshape(ciphertexts.shape[1:])
     return RecoveredKey("xor", found, confidence, key if found else None, bits=bits, info={"n_images": len(ciphertexts)})
 
 
