@@ -161,6 +161,7 @@ def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> 
         stats.to_csv(f"{base}_correlations.csv", index=False)
     markdown = to_markdown(data, merged, stats)
     Path(f"{base}.md").write_text(markdown)
+    (figures / f"key_recovery{suffix}.md").write_text(markdown)
     print(markdown)
     plot(merged, figures, suffix)
     write_json(Path(f"{base}_meta.json"), {

@@ -318,8 +318,9 @@ def attack_levels(ciphertexts: torch.Tensor, *, scheme: str) -> RecoveredKey:
     """Recover a global grey-level map (``scheme``: "level-permutation", "negative" or "monotone").
 
     A level permutation is ordered by the co-occurrence of encrypted levels at neighbouring
-    pixels (neighbours have close plain levels): a one-dimensional jigsaw of the 256 levels, read
-    from the end holding the most frequent level (the background 0). The negative has no key.
+    pixels (levels close in value have similar neighbours): spectral seriation of the levels'
+    neighbour profiles, read from the end holding the most frequent level (the background 0),
+    and spread evenly over 0..255. The negative has no key.
     A monotone map keeps the order and only re-spaces the levels; ciphertexts alone do not say
     how, so the estimate is the identity.
     """
@@ -338,24 +339,39 @@ def attack_levels(ciphertexts: torch.Tensor, *, scheme: str) -> RecoveredKey:
     np.fill_diagonal(co, 0)
     freq = torch.bincount(v.reshape(-1), minlength=256).numpy()
     present = np.flatnonzero(freq)
-    sub = co[np.ix_(present, present)]
-    affinity = sub / np.sqrt(np.outer(sub.sum(1), sub.sum(1)) + 1e-12)
-    line = present[_line_order(affinity)]
-    if np.flatnonzero(line == freq.argmax())[0] > len(line) / 2:
-        line = line[::-1]
-    table = identity.copy()
-    table[line] = np.round(np.linspace(0, 255, len(line))).astype(int) if len(line) > 1 else 0
+    # levels close in value have similar neighbours: compare their neighbour-level profiles
+    profiles = co[present] / np.maximum(co[present].sum(1, keepdims=True), 1)
+    profiles = np.sqrt(profiles)  # Hellinger: rare levels count
+    affinity = profiles @ profiles.T
+    np.fill_diagonal(affinity, 0)
+    tables = [_level_table(present[order], freq) for order in _line_orders(affinity)]
+    # the smoother decryption wins: least co-occurrence-weighted difference of neighbouring levels
+    costs = [float((co * np.abs(t[:, None] - t[None, :])).sum()) for t in tables]
+    table = tables[int(np.argmin(costs))]
     confidence = _mode_confidence(freq[None, :], 256)
-    return RecoveredKey("levels", confidence >= FOUND_FRACTION, confidence, table, info={"levels_seen": len(line)})
+    return RecoveredKey("levels", confidence >= FOUND_FRACTION, confidence, table, info={"levels_seen": len(present), "solver": ["spectral", "growth"][int(np.argmin(costs))]})
 
 
-def _line_order(affinity: np.ndarray) -> np.ndarray:
-    """Order items on a line so that neighbours have high affinity (1-D growth plus repair)."""
+def _line_orders(affinity: np.ndarray) -> list[np.ndarray]:
+    """Two orders of items on a line with high affinity between neighbours: the Fiedler vector of
+    the normalised graph Laplacian (spectral seriation) and one-dimensional growth plus repair."""
     n = len(affinity)
     if n < 3:
-        return np.arange(n)
-    adj = grid_neighbours((1, n))
-    return repair_layout(affinity, grow_layout((affinity,) * 4, (1, n)), adj)
+        return [np.arange(n)]
+    d = np.maximum(affinity.sum(1), 1e-12)
+    _, vectors = np.linalg.eigh(np.eye(n) - affinity / np.sqrt(np.outer(d, d)))
+    grown = repair_layout(affinity, grow_layout((affinity,) * 4, (1, n)), grid_neighbours((1, n)))
+    return [np.argsort(vectors[:, 1] / np.sqrt(d), kind="stable"), grown]
+
+
+def _level_table(line: np.ndarray, freq: np.ndarray) -> np.ndarray:
+    """Encrypted level -> plain estimate: the line read from the end nearer the most frequent
+    level (the background 0), spread evenly over 0..255; unseen levels map to themselves."""
+    if np.flatnonzero(line == freq.argmax())[0] > len(line) / 2:
+        line = line[::-1]
+    table = np.arange(256)
+    table[line] = np.round(np.linspace(0, 255, len(line))).astype(int) if len(line) > 1 else 0
+    return table
 
 
 def attack(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:
