@@ -118,7 +118,12 @@ def load(folder: Path) -> pd.DataFrame:
     rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     if not rows:
         raise SystemExit(f"no records in {folder}; run without --from-records first")
-    return pd.DataFrame(rows).drop(columns=["environment", "kp_determined"])
+    for r in rows:  # share of the key the largest k of known pairs determines
+        r["kp_k_max"], r["kp_share"] = (int(max(r["kp_determined"], key=int)), max(r["kp_determined"].items(),
+                                        key=lambda kv: int(kv[0]))[1]) if r["kp_determined"] else (None, None)  # fmt: skip
+    data = pd.DataFrame(rows).drop(columns=["environment", "kp_determined"])
+    order = {label: i for i, label in enumerate(settings(28))}
+    return data.assign(order=data["setting"].map(order)).sort_values(["dataset", "order", "n_ciphertexts"])
 
 
 def main(argv=None) -> int:
@@ -181,9 +186,11 @@ def to_markdown(data: pd.DataFrame, merged: pd.DataFrame, stats) -> str:
                   "SSIM and CNN accuracy on decryptions aligned with the public prior; accuracy kept: "
                   "mean over the study's model families (– : study pending).", "",
                   "| setting | shared key | found | " + " | ".join(f"exact (n={s})" for s in sizes)
-                  + f" | SSIM (n={sizes[-1]}) | CNN acc. on decryptions | pairs for the key | accuracy kept |",
+                  + f" | SSIM (n={sizes[-1]}) | CNN acc. on decryptions / on originals | known pairs for the key "
+                  "(share at most pairs) | accuracy kept |",
                   "|---|---|---|" + "---|" * (len(sizes) + 4)]  # fmt: skip
         top = part[part["n_ciphertexts"] == sizes[-1]].set_index("setting")
+        kp = part.dropna(subset=["kp_k_max"]).set_index("setting")
         for setting in top.index:
             r = top.loc[setting]
             ex = [part[(part["setting"] == setting) & (part["n_ciphertexts"] == s)] for s in sizes]
@@ -192,9 +199,10 @@ def to_markdown(data: pd.DataFrame, merged: pd.DataFrame, stats) -> str:
                 cells[-1] += f" (bg {r['exact_background']:.2f})"
             acc = f"{r['accuracy_prior']:.3f} / {r['accuracy_original']:.3f}" if "accuracy_prior" in r else "–"
             kk = kept.get(setting, float("nan"))
+            pairs = _pairs_cell(kp.loc[setting]) if setting in kp.index else "–"
             lines.append(f"| {setting} | {'yes' if r['shared_key'] else 'no'} | {'yes' if r['found'] else 'no'} | "
                          + " | ".join(cells) + f" | {r['ssim_prior']:.3f} | {acc} | "
-                         f"{'–' if r['kp_k_needed'] != r['kp_k_needed'] or r['kp_k_needed'] is None else int(r['kp_k_needed'])} | "
+                         f"{pairs} | "
                          f"{'–' if kk != kk else f'{kk:.3f}'} |")  # fmt: skip
         lines.append("")
     if stats is not None:
@@ -206,6 +214,15 @@ def to_markdown(data: pd.DataFrame, merged: pd.DataFrame, stats) -> str:
             lines.append(f"| {x} | {group} | {pe['estimate']:.2f} | {sp['estimate']:.2f} [{sp['ci_low']:.2f}, "
                          f"{sp['ci_high']:.2f}] | {sp['n']} |")  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _pairs_cell(r) -> str:
+    """Known pairs that determine the key, or the share the most pairs tried determine."""
+    if not r["shared_key"]:
+        return "no key"
+    if r["kp_k_needed"] == r["kp_k_needed"] and r["kp_k_needed"] is not None:
+        return str(int(r["kp_k_needed"]))
+    return f"> {int(r['kp_k_max'])} ({100 * r['kp_share']:.1f}%)"
 
 
 def plot(merged: pd.DataFrame, figures: Path, suffix: str) -> None:
