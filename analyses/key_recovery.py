@@ -190,7 +190,7 @@ def to_markdown(data: pd.DataFrame, merged: pd.DataFrame, stats) -> str:
                   "(share at most pairs) | accuracy kept |",
                   "|---|---|---|" + "---|" * (len(sizes) + 4)]  # fmt: skip
         top = part[part["n_ciphertexts"] == sizes[-1]].set_index("setting")
-        kp = part.dropna(subset=["kp_k_max"]).set_index("setting")
+        kp = part.dropna(subset=["kp_k_max"]).drop_duplicates("setting").set_index("setting")
         for setting in top.index:
             r = top.loc[setting]
             ex = [part[(part["setting"] == setting) & (part["n_ciphertexts"] == s)] for s in sizes]
