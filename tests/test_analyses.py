@@ -79,3 +79,12 @@ def test_measure_cache_is_keyed_by_every_setting(tmp_path, digits):
     assert len(pd.read_csv(cache)) == 4
     again = measure(digits, specs, max_images=40, cache=cache, seed=0, n_boot=10)  # reused, not recomputed
     assert again["content_retention"].tolist() == few["content_retention"].tolist() and len(pd.read_csv(cache)) == 4
+
+
+def test_key_recovery_quick(tmp_path):
+    _run("key_recovery.py", tmp_path)
+    runs = pd.read_csv(tmp_path / "out" / "key_recovery_quick.csv")
+    keyless = runs[~runs["shared_key"]]
+    assert len(keyless) and not keyless["found"].any() and runs[runs["shared_key"]]["found"].all()
+    assert (tmp_path / "fig" / "key_recovery_quick.png").stat().st_size > 5_000
+    assert len(list((tmp_path / "runs").glob("*.json"))) == len(runs)

@@ -241,6 +241,25 @@ def _add_train_parser(sub) -> None:
     p.set_defaults(func=_train)
 
 
+def _add_attack_parser(sub) -> None:
+    from pixinfo.data import DATASETS, DEFAULT_DATASET
+
+    def run(args: argparse.Namespace) -> int:
+        from pixinfo.privacy.report import run_attack
+
+        measures = run_attack(spec=args.transform, dataset=args.dataset, n_images=args.n_images, out=args.out)
+        for name, value in measures.items():
+            print(f"{name:20s} {value:.4f}")
+        return 0
+
+    p = sub.add_parser("attack", help="ciphertext-only key recovery: measures and a gallery PNG")
+    p.add_argument("--transform", required=True, metavar="SPEC", help="transform spec (see `pixinfo transforms`)")
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=DATASETS)
+    p.add_argument("--n-images", type=int, help="training ciphertexts the attacker sees (default: all)")
+    p.add_argument("--out", default="results", help="folder for the JSON and the gallery")
+    p.set_defaults(func=run)
+
+
 def _stamp() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
@@ -334,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_score)
 
     _add_train_parser(sub)
+    _add_attack_parser(sub)
 
     p = sub.add_parser("semantic", help="accuracy of a saved model on negatives and other meaning-preserving transforms")
     p.add_argument("--model", required=True, help="a model saved by `pixinfo train --save-model`")

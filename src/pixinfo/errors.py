@@ -42,3 +42,7 @@ class NoSharedKeyError(PixinfoError, ValueError):
 
 class CorruptFileError(PixinfoError, ValueError):
     """A record, key, checkpoint or model file is truncated, tampered or of the wrong kind."""
+
+
+class UnsupportedSchemeError(PixinfoError, TypeError):
+    """No attack (or measure) is written for this kind of transform."""

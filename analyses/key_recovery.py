@@ -1,0 +1,250 @@
+"""Does an encryption that stays learnable stay secret? Ciphertext-only key recovery for every
+setting of the information-vs-accuracy study, against the accuracy each setting keeps.
+
+For each dataset, setting and number of training ciphertexts the attack of pixinfo.privacy sees
+only encrypted training images; its estimated inverse decrypts held-out test images, scored by
+exact key entries (up to the grid's symmetries and shifts, and with a public prior of 300 plain
+images picking them), PSNR, SSIM and the accuracy of a CNN trained on the original images. One
+small JSON record per (dataset, setting, size) under --results; --from-records rebuilds the
+table and figure from them. Accuracy kept comes from the study's per-run rows
+(analyses/results/info_vs_accuracy*.csv: transformed / untransformed final test accuracy per
+model family), where they exist.
+
+    python analyses/key_recovery.py --quick                 # CPU, digits, < 60 s
+    python analyses/key_recovery.py --datasets mnist-5k fashion-mnist --tag cpu
+    python analyses/key_recovery.py --from-records --tag cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from _experiment import ROOT, add_common_arguments, outputs
+from info_vs_accuracy import settings
+
+from pixinfo.data import load_dataset
+from pixinfo.privacy import attack, known_plaintext, recovery_measures
+from pixinfo.provenance import environment, write_json
+from pixinfo.stats import correlate
+from pixinfo.train import train
+from pixinfo.train.recipes import recipe
+from pixinfo.transforms import build_transform
+
+STUDY = ROOT / "analyses" / "results"
+
+
+def sizes_for(n_train: int, sizes: list[int]) -> list[int]:
+    """The attack sizes that fit (each at most the training set), plus "all" (= n_train)."""
+    return sorted({s for s in sizes if s < n_train} | {n_train})
+
+
+def record_path(folder: Path, dataset: str, spec: str, n: int) -> Path:
+    digest = hashlib.sha256(f"{dataset}|{spec}|{n}".encode()).hexdigest()[:12]
+    return folder / f"{dataset}-{n}-{digest}.json"
+
+
+def run_one(ds, label, family, spec, n, model, args) -> dict:
+    t = build_transform(spec, shape=ds.image_shape, dataset=ds.name)
+    ciphertexts = t(ds.train.images[:n])
+    start = time.perf_counter()
+    key = attack(t, ciphertexts)
+    seconds = time.perf_counter() - start
+    test = ds.test.images[: args.test_images]
+    public = ds.test.images[-args.prior_images:]  # plain images never scored (another part of the split)
+    m = recovery_measures(key=key, transform=build_transform(spec, shape=ds.image_shape, dataset=ds.name),
+                          original=test, labels=ds.test.labels[: len(test)], model=model, prior=public)  # fmt: skip
+    kp = known_plaintext(transform=build_transform(spec, shape=ds.image_shape, dataset=ds.name),
+                         plain=ds.train.images[: max(args.kp_ks)], ks=args.kp_ks) if n == min(sizes_for(len(ds.train), args.sizes)) \
+        else {"k": [], "determined": [], "k_needed": None}  # independent of n: once per setting
+    m = {"exact_d4": m["exact"], "exact_prior": m["exact"], **m}  # value keys have no symmetry to fix
+    return {"dataset": ds.name, "setting": label, "family": family, "spec": spec, "n_ciphertexts": n,
+            "shared_key": t.shared_key, "attack_seconds": seconds, "solver": key.info.get("solver"),
+            **m, "kp_k_needed": kp["k_needed"], "kp_determined": dict(zip(kp["k"], kp["determined"], strict=True)),
+            "n_test": len(test), "environment": {"commit": environment()["git"]["commit"]}}  # fmt: skip
+
+
+def reference_model(ds, args):
+    """A CNN trained on the original images (its record under --results/models, its weights in the cache)."""
+    config = recipe("cnn", ds.name, epochs=args.cnn_epochs, device="cpu")
+    run = train(config, results_dir=Path(args.results) / "models", reuse=True, resume=True, save_model=True,
+                progress=False, data=ds)  # fmt: skip
+    return run.model, run.record["results"]["final_test_acc"]
+
+
+def attack_all(args) -> None:
+    folder = Path(args.results)
+    for name in args.datasets:
+        ds = load_dataset(name)
+        model, acc = reference_model(ds, args)
+        print(f"{name}: CNN ({args.cnn_epochs} epochs) test accuracy {acc:.4f}", file=sys.stderr)
+        specs = settings(ds.image_shape[1])
+        if args.quick:
+            specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 3 == 0 or v[0] in ("value", "permutation")}
+        for n in sizes_for(len(ds.train), args.sizes):
+            for label, (family, spec) in specs.items():
+                path = record_path(folder, name, spec, n)
+                if path.exists():
+                    continue
+                rec = run_one(ds, label, family, spec, n, model, args)
+                write_json(path, rec)
+                print(f"{name} n={n:6d} {label:32s} found={rec['found']:.0f} exact={rec['exact_d4']:.3f} "
+                      f"ssim={rec['ssim_prior']:.3f} acc={rec.get('accuracy_prior', float('nan')):.3f} "
+                      f"({rec['attack_seconds']:.1f} s)", file=sys.stderr)  # fmt: skip
+
+
+def accuracy_kept() -> pd.DataFrame:
+    """Accuracy kept per (dataset, spec, model) from the study's committed per-run rows."""
+    frames = []
+    for path in sorted(STUDY.glob("info_vs_accuracy*.csv")):
+        rows = pd.read_csv(path)
+        if not {"final_test_acc", "accuracy_loss", "spec", "model", "dataset"} <= set(rows.columns):
+            continue
+        base = rows["final_test_acc"] + rows["accuracy_loss"] / 100  # untransformed, same model and seed
+        frames.append(rows.assign(accuracy_kept=rows["final_test_acc"] / base)[["dataset", "spec", "model", "accuracy_kept"]])
+    if not frames:
+        return pd.DataFrame(columns=["dataset", "spec", "model", "accuracy_kept"])
+    return pd.concat(frames).groupby(["dataset", "spec", "model"], as_index=False)["accuracy_kept"].mean()
+
+
+def load(folder: Path) -> pd.DataFrame:
+    rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    if not rows:
+        raise SystemExit(f"no records in {folder}; run without --from-records first")
+    for r in rows:  # share of the key the largest k of known pairs determines
+        r["kp_k_max"], r["kp_share"] = (int(max(r["kp_determined"], key=int)), max(r["kp_determined"].items(),
+                                        key=lambda kv: int(kv[0]))[1]) if r["kp_determined"] else (None, None)  # fmt: skip
+    data = pd.DataFrame(rows).drop(columns=["environment", "kp_determined"])
+    order = {label: i for i, label in enumerate(settings(28))}
+    return data.assign(order=data["setting"].map(order)).sort_values(["dataset", "order", "n_ciphertexts"])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", default=["mnist-5k", "fashion-mnist"])
+    p.add_argument("--sizes", nargs="+", type=int, default=[1000, 10000], help="ciphertexts seen (plus all)")
+    p.add_argument("--test-images", type=int, default=500, help="held-out images decrypted and scored")
+    p.add_argument("--prior-images", type=int, default=300, help="public plain images (picks the symmetry)")
+    p.add_argument("--kp-ks", nargs="+", type=int, default=[1, 2, 4, 8, 16, 32, 64, 128, 256])
+    p.add_argument("--cnn-epochs", type=int, default=3)
+    p.add_argument("--n-boot", type=int, default=2000)
+    add_common_arguments(p, experiment="key_recovery", quick_help="CPU: digits, a third of the settings")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.datasets, args.sizes, args.test_images, args.prior_images = ["digits"], [300], 300, 100
+        args.kp_ks, args.cnn_epochs, args.n_boot, args.tag = [1, 4, 16, 64], 8, 200, args.tag or "quick"
+    base, figures, suffix = outputs(args, "key_recovery")
+    if not args.from_records:
+        attack_all(args)
+    data = load(Path(args.results))
+    data = data[data["dataset"].isin(args.datasets)]
+    report(data, args, base, figures, suffix)
+    return 0
+
+
+def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> None:
+    kept = accuracy_kept()
+    full = data[data["n_ciphertexts"] == data.groupby("dataset")["n_ciphertexts"].transform("max")]
+    merged = full.merge(kept, on=["dataset", "spec"], how="left")
+    data.to_csv(f"{base}.csv", index=False)
+    stats = None
+    have = merged.dropna(subset=["accuracy_kept"])
+    if have["setting"].nunique() >= 5:
+        stats = correlate(have, x=["ssim_prior", "exact_d4"], y="accuracy_kept", by="model", cluster=["dataset", "setting"],
+                          n_boot=args.n_boot)  # fmt: skip
+        stats.to_csv(f"{base}_correlations.csv", index=False)
+    markdown = to_markdown(data, merged, stats)
+    Path(f"{base}.md").write_text(markdown)
+    (figures / f"key_recovery{suffix}.md").write_text(markdown)
+    print(markdown)
+    plot(merged, figures, suffix)
+    write_json(Path(f"{base}_meta.json"), {
+        "config": vars(args), "environment": environment("cpu"), "n_records": len(data),
+        "commits": sorted(set(pd.DataFrame(json.loads(p.read_text())["environment"] for p in
+                                           Path(args.results).glob("*.json"))["commit"].astype(str))),
+    })  # fmt: skip
+
+
+def to_markdown(data: pd.DataFrame, merged: pd.DataFrame, stats) -> str:
+    lines = []
+    for name, part in data.groupby("dataset"):
+        sizes = sorted(set(part["n_ciphertexts"]))
+        kept = merged[merged["dataset"] == name].groupby("setting")["accuracy_kept"].mean()
+        lines += [f"**{name}**: ciphertexts seen {sizes}; {int(part['n_test'].iloc[0])} held-out test images. "
+                  "exact: share of varying positions (key entries) recovered, up to symmetry and shift; "
+                  "SSIM and CNN accuracy on decryptions aligned with the public prior; accuracy kept: "
+                  "mean over the study's model families (– : study pending).", "",
+                  "| setting | shared key | found | " + " | ".join(f"exact (n={s})" for s in sizes)
+                  + f" | SSIM (n={sizes[-1]}) | CNN acc. on decryptions / on originals | known pairs for the key "
+                  "(share at most pairs) | accuracy kept |",
+                  "|---|---|---|" + "---|" * (len(sizes) + 4)]  # fmt: skip
+        top = part[part["n_ciphertexts"] == sizes[-1]].set_index("setting")
+        kp = part.dropna(subset=["kp_k_max"]).drop_duplicates("setting").set_index("setting")
+        for setting in top.index:
+            r = top.loc[setting]
+            ex = [part[(part["setting"] == setting) & (part["n_ciphertexts"] == s)] for s in sizes]
+            cells = [f"{e['exact_d4'].iloc[0]:.2f}" if len(e) else "–" for e in ex]
+            if "exact_background" in r and r["exact_background"] == r["exact_background"]:
+                cells[-1] += f" (bg {r['exact_background']:.2f})"
+            acc = f"{r['accuracy_prior']:.3f} / {r['accuracy_original']:.3f}" if "accuracy_prior" in r else "–"
+            kk = kept.get(setting, float("nan"))
+            pairs = _pairs_cell(kp.loc[setting]) if setting in kp.index else "–"
+            lines.append(f"| {setting} | {'yes' if r['shared_key'] else 'no'} | {'yes' if r['found'] else 'no'} | "
+                         + " | ".join(cells) + f" | {r['ssim_prior']:.3f} | {acc} | "
+                         f"{pairs} | "
+                         f"{'–' if kk != kk else f'{kk:.3f}'} |")  # fmt: skip
+        lines.append("")
+    if stats is not None:
+        lines += ["Accuracy kept vs recovery (settings with study records; 95% bootstrap over settings):", "",
+                  "| measure | model | Pearson | Spearman [95% CI] | n |", "|---|---|---|---|---|"]  # fmt: skip
+        for (x, group), g in stats.groupby(["x", "group"], sort=False):
+            sp = g[g["method"] == "spearman"].iloc[0]
+            pe = g[g["method"] == "pearson"].iloc[0]
+            lines.append(f"| {x} | {group} | {pe['estimate']:.2f} | {sp['estimate']:.2f} [{sp['ci_low']:.2f}, "
+                         f"{sp['ci_high']:.2f}] | {sp['n']} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _pairs_cell(r) -> str:
+    """Known pairs that determine the key, or the share the most pairs tried determine."""
+    if not r["shared_key"]:
+        return "no key"
+    if r["kp_k_needed"] == r["kp_k_needed"] and r["kp_k_needed"] is not None:
+        return str(int(r["kp_k_needed"]))
+    return f"> {int(r['kp_k_max'])} ({100 * r['kp_share']:.1f}%)"
+
+
+def plot(merged: pd.DataFrame, figures: Path, suffix: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted(set(merged["dataset"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 4.0), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        part = merged[merged["dataset"] == name]
+        per = part.groupby(["setting", "family"], as_index=False).agg(ssim=("ssim_prior", "first"),
+                                                                     kept=("accuracy_kept", "mean"))  # fmt: skip
+        pending = per["kept"].isna().all()
+        y = per["ssim"] * 0 + 0.5 if pending else per["kept"]
+        for fam, g in per.groupby("family"):
+            ax.scatter(g["ssim"], y[g.index], s=18, label=fam)
+        ax.set_xlabel("recovery: SSIM of the attacker's decryptions")
+        ax.set_ylabel("accuracy kept (study)" if not pending else "study pending (recovery only)")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlim(-0.1, 1.05)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(figures / f"key_recovery{suffix}.png", dpi=130)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

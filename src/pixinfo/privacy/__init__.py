@@ -1,0 +1,41 @@
+"""Does an encryption that stays learnable stay secret? Ciphertext-only and known-plaintext attacks
+on pixinfo's keyed transforms, and measures of what they recover.
+
+* :func:`attack` (or :func:`attack_rearrangement`, :func:`attack_blocks`, :func:`attack_xor`,
+  :func:`attack_levels`): from encrypted images alone to a :class:`RecoveredKey`;
+* :func:`recovery_measures`: exact key entries (up to the grid's symmetries, and with a public
+  prior), PSNR, SSIM and the accuracy of a model trained on originals, on held-out decryptions;
+* :func:`known_plaintext`: how many (plain, encrypted) pairs determine the key.
+"""
+
+from pixinfo.privacy.attacks import (
+    RecoveredKey,
+    attack,
+    attack_blocks,
+    attack_levels,
+    attack_rearrangement,
+    attack_xor,
+)
+from pixinfo.privacy.known_plaintext import known_plaintext
+from pixinfo.privacy.layout import PositionStats, d4_maps, grow_layout, position_stats, structure_fraction
+from pixinfo.privacy.measures import accuracy, align_symmetry, image_similarity, key_exactness, recovery_measures
+
+__all__ = [
+    "PositionStats",
+    "RecoveredKey",
+    "accuracy",
+    "align_symmetry",
+    "attack",
+    "attack_blocks",
+    "attack_levels",
+    "attack_rearrangement",
+    "attack_xor",
+    "d4_maps",
+    "grow_layout",
+    "image_similarity",
+    "key_exactness",
+    "known_plaintext",
+    "position_stats",
+    "recovery_measures",
+    "structure_fraction",
+]

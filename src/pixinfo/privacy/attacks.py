@@ -1,0 +1,396 @@
+"""Ciphertext-only attacks: from encrypted images alone (no plaintext, no key) to an estimated inverse.
+
+The attacker knows the scheme (Kerckhoffs: the transform's family and public parameters such as
+the block size) but not the key. Each attack returns a :class:`RecoveredKey` whose
+:meth:`~RecoveredKey.decrypt` undoes the estimated key, and whose ``found`` says whether the
+ciphertexts showed any key structure at all (keyless transforms must report none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import binom
+
+from pixinfo._checks import check_image_batch, describe
+from pixinfo.data import to_uint8
+from pixinfo.errors import ShapeError, UnsupportedSchemeError, ValueRangeError
+from pixinfo.privacy.layout import (
+    d4_maps,
+    grid_neighbours,
+    grow_layout,
+    layout_score,
+    position_stats,
+    repair_layout,
+    structure_fraction,
+    trusted_segment,
+)
+from pixinfo.transforms import (
+    BlockScramble,
+    GatherTransform,
+    LevelPermutation,
+    MonotoneMap,
+    Negative,
+    PerImagePermutation,
+    PerImageXor,
+    Transform,
+    XorKey,
+    gather_pixels,
+    xor_levels,
+)
+from pixinfo.transforms.permutation import Identity
+
+FOUND_FRACTION = 0.5  # share of positions with significant structure above which a key counts as found
+
+
+@dataclass(frozen=True)
+class RecoveredKey:
+    """An estimated key.
+
+    Attributes
+    ----------
+    kind : {"gather", "xor", "levels", "none"}
+    found : bool
+        False when the ciphertexts showed no structure a shared key would leave.
+    confidence : float
+        Share of positions with significant structure (see :func:`~pixinfo.privacy.layout.structure_fraction`).
+    inverse : numpy.ndarray or None
+        Gather kind: ``inverse[p]`` = encrypted position believed to hold grid position p.
+        XOR kind: the estimated ``(H, W)`` uint8 key. Levels kind: the 256-entry table from
+        encrypted to plain level.
+    info : dict
+        Attack-specific details (e.g. the number of images, the solver that won).
+    """
+
+    kind: str
+    found: bool
+    confidence: float
+    inverse: np.ndarray | None
+    bits: int = 8
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def decrypt(self, images: torch.Tensor) -> torch.Tensor:
+        """The attacker's decryption of ``images`` (same dtype and device; unchanged when nothing was found)."""
+        images = check_image_batch(images)
+        if not self.found or self.inverse is None:
+            return images
+        if self.kind == "gather":
+            return gather_pixels(images, torch.as_tensor(self.inverse, device=images.device))
+        if self.kind == "xor":
+            return xor_levels(images, torch.as_tensor(self.inverse, dtype=torch.uint8), bits=self.bits)
+        table = torch.as_tensor(self.inverse, dtype=torch.uint8, device=images.device)
+        out = table[to_uint8(images).long()]
+        return out if images.dtype == torch.uint8 else out.to(images.dtype) / 255
+
+    def aligned(self, symmetry: np.ndarray) -> RecoveredKey:
+        """The gather key composed with a grid symmetry (output p takes what position symmetry[p] held)."""
+        if self.kind != "gather" or self.inverse is None:
+            return self
+        return RecoveredKey(self.kind, self.found, self.confidence, self.inverse[symmetry], self.bits, self.info)
+
+
+def _check_ciphertexts(ciphertexts: object) -> torch.Tensor:
+    ciphertexts = check_image_batch(ciphertexts, "ciphertexts")
+    if ciphertexts.ndim != 4 or len(ciphertexts) < 8:
+        raise ShapeError(f"ciphertexts: expected (B, C, H, W) with B >= 8 images, got {describe(ciphertexts)}")
+    return ciphertexts
+
+
+GAMMAS = (0.0, 0.1, 0.3)  # weights of the second-ring correlations tried by the growth
+SEEDS = 2  # growth restarts from the pieces with the largest total affinity
+REGROW_ROUNDS = 15
+
+
+def _regrow(a: np.ndarray, corr: np.ndarray, layout: np.ndarray, shape: tuple[int, int], gamma: float) -> np.ndarray:
+    """Grow again from the layout's largest trusted patch until the patch stops growing."""
+    size = 0
+    for _ in range(REGROW_ROUNDS):
+        segment = trusted_segment(a, layout, shape)
+        if len(segment) <= size:
+            break
+        size = len(segment)
+        layout = grow_layout((a,) * 4, shape, second=corr, gamma=gamma, fixed=segment)
+    return layout
+
+
+def _pixel_layout(pc: np.ndarray, corr: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, dict]:
+    """Best layout by neighbour agreement among growth restarts and the identity, each regrown
+    from its trusted patch and repaired."""
+    a = np.clip(pc, 0, None)
+    adj = grid_neighbours(shape)
+    score = lambda layout: layout_score(a, layout, adj)  # noqa: E731
+    seeds = np.argsort(-a.sum(1))[:SEEDS]
+    grown = [(grow_layout((a,) * 4, shape, second=corr, gamma=g, seed_piece=int(s)), g) for g in GAMMAS for s in seeds]
+    layout, gamma = max(grown, key=lambda t: score(t[0]))
+    identity = np.arange(len(a))
+    candidates = {"growth": _regrow(a, corr, layout, shape, gamma), "identity": identity,
+                  "identity regrown": _regrow(a, corr, identity, shape, gamma)}  # fmt: skip
+    candidates = {k: repair_layout(a, v, adj) for k, v in candidates.items()}
+    scores = {k: score(v) for k, v in candidates.items()}
+    best = max(scores, key=scores.get)
+    return candidates[best], {"solver": best, "gamma": gamma, "neighbour_agreement": scores}
+
+
+def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05) -> RecoveredKey:
+    """Recover a shared pixel rearrangement from ciphertexts alone.
+
+    Encrypted positions that were grid neighbours are found by their partial correlation across
+    images; the positions are then placed on the grid by jigsaw-style growth from the strongest
+    neighbours (restarts with several weights of the second-ring correlations), grown again from
+    the largest trusted patch (:func:`~pixinfo.privacy.layout.trusted_segment`) until it stops
+    growing, and repaired by linear assignment. The identity layout (right for schemes that move
+    few pixels: partial permutations, swaps, weak vortices), treated alike, competes; the layout
+    whose neighbours agree most wins.
+    The result is defined up to the grid's symmetries (see :func:`pixinfo.privacy.align_symmetry`).
+
+    Examples
+    --------
+    >>> from pixinfo.data import load_dataset
+    >>> from pixinfo.transforms import PerImagePermutation
+    >>> x = load_dataset("digits").train.images[:300]
+    >>> attack_rearrangement(PerImagePermutation(seed=0)(x)).found
+    False
+    """
+    ciphertexts = _check_ciphertexts(ciphertexts)
+    shape = tuple(ciphertexts.shape[-2:])
+    stats = position_stats(ciphertexts)
+    confidence = structure_fraction(stats.correlation()[np.ix_(stats.varying, stats.varying)], stats.n)
+    info: dict[str, Any] = {"n_images": stats.n, "varying_positions": int(stats.varying.sum())}
+    if confidence < FOUND_FRACTION:
+        return RecoveredKey("gather", False, confidence, None, info=info)
+    corr, pc = stats.correlation(), stats.partial_correlation(shrinkage=shrinkage)
+    copies = stats.copies  # a non-bijective map repeats sources: keep one copy
+    corr[copies], corr[:, copies], pc[copies], pc[:, copies] = 0, 0, 0, 0
+    info["copies"] = int(copies.sum())
+    layout, more = _pixel_layout(pc, corr, shape)
+    return RecoveredKey("gather", True, confidence, layout, info=info | more)
+
+
+def _edge_dissimilarity(stats, a_idx: np.ndarray, b_idx: np.ndarray) -> np.ndarray:
+    """``D[i, j]`` = Σ_k E(x[a_idx[i, k]] − x[b_idx[j, k]])² over the ciphertexts (from means and covariance)."""
+    var, mu, cov = np.diag(stats.cov), stats.mean, stats.cov
+    d = np.zeros((len(a_idx), len(b_idx)))
+    for k in range(a_idx.shape[1]):
+        u, v = a_idx[:, k], b_idx[:, k]
+        d += var[u][:, None] + var[v][None] - 2 * cov[np.ix_(u, v)] + (mu[u][:, None] - mu[v][None]) ** 2
+    return d
+
+
+def _within_layout(stats, pieces: np.ndarray, size: int) -> np.ndarray:
+    """The shared in-block arrangement (up to a symmetry), from the correlations pooled over blocks."""
+    cov = np.mean([stats.cov[np.ix_(p, p)] for p in pieces], axis=0)
+    mean = np.mean([stats.mean[p] for p in pieces], axis=0)
+    pooled = type(stats)(mean, cov, stats.n)
+    if size * size < 5:  # 2×2: the two partners of strongest correlation are the diagonal's ends' neighbours
+        order = np.argsort(-pooled.correlation()[0])
+        return np.array([0, order[0], order[1], order[2]])
+    layout, _ = _pixel_layout(pooled.partial_correlation(), pooled.correlation(), (size, size))
+    return layout
+
+
+def _jigsaw(stats, pieces: np.ndarray, grid: tuple[int, int], size: int) -> tuple[np.ndarray, float]:
+    """Place intact blocks (``pieces[j]`` = their positions in block order) by edge compatibility."""
+    blk = pieces.reshape(len(pieces), size, size)
+    right = _edge_dissimilarity(stats, blk[:, :, -1], blk[:, :, 0])
+    down = _edge_dissimilarity(stats, blk[:, -1, :], blk[:, 0, :])
+    # the typical best match of a piece sets the scale; blank pieces match each other perfectly
+    # (dissimilarity 0), so they are left out of it
+    nearest = np.concatenate([right.min(1), down.min(1)])
+    scale = max(float(np.median(nearest[nearest > 1e-9])) if (nearest > 1e-9).any() else 1.0, 1e-12)
+    a_right, a_down = np.exp(-right / scale), np.exp(-down / scale)
+    seed = int(np.argmax(np.diag(stats.cov)[pieces].sum(1)))  # the busiest block: blank ones fit anywhere
+    layout = grow_layout((a_down, a_down.T, a_right, a_right.T), grid, seed_piece=seed)
+    g = layout.reshape(grid)
+    agreement = float(a_right[g[:, :-1], g[:, 1:]].sum() + a_down[g[:-1], g[1:]].sum())
+    return layout, agreement
+
+
+def attack_blocks(ciphertexts: torch.Tensor, *, size: int, shuffle_within: bool = False, rotate: bool = False,
+                  flip: bool = False) -> RecoveredKey:  # fmt: skip
+    """Recover a block scramble of ``size``×``size`` blocks (a jigsaw on edge compatibility).
+
+    Blocks stay intact up to a shared in-block permutation, which is solved first from
+    correlations pooled over all blocks (they share it); the blocks are then placed by growth on
+    the squared differences of facing edges over all ciphertexts, trying each of the in-block
+    arrangement's symmetries and keeping the best-fitting assembly. Schemes that also rotate or
+    flip blocks are attacked at the pixel level (:func:`attack_rearrangement`).
+    """
+    ciphertexts = _check_ciphertexts(ciphertexts)
+    h, w = ciphertexts.shape[-2:]
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1 or h % size or w % size:
+        raise ShapeError(f"size: expected a positive int dividing the image sides {h}x{w}, got {size!r}")
+    if rotate or flip or size == 1:
+        return attack_rearrangement(ciphertexts)
+    stats = position_stats(ciphertexts)
+    confidence = structure_fraction(stats.correlation()[np.ix_(stats.varying, stats.varying)], stats.n)
+    info: dict[str, Any] = {"n_images": stats.n, "solver": "jigsaw"}
+    if confidence < FOUND_FRACTION:
+        return RecoveredKey("gather", False, confidence, None, info=info)
+    grid = (h // size, w // size)
+    pieces = np.arange(h * w).reshape(grid[0], size, grid[1], size).transpose(0, 2, 1, 3).reshape(-1, size * size)
+    within = _within_layout(stats, pieces, size) if shuffle_within else np.arange(size * size)
+    symmetries = d4_maps((size, size)) if shuffle_within else [np.arange(size * size)]
+    best = max((_jigsaw(stats, pieces[:, within[g]], grid, size) + (within[g],) for g in symmetries), key=lambda t: t[1])
+    layout, agreement, arrangement = best
+    placed = pieces[:, arrangement][layout].reshape(grid[0], grid[1], size, size)
+    inverse = placed.transpose(0, 2, 1, 3).reshape(h * w)
+    return RecoveredKey("gather", True, confidence, inverse, info=info | {"edge_agreement": agreement})
+
+
+def _level_counts(ciphertexts: torch.Tensor) -> np.ndarray:
+    """``(C*H*W, 256)`` counts of each 8-bit level at each position."""
+    v = to_uint8(ciphertexts).reshape(len(ciphertexts), -1).long()
+    n_pos = v.shape[1]
+    flat = (torch.arange(n_pos)[None, :] * 256 + v.cpu()).reshape(-1)
+    return torch.bincount(flat, minlength=n_pos * 256).reshape(n_pos, 256).numpy()
+
+
+def _mode_confidence(counts: np.ndarray, levels: int, *, alpha: float = 0.01) -> float:
+    """Share of positions whose most frequent level beats the uniform null over ``levels`` levels."""
+    n = int(counts[0].sum())
+    threshold = binom.isf(alpha / len(counts), n, 1 / levels)
+    return float((counts.max(1) > threshold).mean())
+
+
+XOR_REFINE_IMAGES = 2000  # ciphertexts used to choose keys by neighbour agreement
+XOR_SWEEPS = 3
+
+
+def _smooth_key(levels: np.ndarray, key: np.ndarray, confident: np.ndarray, shape: tuple[int, int], *, bits: int) -> np.ndarray:
+    """Re-choose the key of each non-confident position as the one whose decryptions differ least
+    (mean absolute difference) from the decrypted 4-neighbours, in a few sweeps."""
+    h, w = shape
+    key = key.copy()
+    candidates = np.arange(256 if bits == 8 else 2, dtype=np.int16)
+    cipher = levels.astype(np.int16) if bits == 8 else (levels >= 128).astype(np.int16)
+    todo = np.flatnonzero(~confident[: h * w]) if levels.shape[1] == h * w else np.array([], int)
+    for _ in range(XOR_SWEEPS if len(todo) else 0):
+        plain = cipher ^ key.astype(np.int16)[None]
+        for o in todo:
+            r, c = divmod(int(o), w)
+            nbrs = [rr * w + cc for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)) if 0 <= rr < h and 0 <= cc < w]
+            trial = cipher[:, o, None] ^ candidates[None]  # (images, candidates)
+            cost = sum(np.abs(trial - plain[:, q, None]).sum(0) for q in nbrs)
+            key[o] = candidates[int(np.argmin(cost))]
+            plain[:, o] = cipher[:, o] ^ key[o]
+    return key
+
+
+def attack_xor(ciphertexts: torch.Tensor, *, bits: int = 8) -> RecoveredKey:
+    """Recover a fixed XOR key: at each position the most frequent encrypted level is the key
+    XOR the most frequent plain level, which is the background level 0 in these datasets. Where
+    that level is not frequent (under half the images), the key is re-chosen as the one whose
+    decryptions agree best with the decrypted neighbours (smooth images).
+
+    Examples
+    --------
+    >>> from pixinfo.data import load_dataset
+    >>> from pixinfo.transforms import XorKey, PerImageXor
+    >>> x = load_dataset("digits").train.images[:300]
+    >>> t = XorKey((1, 8, 8), seed=0)
+    >>> k = attack_xor(t(x))
+    >>> k.found, bool((torch.as_tensor(k.inverse) == t.key)[:, :, 0].all())  # left column: always background
+    (True, True)
+    >>> attack_xor(PerImageXor(seed=0)(x)).found
+    False
+    """
+    ciphertexts = _check_ciphertexts(ciphertexts)
+    if bits not in (1, 8) or isinstance(bits, bool):
+        raise ValueRangeError(f"bits: expected 8 or 1, got {bits!r}")
+    counts = _level_counts(ciphertexts)
+    confidence = _mode_confidence(counts[:, [0, 255]] if bits == 1 else counts, 2 if bits == 1 else 256)
+    key = counts.argmax(1).astype(np.uint8)
+    if bits == 1:
+        key = (key >= 128).astype(np.uint8)
+    found = confidence >= FOUND_FRACTION
+    if found:  # where the background is not the usual level, the key that makes neighbours agree
+        levels = to_uint8(ciphertexts[:XOR_REFINE_IMAGES]).reshape(min(len(ciphertexts), XOR_REFINE_IMAGES), -1)
+        confident = counts.max(1) >= (0.5 if bits == 8 else 0.9) * len(ciphertexts)
+        key = _smooth_key(levels.cpu().numpy(), key, confident, tuple(ciphertexts.shape[-2:]), bits=bits)
+    key = key.reshape(ciphertexts.shape[1:])
+    return RecoveredKey("xor", found, confidence, key if found else None, bits=bits, info={"n_images": len(ciphertexts)})
+
+
+def attack_levels(ciphertexts: torch.Tensor, *, scheme: str) -> RecoveredKey:
+    """Recover a global grey-level map (``scheme``: "level-permutation", "negative" or "monotone").
+
+    A level permutation is ordered by the co-occurrence of encrypted levels at neighbouring
+    pixels (levels close in value have similar neighbours): spectral seriation of the levels'
+    neighbour profiles, read from the end holding the most frequent level (the background 0),
+    and spread evenly over 0..255. The negative has no key.
+    A monotone map keeps the order and only re-spaces the levels; ciphertexts alone do not say
+    how, so the estimate is the identity.
+    """
+    ciphertexts = _check_ciphertexts(ciphertexts)
+    identity = np.arange(256)
+    if scheme == "negative":
+        return RecoveredKey("levels", True, 1.0, 255 - identity, info={"note": "no key"})
+    if scheme == "monotone":
+        return RecoveredKey("levels", True, 1.0, identity, info={"note": "order kept; spacing unknown: identity"})
+    if scheme != "level-permutation":
+        raise ValueRangeError(f"scheme: expected 'level-permutation', 'negative' or 'monotone', got {scheme!r}")
+    v = to_uint8(ciphertexts).long().cpu()
+    pairs = torch.cat([(v[..., :, :-1] * 256 + v[..., :, 1:]).reshape(-1), (v[..., :-1, :] * 256 + v[..., 1:, :]).reshape(-1)])
+    co = torch.bincount(pairs, minlength=256 * 256).reshape(256, 256).double().numpy()
+    co = co + co.T
+    np.fill_diagonal(co, 0)
+    freq = torch.bincount(v.reshape(-1), minlength=256).numpy()
+    present = np.flatnonzero(freq)
+    # levels close in value have similar neighbours: compare their neighbour-level profiles
+    profiles = co[present] / np.maximum(co[present].sum(1, keepdims=True), 1)
+    profiles = np.sqrt(profiles)  # Hellinger: rare levels count
+    affinity = profiles @ profiles.T
+    np.fill_diagonal(affinity, 0)
+    tables = [_level_table(present[order], freq) for order in _line_orders(affinity)]
+    # the smoother decryption wins: least co-occurrence-weighted difference of neighbouring levels
+    costs = [float((co * np.abs(t[:, None] - t[None, :])).sum()) for t in tables]
+    table = tables[int(np.argmin(costs))]
+    confidence = _mode_confidence(freq[None, :], 256)
+    return RecoveredKey("levels", confidence >= FOUND_FRACTION, confidence, table, info={"levels_seen": len(present), "solver": ["spectral", "growth"][int(np.argmin(costs))]})
+
+
+def _line_orders(affinity: np.ndarray) -> list[np.ndarray]:
+    """Two orders of items on a line with high affinity between neighbours: the Fiedler vector of
+    the normalised graph Laplacian (spectral seriation) and one-dimensional growth plus repair."""
+    n = len(affinity)
+    if n < 3:
+        return [np.arange(n)]
+    d = np.maximum(affinity.sum(1), 1e-12)
+    _, vectors = np.linalg.eigh(np.eye(n) - affinity / np.sqrt(np.outer(d, d)))
+    grown = repair_layout(affinity, grow_layout((affinity,) * 4, (1, n)), grid_neighbours((1, n)))
+    return [np.argsort(vectors[:, 1] / np.sqrt(d), kind="stable"), grown]
+
+
+def _level_table(line: np.ndarray, freq: np.ndarray) -> np.ndarray:
+    """Encrypted level -> plain estimate: the line read from the end nearer the most frequent
+    level (the background 0), spread evenly over 0..255; unseen levels map to themselves."""
+    if np.flatnonzero(line == freq.argmax())[0] > len(line) / 2:
+        line = line[::-1]
+    table = np.arange(256)
+    table[line] = np.round(np.linspace(0, 255, len(line))).astype(int) if len(line) > 1 else 0
+    return table
+
+
+def attack(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:
+    """The ciphertext-only attack for ``transform``'s scheme (its family and public options, not its key).
+
+    Raises
+    ------
+    UnsupportedSchemeError
+        For a scheme no attack is written for (for example a composition).
+    """
+    if isinstance(transform, BlockScramble):
+        opts = transform.options
+        return attack_blocks(ciphertexts, size=transform.size, shuffle_within=opts["shuffle_within"],
+                             rotate=opts["rotate"], flip=opts["flip"])  # fmt: skip
+    if isinstance(transform, (GatherTransform, Identity, PerImagePermutation)):
+        return attack_rearrangement(ciphertexts)
+    if isinstance(transform, (XorKey, PerImageXor)):
+        return attack_xor(ciphertexts, bits=transform.bits)
+    if isinstance(transform, (Negative, MonotoneMap, LevelPermutation)):
+        return attack_levels(ciphertexts, scheme=transform.name)
+    raise UnsupportedSchemeError(f"transform: expected a scheme with a written attack (rearrangements, block scrambles, XOR, "
+                    f"level maps), got {type(transform).__name__} ({getattr(transform, 'spec', transform)!r})")  # fmt: skip
