@@ -42,3 +42,19 @@ class NoSharedKeyError(PixinfoError, ValueError):
 
 class CorruptFileError(PixinfoError, ValueError):
     """A record, key, checkpoint or model file is truncated, tampered or of the wrong kind."""
+
+
+class ParameterError(PixinfoError, ValueError, TypeError):
+    """A parameter (argument, spec value, option) has the wrong type or lies outside its range.
+
+    The message names the parameter, what was expected and what was given. It subclasses both
+    ``ValueError`` and ``TypeError``, so either ``except`` clause catches it.
+    """
+
+
+class OutputPathError(PixinfoError, OSError):
+    """An output folder cannot be created or written to (checked before any work starts)."""
+
+
+class WorkTooLargeError(PixinfoError, ValueError):
+    """An exact computation would take far longer than is reasonable; the message says how to bound it."""

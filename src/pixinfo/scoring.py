@@ -10,7 +10,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from pixinfo._checks import check_image_batch
+from pixinfo._checks import check_bool, check_image_batch, check_nonnegative_int, check_positive_int, check_seed
+from pixinfo.errors import ParameterError
 from pixinfo.data import Dataset, Split, to_float, to_uint8
 from pixinfo.info import (
     DEFAULT_KERNEL,
@@ -184,6 +185,18 @@ def _value_scores(
     )  # fmt: skip
 
 
+def _check_options(*, kernel, seed, max_maps, n_boot, n_boot_value, max_value_images, batch_size, progress) -> None:
+    """The scalar options of :func:`score_table`, checked before any image is touched."""
+    if not isinstance(kernel, Kernel):
+        raise ParameterError(f"kernel must be a pixinfo.info.Kernel, got {type(kernel).__name__}")
+    check_seed(seed)
+    for name, value in (("max_maps", max_maps), ("max_value_images", max_value_images), ("batch_size", batch_size)):
+        check_positive_int(value, name)
+    check_nonnegative_int(n_boot, "n_boot")
+    check_nonnegative_int(n_boot_value, "n_boot_value")
+    check_bool(progress, "progress")
+
+
 def score_table(
     transforms: Sequence[TransformLike],
     data: Dataset | Split | torch.Tensor,
@@ -232,6 +245,8 @@ def score_table(
     progress : bool
         Show a progress bar per transform.
     """
+    _check_options(kernel=kernel, seed=seed, max_maps=max_maps, n_boot=n_boot, n_boot_value=n_boot_value,
+                   max_value_images=max_value_images, batch_size=batch_size, progress=progress)  # fmt: skip
     images, name = _images_of(data, split)
     device = torch.device(device) if device is not None else images.device
     images = to_uint8(images).to(device)

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 import torch
 
-from pixinfo._checks import check_grid_shape, describe
+from pixinfo._checks import (
+    check_finite,
+    check_grid_shape,
+    check_nonnegative_int,
+    check_positive_int,
+    check_seed,
+    describe,
+)
 from pixinfo.errors import DTypeError, ShapeError
 
 
@@ -100,10 +107,12 @@ def probe_map(
         raise DTypeError(f"transform must be callable, got {type(transform).__name__}")
     h, w = check_grid_shape(shape)
     c = int(shape[0]) if len(shape) == 3 else 1
-    if dtype != torch.uint8 and not dtype.is_floating_point:
+    if not isinstance(dtype, torch.dtype) or (dtype != torch.uint8 and not dtype.is_floating_point):
         raise DTypeError(f"dtype must be torch.uint8 or a floating dtype, got {dtype}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    atol = check_finite(atol, "atol", low=0)
+    max_dense = check_nonnegative_int(max_dense, "max_dense")
+    seed = check_seed(seed)
     n = h * w
     full = 255 if dtype == torch.uint8 else 1.0
     base = _call(transform, torch.zeros(1, c, h, w, dtype=dtype, device=device))
