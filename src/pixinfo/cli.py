@@ -22,7 +22,8 @@ def _arg_type(check: str, kind: type, name: str, **bounds):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+            expected = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         try:
             return getattr(_checks, check)(value, "value", **bounds)
         except ParameterError as err:

@@ -74,7 +74,9 @@ def read_json(path: str | Path, *, kind: str = "JSON file") -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CorruptFileError(f"{path} is not a readable {kind} (truncated, tampered or another format): {err}") from None
+        raise CorruptFileError(
+            f"{path} is not a readable {kind} (truncated, tampered or another format): {err}"
+        ) from None
 
 
 def check_writable_dir(path: str | Path, *, name: str = "output folder") -> Path:

@@ -71,7 +71,9 @@ def _stratified_split(
             np.arange(len(labels)), test_size=test_fraction, stratify=labels, random_state=seed
         )
     except ValueError as err:  # too few images per class on one side
-        raise ParameterError(f"test_fraction={test_fraction} cannot split {len(labels)} images by class: {err}") from None
+        raise ParameterError(
+            f"test_fraction={test_fraction} cannot split {len(labels)} images by class: {err}"
+        ) from None
     return _split(images[train_idx], labels[train_idx]), _split(images[test_idx], labels[test_idx])
 
 
@@ -317,7 +319,8 @@ def _read_csv(path: Path, delimiter: str, file_column: str) -> list[dict]:
         raise CorruptDatasetError(f"{path}: cannot be read as CSV ({err})") from None
     needed = {*GTSRB_INT_COLUMNS, file_column}
     if not rows or not needed <= set(rows[0]):
-        raise CorruptDatasetError(f"{path}: expected columns {sorted(needed)}; found {sorted(rows[0]) if rows else 'no rows'}")
+        found = sorted(rows[0]) if rows else "no rows"
+        raise CorruptDatasetError(f"{path}: expected columns {sorted(needed)}; found {found}")
     for line, row in enumerate(rows, start=2):
         try:
             row.update({col: int(str(row[col]).strip()) for col in GTSRB_INT_COLUMNS})
