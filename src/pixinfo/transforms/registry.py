@@ -9,9 +9,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from pixinfo._checks import parse_bool
+from pixinfo._checks import check_grid_shape, parse_bool
 from pixinfo._spec import parse_spec
-from pixinfo.errors import ParameterError
+from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.blocks import BlockScramble
 from pixinfo.transforms.compose import Compose
@@ -124,9 +124,14 @@ def _build_one(spec: str, shape: tuple[int, ...], dataset: str | None) -> Transf
     factory, helptext = _REGISTRY[name]
     kwargs = _flags(factory, name, kwargs)
     try:
-        return factory(shape, *args, dataset=dataset, **kwargs)
+        built = factory(shape, *args, dataset=dataset, **kwargs)
     except TypeError as err:  # ParameterError included
         raise ParameterError(f"bad parameters for transform {name!r} ({helptext}): {err}") from None
+    keyed_for = getattr(built, "grid", None)  # the grid a gather-map key was drawn or stored for
+    if keyed_for is not None and tuple(keyed_for) != check_grid_shape(shape):
+        h, w = keyed_for
+        raise ShapeError(f"{built.spec} is keyed for {h}x{w} images, not {'x'.join(map(str, shape[-2:]))}")
+    return built
 
 
 def build_transform(spec: str, *, shape: tuple[int, ...], dataset: str | None = None) -> Transform:
