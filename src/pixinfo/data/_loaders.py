@@ -98,7 +98,7 @@ def _check_labels(labels: np.ndarray, n_classes: int, where: object) -> np.ndarr
     if labels.dtype.kind == "f":
         whole = np.isfinite(labels) & (labels == np.round(labels))
         if not whole.all():
-            bad = labels[~whole].flat[0]
+            bad = labels[~whole].flat[0].item()
             raise CorruptDatasetError(f"{where}: labels must be whole numbers, found {bad!r} ({labels.dtype})")
     labels = labels.astype(np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
