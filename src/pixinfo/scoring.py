@@ -10,7 +10,14 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from pixinfo._checks import check_bool, check_image_batch, check_nonnegative_int, check_positive_int, check_seed
+from pixinfo._checks import (
+    check_bool,
+    check_image_batch,
+    check_int,
+    check_nonnegative_int,
+    check_positive_int,
+    check_seed,
+)
 from pixinfo.errors import ParameterError
 from pixinfo.data import Dataset, Split, to_float, to_uint8
 from pixinfo.info import (
@@ -190,8 +197,9 @@ def _check_options(*, kernel, seed, max_maps, n_boot, n_boot_value, max_value_im
     if not isinstance(kernel, Kernel):
         raise ParameterError(f"kernel must be a pixinfo.info.Kernel, got {type(kernel).__name__}")
     check_seed(seed)
-    for name, value in (("max_maps", max_maps), ("max_value_images", max_value_images), ("batch_size", batch_size)):
-        check_positive_int(value, name)
+    check_positive_int(max_maps, "max_maps")
+    check_positive_int(batch_size, "batch_size")
+    check_int(max_value_images, "max_value_images", low=2)  # value retention compares images
     check_nonnegative_int(n_boot, "n_boot")
     check_nonnegative_int(n_boot_value, "n_boot_value")
     check_bool(progress, "progress")
