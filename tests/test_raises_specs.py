@@ -58,13 +58,6 @@ BAD_SPECS = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "match"), BAD_SPECS)
-def test_bad_transform_spec_raises_a_typed_error_naming_the_parameter(spec, match):
-    with pytest.raises((PixinfoError, ValueError, TypeError), match=match) as err:
-        build_transform(spec, shape=SHAPE)
-    assert_raised_by_pixinfo(err.value)
-
-
 def test_a_key_for_another_grid_is_refused_when_built():
     with pytest.raises(ShapeError, match="keyed for 28x28 images, not 8x8"):
         build_transform("vortex:authors=mnist", shape=(1, 8, 8))
@@ -97,8 +90,14 @@ BAD_KERNELS = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "match"), BAD_KERNELS)
-def test_bad_kernel_spec_raises_a_typed_error(spec, match):
-    with pytest.raises((PixinfoError, ValueError), match=match) as err:
-        parse_kernel(spec)
+PARSERS = {"transform": lambda spec: build_transform(spec, shape=SHAPE), "kernel": parse_kernel}
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "match"),
+    [("transform", *row) for row in BAD_SPECS] + [("kernel", *row) for row in BAD_KERNELS],
+)
+def test_bad_spec_raises_a_typed_error_naming_the_parameter(kind, spec, match):
+    with pytest.raises((PixinfoError, ValueError, TypeError), match=match) as err:
+        PARSERS[kind](spec)
     assert_raised_by_pixinfo(err.value)
