@@ -18,7 +18,7 @@ from pixinfo._checks import (
     check_positive_int,
     check_seed,
 )
-from pixinfo.errors import ParameterError
+from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.data import Dataset, Split, to_float, to_uint8
 from pixinfo.info import (
     DEFAULT_KERNEL,
@@ -192,6 +192,20 @@ def _value_scores(
     )  # fmt: skip
 
 
+def _transformed(transform: TransformLike, images: torch.Tensor, *, label: str, kernel: Kernel, batch_size: int,
+                 progress: bool) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The transformed images (uint8) and their per-image I, batch by batch (checked outputs)."""
+    content, outputs = [], []
+    for i in tqdm(range(0, len(images), batch_size), desc=label, unit="batch", disable=not progress, leave=False):
+        y = transform(to_float(images[i : i + batch_size]))
+        y = check_image_batch(y, f"output of {label}")
+        if y.shape != images[i : i + batch_size].shape:
+            raise ShapeError(f"{label} changed the image shape to {tuple(y.shape)}")
+        content.append(_mean_content(y, kernel))
+        outputs.append(to_uint8(y))
+    return torch.cat(outputs), torch.cat(content)
+
+
 def _check_options(*, kernel, seed, max_maps, n_boot, n_boot_value, max_value_images, batch_size, progress) -> None:
     """The scalar options of :func:`score_table`, checked before any image is touched."""
     if not isinstance(kernel, Kernel):
@@ -268,43 +282,21 @@ def score_table(
         label = _describe(transform)
         generator = torch.Generator().manual_seed(seed)
         r, r_ci, n_maps, source, index, shared = _structure(transform, shape, kernel, device, max_maps, n_boot, generator)
-        content, outputs = [], []
-        for i in tqdm(batches, desc=label, unit="batch", disable=not progress, leave=False):
-            y = transform(to_float(images[i : i + batch_size]))
-            y = check_image_batch(y, f"output of {label}")
-            if y.shape != images[i : i + batch_size].shape:
-                raise ValueError(f"{label} changed the image shape to {tuple(y.shape)}")
-            content.append(_mean_content(y, kernel))
-            outputs.append(to_uint8(y))
-        transformed = torch.cat(outputs)
-        after = torch.cat(content)
+        transformed, after = _transformed(transform, images, label=label, kernel=kernel, batch_size=batch_size,
+                                          progress=progress)  # fmt: skip
         paired = torch.isfinite(original) & torch.isfinite(after)  # images with I defined on both sides
         before, after = original[paired].double().cpu(), after[paired].double().cpu()
         before_mean, after_mean = float(before.mean()), float(after.mean())
         sub = value_subset.to(device)
         nmi, nmi_ci, rho, rho_ci = _value_scores(images[sub], transformed[sub], index, n_boot_value, seed, generator)
         content_ci = _bootstrap_ci(lambda i: after[i].mean(1) / before[i].mean(1), len(before), n_boot, generator)
-        scores.append(
-            Score(
-                transform=label,
-                dataset=name,
-                n_images=n,
-                shared_key=shared,
-                map_source=source,
-                structural_retention=r,
-                structural_retention_ci=r_ci,
-                structural_maps=n_maps,
-                content_original=before_mean,
-                content_transformed=after_mean,
-                content_retention=after_mean / before_mean,
-                content_retention_ci=content_ci,
-                value_nmi=nmi,
-                value_nmi_ci=nmi_ci,
-                value_spearman=rho,
-                value_spearman_ci=rho_ci,
-                value_images=len(sub),
-            )
-        )
+        scores.append(Score(
+            transform=label, dataset=name, n_images=n, shared_key=shared, map_source=source,
+            structural_retention=r, structural_retention_ci=r_ci, structural_maps=n_maps,
+            content_original=before_mean, content_transformed=after_mean, content_retention=after_mean / before_mean,
+            content_retention_ci=content_ci, value_nmi=nmi, value_nmi_ci=nmi_ci, value_spearman=rho,
+            value_spearman_ci=rho_ci, value_images=len(sub),
+        ))  # fmt: skip
     return scores
 
 
