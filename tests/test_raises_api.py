@@ -170,6 +170,26 @@ def test_gradient_ascent_checks_its_options(options, match):
 
 
 @pytest.mark.parametrize(
+    ("attack", "options", "match"),
+    [
+        ("FGSM", {"eps": float("inf")}, "eps must be a finite number >= 0"),
+        ("FGSM", {"eps": -0.1}, "eps must be a finite number >= 0"),
+        ("PGD", {"eps": 0.1, "steps": 2.5}, "steps must be an integer"),
+        ("PGD", {"eps": 0.1, "norm": "l1"}, "norm must be one of"),
+        ("PGD", {"eps": 0.1, "seed": -1}, "seed must be an integer >= 0"),
+        ("PGD", {"eps": 0.1, "random_start": "no"}, "random_start must be a bool"),
+        ("LBFGS", {"c0": 0}, "c0 must be a finite number > 0"),
+        ("LBFGS", {"max_iter": 0}, "max_iter must be an integer >= 1"),
+    ],
+)
+def test_attacks_check_their_hyper_parameters(attack, options, match):
+    from pixinfo.adversarial import attacks
+
+    with pytest.raises((PixinfoError, ValueError), match=match):
+        getattr(attacks, attack)(**options)
+
+
+@pytest.mark.parametrize(
     ("options", "match"),
     [
         ({"test_fraction": 0.0}, "test_fraction must be a finite number > 0 and < 1"),

@@ -27,7 +27,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixinfo._checks import check_image_batch, describe
+from pixinfo._checks import (
+    check_bool,
+    check_choice,
+    check_finite,
+    check_image_batch,
+    check_positive_int,
+    check_seed,
+    describe,
+)
 from pixinfo.errors import ShapeError, ValueRangeError
 from pixinfo.models import evaluating
 
@@ -146,9 +154,7 @@ class FGSM(Attack):
     """Fast gradient sign method (Goodfellow et al.): one step of size ``eps`` in L∞."""
 
     def __init__(self, *, eps: float) -> None:
-        if not eps >= 0:
-            raise ValueError(f"eps must be >= 0, got {eps}")
-        self.eps = float(eps)
+        self.eps = check_finite(eps, "eps", low=0)
 
     def run(self, model, images, labels, target):
         return fgsm_step(model, images, _loss(target, labels), eps=self.eps)
@@ -159,13 +165,11 @@ class PGD(Attack):
 
     def __init__(self, *, eps: float, norm: str = "linf", steps: int = 40, step_size: float | None = None,
                  random_start: bool = True, seed: int = 0) -> None:  # fmt: skip
-        if norm not in ("linf", "l2"):
-            raise ValueError(f"norm must be 'linf' or 'l2', got {norm!r}")
-        if not eps >= 0 or steps < 1:
-            raise ValueError(f"need eps >= 0 and steps >= 1, got eps={eps}, steps={steps}")
-        self.eps, self.norm, self.steps = float(eps), norm, int(steps)
-        self.step_size = float(step_size) if step_size is not None else 2.5 * self.eps / self.steps
-        self.random_start, self.seed = random_start, seed
+        self.norm = check_choice(norm, "norm", ("linf", "l2"))
+        self.eps, self.steps = check_finite(eps, "eps", low=0), check_positive_int(steps, "steps")
+        default_step = 2.5 * self.eps / self.steps
+        self.step_size = default_step if step_size is None else check_finite(step_size, "step_size", low=0)
+        self.random_start, self.seed = check_bool(random_start, "random_start"), check_seed(seed)
 
     def _project(self, delta: torch.Tensor) -> torch.Tensor:
         if self.norm == "linf":
@@ -204,9 +208,9 @@ class LBFGS(Attack):
     targeted_only = True
 
     def __init__(self, *, c0: float = 1.0, search_steps: int = 6, max_iter: int = 50) -> None:
-        if c0 <= 0 or search_steps < 1 or max_iter < 1:
-            raise ValueError(f"need c0 > 0, search_steps >= 1, max_iter >= 1, got {c0}, {search_steps}, {max_iter}")
-        self.c0, self.search_steps, self.max_iter = float(c0), int(search_steps), int(max_iter)
+        self.c0 = check_finite(c0, "c0", low=0, low_open=True)
+        self.search_steps = check_positive_int(search_steps, "search_steps")
+        self.max_iter = check_positive_int(max_iter, "max_iter")
 
     def _solve(self, model, images, target, c):
         from scipy.optimize import minimize
