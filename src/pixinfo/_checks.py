@@ -1,12 +1,142 @@
-"""Boundary checks shared by every public function (one place, typed errors)."""
+"""Boundary checks shared by every public function (one place, typed errors).
+
+Scalars (counts, seeds, flags, finite numbers, choices) and tensors (image batches, gather
+maps, grid shapes) are checked here where they come in; every failure raises a
+:mod:`pixinfo.errors` type whose message names the parameter, what was expected and what was
+given.
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
-from pixinfo.errors import DeviceError, DTypeError, ShapeError, ValueRangeError
+from pixinfo.errors import DeviceError, DTypeError, ParameterError, ShapeError, ValueRangeError
+
+SEED_LIMIT = 2**63
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+
+
+def _bounds(low: float | None, high: float | None, *, low_open: bool = False, high_open: bool = False) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {high}")
+    return " and ".join(parts)
+
+
+def check_int(value: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as an ``int`` in ``[low, high]`` (bools and floats are refused).
+
+    Examples
+    --------
+    >>> check_int(3, "k", low=0)
+    3
+    >>> check_int(-5, "max_images", low=1)
+    Traceback (most recent call last):
+    ...
+    pixinfo.errors.ParameterError: max_images must be an integer >= 1, got -5
+    """
+    within = _bounds(low, high)
+    expected = f"an integer {within}".rstrip()
+    if not _is_int(value):
+        raise ParameterError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ParameterError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """``value`` as an ``int >= 1``."""
+    return check_int(value, name, low=1)
+
+
+def check_nonnegative_int(value: object, name: str) -> int:
+    """``value`` as an ``int >= 0``."""
+    return check_int(value, name, low=0)
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """A seed: an integer in ``[0, 2**63)``."""
+    return check_int(value, name, low=0, high=SEED_LIMIT - 1)
+
+
+def check_finite(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a finite ``float`` in the given range (open ends with ``low_open``/``high_open``).
+
+    Examples
+    --------
+    >>> check_finite(0.5, "p", low=0, high=1)
+    0.5
+    >>> check_finite(float("nan"), "atol", low=0)
+    Traceback (most recent call last):
+    ...
+    pixinfo.errors.ParameterError: atol must be a finite number >= 0, got nan
+    """
+    within = _bounds(low, high, low_open=low_open, high_open=high_open)
+    expected = f"a finite number {within}".rstrip()
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or type(value).__name__ == "bool_":
+        raise ParameterError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+    v = float(value)
+    below = low is not None and (v <= low if low_open else v < low)
+    above = high is not None and (v >= high if high_open else v > high)
+    if not math.isfinite(v) or below or above:
+        raise ParameterError(f"{name} must be {expected}, got {value!r}")
+    return v
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` if it is a bool (``"off"``, ``1`` or ``None`` are not: no truthiness)."""
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise ParameterError(f"{name} must be a bool (True or False), got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
+def parse_bool(value: object, name: str) -> bool:
+    """A flag written as text: ``true/false/1/0/yes/no`` (any case), or already a bool or 0/1.
+
+    Examples
+    --------
+    >>> parse_bool("Yes", "flip"), parse_bool(0, "flip")
+    (True, False)
+    >>> parse_bool("off", "shuffle_within")
+    Traceback (most recent call last):
+    ...
+    pixinfo.errors.ParameterError: shuffle_within must be a boolean (true/false/1/0/yes/no), got 'off'
+    """
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ParameterError(f"{name} must be a boolean (true/false/1/0/yes/no), got {value!r}")
+
+
+def check_choice(value: object, name: str, choices: Sequence[Any]) -> Any:
+    """``value`` if it is one of ``choices``."""
+    if not any(value == c and type(value) is type(c) for c in choices):
+        raise ParameterError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
 
 
 def describe(x: object) -> str:

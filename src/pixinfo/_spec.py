@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pixinfo.errors import ParameterError
+
 
 def _literal(text: str) -> Any:
     low = text.lower()
@@ -30,20 +32,31 @@ def parse_spec(spec: str) -> tuple[str, list[Any], dict[str, Any]]:
     ('block', [], {'size': 4, 'shuffle_within': True})
     >>> parse_spec("vortex:authors")
     ('vortex', ['authors'], {})
+
+    Raises
+    ------
+    ParameterError
+        Not a string, an empty name, a bad or repeated parameter name, or a positional
+        parameter after keyword ones.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"a spec must be a non-empty string like 'name:key=value', got {spec!r}")
+        raise ParameterError(f"a spec must be a non-empty string like 'name:key=value', got {spec!r}")
     name, _, rest = spec.strip().partition(":")
+    if not name.strip():
+        raise ParameterError(f"a spec must start with a name (name:key=value), got {spec!r}")
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = part.partition("=")
         if eq:
-            if not key.strip().isidentifier():
-                raise ValueError(f"bad parameter name {key!r} in spec {spec!r}")
-            kwargs[key.strip().replace("-", "_")] = _literal(value.strip())
+            key = key.strip().replace("-", "_")
+            if not key.isidentifier():
+                raise ParameterError(f"bad parameter name {key!r} in spec {spec!r}")
+            if key in kwargs:
+                raise ParameterError(f"parameter {key!r} is given twice in spec {spec!r}")
+            kwargs[key] = _literal(value.strip())
         elif kwargs:
-            raise ValueError(f"positional parameter {part!r} after keyword ones in spec {spec!r}")
+            raise ParameterError(f"positional parameter {part!r} after keyword ones in spec {spec!r}")
         else:
             args.append(_literal(part))
     return name.strip(), args, kwargs

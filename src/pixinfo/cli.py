@@ -11,6 +11,49 @@ from pathlib import Path
 DEFAULT_KERNEL_SPEC = "exponential:scale=2"
 
 
+# -- argument types: every count, seed and number is checked as it is parsed ----------------
+def _arg_type(check: str, kind: type, name: str, **bounds):
+    """An argparse type: ``kind(text)`` checked by ``pixinfo._checks.<check>`` (``bounds`` passed on)."""
+
+    def convert(text: str):
+        from pixinfo import _checks
+        from pixinfo.errors import ParameterError
+
+        try:
+            value = kind(text)
+        except ValueError:
+            expected = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        try:
+            return getattr(_checks, check)(value, "value", **bounds)
+        except ParameterError as err:
+            raise argparse.ArgumentTypeError(str(err).replace("value must be", "expected", 1)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+positive_int = _arg_type("check_positive_int", int, "positive_int")
+nonnegative_int = _arg_type("check_nonnegative_int", int, "nonnegative_int")
+seed_int = _arg_type("check_seed", int, "seed_int")
+finite_float = _arg_type("check_finite", float, "finite_float")
+probability = _arg_type("check_finite", float, "probability", low=0, high=1, low_open=True)
+
+
+def _output_dir(path: str, option: str = "--out") -> Path:
+    """``--out`` created and checked writable before any work starts."""
+    from pixinfo.files import check_writable_dir
+
+    return check_writable_dir(path, name=option)
+
+
+def _write_table(frame, path: Path) -> Path:
+    """A DataFrame as CSV, written whole."""
+    from pixinfo.files import write_text_atomic
+
+    return write_text_atomic(path, frame.to_csv(index=False))
+
+
 def _device(name: str):
     from pixinfo.train import resolve_device
 
@@ -22,10 +65,15 @@ def parse_kernel(spec: str):
     from pixinfo._spec import parse_spec
     from pixinfo.info import Kernel
 
+    from pixinfo.errors import ParameterError
+
     family, args, kwargs = parse_spec(spec)
     if args:
-        raise ValueError(f"kernel parameters must be named (scale=..., cutoff=...), got {spec!r}")
-    return Kernel(family, **kwargs)
+        raise ParameterError(f"kernel parameters must be named (scale=..., cutoff=...), got {spec!r}")
+    try:
+        return Kernel(family, **kwargs)
+    except TypeError as err:  # an unknown parameter name
+        raise ParameterError(f"bad kernel spec {spec!r} (FAMILY:scale=S[,cutoff=C]): {err}") from None
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -37,6 +85,7 @@ def _score(args: argparse.Namespace) -> int:
     from pixinfo.transforms import build_transform
     from pixinfo.transforms.registry import default_transforms
 
+    out = _output_dir(args.out)
     kernel = parse_kernel(args.kernel)
     device = _device(args.device)
     options = {"root": args.root} if args.root else {}
@@ -89,11 +138,11 @@ def _score(args: argparse.Namespace) -> int:
         "max_value_images": args.max_value_images,
         "batch_size": args.batch_size,
     }
-    base = Path(args.out) / f"score-{dataset.name}-{_stamp()}"
+    base = out / f"score-{dataset.name}-{_stamp()}"
     record = make_record("score", config, frame.to_dict(orient="records"), device=device)
     record["seconds"] = seconds
     json_path = write_json(base.with_suffix(".json"), record)
-    frame.to_csv(base.with_suffix(".csv"), index=False)
+    _write_table(frame, base.with_suffix(".csv"))
     from pixinfo.plots import plot_scores
 
     chart = plot_scores(frame, base.with_suffix(".png"), title=f"{dataset.name}: {len(images)} images")
@@ -144,6 +193,7 @@ def _train(args: argparse.Namespace) -> int:
     from pixinfo.train import TrainConfig, train
     from pixinfo.train.recipes import recipe
 
+    _output_dir(args.out)
     given = {k[len("cfg_"):]: v for k, v in vars(args).items() if k.startswith("cfg_")}
     if args.root:
         given["dataset_options"] = {**given.get("dataset_options", {}), "root": args.root}
@@ -217,7 +267,8 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
         elif f.name in choices:
             kw["choices"] = choices[f.name]
         else:
-            kw["type"] = {"int": int, "float": float}.get(kind.split("|")[0], str)
+            ints = seed_int if f.name == "seed" else nonnegative_int
+            kw["type"] = {"int": ints, "float": finite_float}.get(kind.split("|")[0], str)
             kw["metavar"] = f.name.upper()
         p.add_argument(flag, **kw)
 
@@ -270,9 +321,15 @@ def _semantic(args: argparse.Namespace) -> int:
     from pixinfo.models import load_model
     from pixinfo.provenance import make_record, write_json
 
+    from pixinfo.models import check_model_input
+
+    out = _output_dir(args.out)
     device = _device(args.device)
-    model = load_model(args.model).to(device)
+    model = load_model(args.model)
     dataset = load_dataset(args.dataset, **({"root": args.root} if args.root else {}))
+    check_model_input(model, image_shape=dataset.image_shape, source=f"the model {args.model}",
+                      data=f"dataset {dataset.name!r}")  # fmt: skip
+    model = model.to(device)
     transforms = args.transform or ["negative", "rot180", "hflip", "vflip", "contrast50", "translate2"]
     splits = args.split or ["test", "train"]
     report = semantic_accuracy(model, dataset, transforms=transforms, splits=splits,
@@ -281,11 +338,11 @@ def _semantic(args: argparse.Namespace) -> int:
     print((100 * table).round(2).to_string())
     config = {"model": str(args.model), "model_extra": getattr(model, "extra", {}), "dataset": dataset.name,
               "transforms": transforms, "splits": splits, "max_images": args.max_images, "seed": args.seed}  # fmt: skip
-    base = Path(args.out) / f"semantic-{dataset.name}-{_stamp()}"
+    base = out / f"semantic-{dataset.name}-{_stamp()}"
     record = make_record("semantic", config, report.table.to_dict(orient="records"), device=device)
     record["confusion"] = {f"{s}/{t}": m.tolist() for (s, t), m in report.confusion.items()}
     write_json(base.with_suffix(".json"), record)
-    report.table.to_csv(base.with_suffix(".csv"), index=False)
+    _write_table(report.table, base.with_suffix(".csv"))
     print(f"wrote {base.with_suffix('.json')} and {base.with_suffix('.csv')}", file=sys.stderr)
     return 0
 
@@ -295,10 +352,13 @@ def _fool(args: argparse.Namespace) -> int:
     from pixinfo.models import load_model
     from pixinfo.provenance import make_record, write_json
 
+    from pixinfo.files import torch_save_atomic
+
+    out = _output_dir(args.out)
     device = _device(args.device)
     model = load_model(args.model).to(device)
     shape = tuple(model.spec["image_shape"])
-    base = Path(args.out) / f"fool-{args.encoding}-{_stamp()}"
+    base = out / f"fool-{args.encoding}-{_stamp()}"
     if args.encoding == "gradient":
         run = gradient_ascent(model, shape=shape, steps=args.generations, seed=args.seed)
         results, images, conf = run.to_dict(), run.images, run.confidences
@@ -316,9 +376,7 @@ def _fool(args: argparse.Namespace) -> int:
                                   "population": args.population, "generations": args.generations,
                                   "seed": args.seed}, results, device=device)  # fmt: skip
     write_json(base.with_suffix(".json"), record)
-    import torch
-
-    torch.save(images, base.with_suffix(".pt"))
+    torch_save_atomic(images, base.with_suffix(".pt"))
     print(f"wrote {base.with_suffix('.json')} and the images to {base.with_suffix('.pt')}", file=sys.stderr)
     return 0
 
@@ -328,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pixinfo.transforms.registry import DEFAULT_TRANSFORMS
 
     parser = argparse.ArgumentParser(prog="pixinfo", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("score", help="score transforms with the three information measures")
@@ -340,13 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
         "default: " + ", ".join(DEFAULT_TRANSFORMS) + " (vortex:seed=0 where the authors have no key)",
     )  # fmt: skip
     p.add_argument("--kernel", default=DEFAULT_KERNEL_SPEC, help="FAMILY:scale=S[,cutoff=C]")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-images", type=int, help="score a seeded random subset of this size")
-    p.add_argument("--max-maps", type=int, default=64, help="per-image maps sampled for R")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (content, per-image R)")
-    p.add_argument("--n-boot-value", type=int, default=10, help="bootstrap resamples of value retention")
-    p.add_argument("--max-value-images", type=int, default=10000, help="images used for value retention")
-    p.add_argument("--batch-size", type=int, default=4096)
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--max-images", type=positive_int, help="score a seeded random subset of this size")
+    p.add_argument("--max-maps", type=positive_int, default=64, help="per-image maps sampled for R")
+    p.add_argument("--n-boot", type=nonnegative_int, default=1000, help="bootstrap resamples (content, per-image R)")
+    p.add_argument("--n-boot-value", type=nonnegative_int, default=10, help="bootstrap resamples of value retention")
+    p.add_argument("--max-value-images", type=positive_int, default=10000, help="images used for value retention")
+    p.add_argument("--batch-size", type=positive_int, default=4096)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--out", default="results", help="folder for the JSON and CSV results")
     p.add_argument("--no-progress", action="store_true")
@@ -362,8 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transform", action="append", metavar="NAME_OR_SPEC",
                    help="negative, rot180, hflip, vflip, contrast50, translate2 or a transform spec; repeatable")
     p.add_argument("--split", action="append", choices=["train", "test"], help="default: test and train")
-    p.add_argument("--max-images", type=int)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-images", type=positive_int, help="a seeded random subset of each split of this size")
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default="results")
     p.set_defaults(func=_semantic)
@@ -371,10 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fool", help="generate fooling images for a saved model (evolution or gradient ascent)")
     p.add_argument("--model", required=True, help="a model saved by `pixinfo train --save-model`")
     p.add_argument("--encoding", default="direct", choices=["direct", "cppn", "gradient"])
-    p.add_argument("--target", type=float, default=0.9999)
-    p.add_argument("--population", type=int, default=200)
-    p.add_argument("--generations", type=int, default=1000, help="generations (gradient: steps)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--target", type=probability, default=0.9999, help="confidence to reach, in (0, 1]")
+    p.add_argument("--population", type=positive_int, default=200)
+    p.add_argument("--generations", type=nonnegative_int, default=1000, help="generations (gradient: steps)")
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default="results")
     p.add_argument("--no-progress", action="store_true")
@@ -387,15 +446,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _error_message(err: BaseException) -> str:
+    """What ``pixinfo CMD: error:`` says: the message of an expected error, or a pointer to --debug."""
     from pixinfo.errors import PixinfoError
 
+    if isinstance(err, (PixinfoError, ValueError, TypeError, OSError)):
+        return str(err) or type(err).__name__
+    first = (str(err).splitlines() or [""])[0][:300]
+    return f"internal error ({type(err).__name__}: {first}); rerun with `pixinfo --debug ...` for the traceback"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; every error ends as ``pixinfo CMD: error: ...`` and exit status 2.
+
+    Bad arguments exit through argparse (status 2, ``error:`` on stderr); ``--debug`` shows the
+    traceback of an error instead; Ctrl-C exits with status 130.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (PixinfoError, ValueError) as err:
-        print(f"pixinfo {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"pixinfo {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.debug:
+            raise
+        print(f"pixinfo {args.command}: error: {_error_message(err)}", file=sys.stderr)
         return 2
 
 

@@ -46,3 +46,18 @@ class CorruptFileError(PixinfoError, ValueError):
 
 class UnsupportedSchemeError(PixinfoError, TypeError):
     """No attack (or measure) is written for this kind of transform."""
+
+class ParameterError(PixinfoError, ValueError, TypeError):
+    """A parameter (argument, spec value, option) has the wrong type or lies outside its range.
+
+    The message names the parameter, what was expected and what was given. It subclasses both
+    ``ValueError`` and ``TypeError``, so either ``except`` clause catches it.
+    """
+
+
+class OutputPathError(PixinfoError, OSError):
+    """An output folder cannot be created or written to (checked before any work starts)."""
+
+
+class WorkTooLargeError(PixinfoError, ValueError):
+    """An exact computation would take far longer than is reasonable; the message says how to bound it."""

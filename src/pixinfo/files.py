@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -53,6 +54,59 @@ def torch_save_atomic(obj: object, path: str | Path) -> Path:
     import torch
 
     return write_atomic(path, lambda f: torch.save(obj, f))
+
+
+def read_json(path: str | Path, *, kind: str = "JSON file") -> object:
+    """The JSON value in ``path``, with typed errors naming the path.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    CorruptFileError
+        The file is truncated, not UTF-8 or not JSON.
+    """
+    from pixinfo.errors import CorruptFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {kind} at {path}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CorruptFileError(
+            f"{path} is not a readable {kind} (truncated, tampered or another format): {err}"
+        ) from None
+
+
+def check_writable_dir(path: str | Path, *, name: str = "output folder") -> Path:
+    """Create ``path`` if needed and check a file can be written in it, before any work starts.
+
+    Raises
+    ------
+    OutputPathError
+        ``path`` is a file, lies under a file, or cannot be created or written to.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     check_writable_dir(pathlib.Path(d) / "new" / "results").is_dir()
+    True
+    """
+    from pixinfo.errors import OutputPathError
+
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{name} {path} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".pixinfo-write-check.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OutputPathError(f"{name} {path} cannot be created or written to: {err.strerror or err}") from None
+    return path
 
 
 def sha256_file(path: str | Path) -> str:

@@ -30,8 +30,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from pixinfo._checks import describe
-from pixinfo.errors import PixinfoError, ShapeError
+from pixinfo._checks import check_bool, check_finite, check_int, check_positive_int, describe
+from pixinfo.errors import ParameterError, PixinfoError, ShapeError
 
 NORMALIZATIONS = ("none", "dataset", "per-image")
 
@@ -94,11 +94,13 @@ class Classifier(nn.Module):
 def _resnet18(c: int, h: int, w: int, k: int, *, small_stem: bool | None = None, width: int = 64) -> nn.Module:
     from torchvision.models import resnet18
 
+    if small_stem is not None:
+        check_bool(small_stem, "small_stem")
+    if check_positive_int(width, "width") != 64:
+        raise ConfigError("resnet18 has a fixed width of 64; use the cnn model for a smaller network")
     net = resnet18(num_classes=k)
     if small_stem is None:
         small_stem = max(h, w) <= 64
-    if width != 64:
-        raise ConfigError("resnet18 has a fixed width of 64; use the cnn model for a smaller network")
     if small_stem:  # CIFAR-style stem: 3x3 stride 1, no max-pool
         net.conv1 = nn.Conv2d(c, 64, 3, 1, 1, bias=False)
         net.maxpool = nn.Identity()
@@ -116,7 +118,10 @@ class ViT(nn.Module):
     def __init__(self, c: int, h: int, w: int, k: int, *, patch: int | None = None, dim: int = 192,
                  depth: int = 6, heads: int = 3, mlp_ratio: float = 2.0, dropout: float = 0.0) -> None:  # fmt: skip
         super().__init__()
-        patch = patch or (4 if max(h, w) <= 64 else 16)
+        patch = (4 if max(h, w) <= 64 else 16) if patch is None else check_positive_int(patch, "patch")
+        dim, depth, heads = (check_positive_int(v, n) for n, v in (("dim", dim), ("depth", depth), ("heads", heads)))
+        mlp_ratio = check_finite(mlp_ratio, "mlp_ratio", low=0, low_open=True)
+        dropout = check_finite(dropout, "dropout", low=0, high=1, high_open=True)
         if h % patch or w % patch:
             raise ConfigError(f"vit: patch size {patch} must divide the image size {h}x{w}")
         if dim % heads:
@@ -139,6 +144,7 @@ class ViT(nn.Module):
 
 def _cnn(c: int, h: int, w: int, k: int, *, width: int = 32, hidden: int = 200) -> nn.Module:
     """Hosseini & Poovendran: conv 32 3x3 → conv 64 3x3 → max-pool → FC 200 → FC 200 → classes."""
+    width, hidden = check_positive_int(width, "width"), check_positive_int(hidden, "hidden")
     oh, ow = (h - 4) // 2, (w - 4) // 2
     return nn.Sequential(
         nn.Conv2d(c, width, 3), nn.ReLU(), nn.Conv2d(width, 2 * width, 3), nn.ReLU(), nn.MaxPool2d(2),
@@ -157,11 +163,14 @@ def _lenet(c: int, h: int, w: int, k: int) -> nn.Module:
 
 
 def _mlp(c: int, h: int, w: int, k: int, *, hidden: tuple[int, ...] | list[int] = (512, 256)) -> nn.Module:
+    if not isinstance(hidden, (list, tuple)):
+        raise ParameterError(f"hidden must be a list of positive integers (layer widths), got {hidden!r}")
+    hidden = [check_positive_int(n, f"hidden[{i}]") for i, n in enumerate(hidden)]
     layers: list[nn.Module] = [nn.Flatten()]
     width = c * h * w
     for n in hidden:
-        layers += [nn.Linear(width, int(n)), nn.ReLU()]
-        width = int(n)
+        layers += [nn.Linear(width, n), nn.ReLU()]
+        width = n
     layers.append(nn.Linear(width, k))
     return nn.Sequential(*layers)
 
@@ -215,14 +224,16 @@ def build_model(
     """
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
-    if len(image_shape) != 3 or min(image_shape) < 1:
+    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
         raise ConfigError(f"image_shape must be (C, H, W) with positive sizes, got {image_shape!r}")
-    c, h, w = (int(v) for v in image_shape)
+    try:
+        c, h, w = (check_positive_int(v, "each size in image_shape") for v in image_shape)
+        check_int(num_classes, "num_classes", low=2)
+    except ParameterError as err:
+        raise ConfigError(str(err)) from None
     info = MODELS[name]
     if min(h, w) < info.min_size:
         raise ConfigError(f"{name} needs images of at least {info.min_size}x{info.min_size} pixels, got {h}x{w}")
-    if num_classes < 2:
-        raise ConfigError(f"num_classes must be at least 2, got {num_classes}")
     try:
         net = info.build(c, h, w, num_classes, **options)
     except TypeError as err:
@@ -232,6 +243,23 @@ def build_model(
     model = Classifier(net, InputNorm(c, mode=normalization, mean=mean, std=std), spec=spec)
     check_model(model, image_shape=(c, h, w), num_classes=num_classes)
     return model
+
+
+def check_model_input(model: nn.Module, *, image_shape: tuple[int, ...], source: str = "the model",
+                      data: str = "the data") -> None:  # fmt: skip
+    """Fail with both shapes when a pixinfo model was built for other images than ``image_shape``.
+
+    Raises
+    ------
+    ShapeError
+        ``model.spec["image_shape"]`` (what it was built and trained for) differs from
+        ``image_shape``; models without a spec are not checked here.
+    """
+    spec = getattr(model, "spec", None)
+    want = tuple(spec["image_shape"]) if isinstance(spec, dict) and "image_shape" in spec else None
+    if want is not None and want != tuple(image_shape):
+        raise ShapeError(f"{source} takes images of shape {want} (C, H, W), but {data} has images of shape "
+                         f"{tuple(image_shape)}; use a model trained on this dataset")  # fmt: skip
 
 
 def check_model(model: nn.Module, *, image_shape: tuple[int, int, int], num_classes: int) -> None:
@@ -307,9 +335,6 @@ def load_torch_file(path, *, map_location="cpu", kind: str = "file"):
     Raises ``FileNotFoundError`` for a missing file and :class:`~pixinfo.errors.CorruptFileError`
     for one that is truncated, not a torch file, or holds anything but weights and plain data.
     """
-    import pickle
-    import zipfile
-
     from pixinfo.errors import CorruptFileError
 
     path = Path(path)
@@ -317,7 +342,7 @@ def load_torch_file(path, *, map_location="cpu", kind: str = "file"):
         raise FileNotFoundError(f"no {kind} file at {path}")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as err:
+    except Exception as err:  # arbitrary bytes fail anywhere in the unpickler (IndexError, KeyError, ...)
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise CorruptFileError(f"{path} is not a readable {kind} file (truncated, tampered or another format): "
                                f"{first[:200]}") from None  # fmt: skip

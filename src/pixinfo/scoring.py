@@ -9,7 +9,15 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from pixinfo._checks import check_image_batch
+from pixinfo._checks import (
+    check_bool,
+    check_image_batch,
+    check_int,
+    check_nonnegative_int,
+    check_positive_int,
+    check_seed,
+)
+from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.data import Dataset, Split, to_float, to_uint8
 from pixinfo.estimate import Estimate, bootstrap, centred_interval, stream
 from pixinfo.info import (
@@ -152,6 +160,33 @@ def _value_scores(
             Estimate(rho, *centred_interval(replicates[:, 1], rho), method))  # fmt: skip
 
 
+def _transformed(transform: TransformLike, images: torch.Tensor, *, label: str, kernel: Kernel, batch_size: int,
+                 progress: bool) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The transformed images (uint8) and their per-image I, batch by batch (checked outputs)."""
+    content, outputs = [], []
+    for i in tqdm(range(0, len(images), batch_size), desc=label, unit="batch", disable=not progress, leave=False):
+        y = transform(to_float(images[i : i + batch_size]))
+        y = check_image_batch(y, f"output of {label}")
+        if y.shape != images[i : i + batch_size].shape:
+            raise ShapeError(f"{label} changed the image shape to {tuple(y.shape)}")
+        content.append(_mean_content(y, kernel))
+        outputs.append(to_uint8(y))
+    return torch.cat(outputs), torch.cat(content)
+
+
+def _check_options(*, kernel, seed, max_maps, n_boot, n_boot_value, max_value_images, batch_size, progress) -> None:
+    """The scalar options of :func:`score_table`, checked before any image is touched."""
+    if not isinstance(kernel, Kernel):
+        raise ParameterError(f"kernel must be a pixinfo.info.Kernel, got {type(kernel).__name__}")
+    check_seed(seed)
+    check_positive_int(max_maps, "max_maps")
+    check_positive_int(batch_size, "batch_size")
+    check_int(max_value_images, "max_value_images", low=2)  # value retention compares images
+    check_nonnegative_int(n_boot, "n_boot")
+    check_nonnegative_int(n_boot_value, "n_boot_value")
+    check_bool(progress, "progress")
+
+
 def score_table(
     transforms: Sequence[TransformLike],
     data: Dataset | Split | torch.Tensor,
@@ -200,6 +235,8 @@ def score_table(
     progress : bool
         Show a progress bar per transform.
     """
+    _check_options(kernel=kernel, seed=seed, max_maps=max_maps, n_boot=n_boot, n_boot_value=n_boot_value,
+                   max_value_images=max_value_images, batch_size=batch_size, progress=progress)  # fmt: skip
     images, name = _images_of(data, split)
     device = torch.device(device) if device is not None else images.device
     images = to_uint8(images).to(device)
@@ -212,16 +249,8 @@ def score_table(
     for transform in transforms:
         label = _describe(transform)
         r, n_maps, source, index, shared = _structure(transform, shape, kernel, device, max_maps, n_boot, seed)
-        content, outputs = [], []
-        for i in tqdm(batches, desc=label, unit="batch", disable=not progress, leave=False):
-            y = transform(to_float(images[i : i + batch_size]))
-            y = check_image_batch(y, f"output of {label}")
-            if y.shape != images[i : i + batch_size].shape:
-                raise ValueError(f"{label} changed the image shape to {tuple(y.shape)}")
-            content.append(_mean_content(y, kernel))
-            outputs.append(to_uint8(y))
-        transformed = torch.cat(outputs)
-        after = torch.cat(content)
+        transformed, after = _transformed(transform, images, label=label, kernel=kernel, batch_size=batch_size,
+                                          progress=progress)  # fmt: skip
         paired = torch.isfinite(original) & torch.isfinite(after)  # images with I defined on both sides
         before, after = original[paired].double().cpu(), after[paired].double().cpu()
         before_mean, after_mean = float(before.mean()), float(after.mean())

@@ -91,7 +91,7 @@ def test_mode_is_restored_and_bad_inputs_are_refused(digits_cnn, batch):
         (lambda m, x, y: LinfPGD(rel_stepsize=float("inf")), ValueError, "rel_stepsize"),
         (lambda m, x, y: PGD(steps=3), TypeError, "use LinfPGD or L2PGD"),
         (lambda m, x, y: LinfPGD(3), TypeError, "positional"),  # keyword-only hyper-parameters
-        (lambda m, x, y: LBFGS(c0=float("nan")), ValueError, "c0 > 0"),
+        (lambda m, x, y: LBFGS(c0=float("nan")), ValueError, "c0 must be a finite number > 0"),
     ],
 )
 def test_bad_attack_inputs_raise_typed_errors(digits_cnn, batch, call, error, match):

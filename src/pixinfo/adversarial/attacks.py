@@ -32,7 +32,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixinfo._checks import check_image_batch, describe
+from pixinfo._checks import (
+    check_bool,
+    check_finite,
+    check_image_batch,
+    check_positive_int,
+    check_seed,
+    describe,
+)
 from pixinfo.errors import ShapeError, ValueRangeError
 from pixinfo.models import evaluating
 
@@ -206,12 +213,10 @@ class PGD(FixedEpsilonAttack):
                  seed: int = 0) -> None:  # fmt: skip
         if type(self) is PGD:
             raise TypeError("PGD is the shared loop; use LinfPGD or L2PGD")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-        if rel_stepsize is not None and not (math.isfinite(rel_stepsize) and rel_stepsize > 0):
-            raise ValueError(f"rel_stepsize must be a finite number > 0, got {rel_stepsize!r}")
-        self.steps, self.random_init, self.seed = steps, bool(random_start), int(seed)
-        self.rel_stepsize = float(rel_stepsize) if rel_stepsize is not None else 2.5 / steps
+        self.steps = check_positive_int(steps, "steps")
+        self.random_init, self.seed = check_bool(random_start, "random_start"), check_seed(seed)
+        self.rel_stepsize = 2.5 / self.steps if rel_stepsize is None else check_finite(
+            rel_stepsize, "rel_stepsize", low=0, low_open=True)  # fmt: skip
 
     def normalize(self, grad: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError  # pragma: no cover - abstract
@@ -269,9 +274,9 @@ class LBFGS(Attack):
     targeted_only = True
 
     def __init__(self, *, c0: float = 1.0, search_steps: int = 6, max_iter: int = 50) -> None:
-        if not c0 > 0 or search_steps < 1 or max_iter < 1:
-            raise ValueError(f"need c0 > 0, search_steps >= 1, max_iter >= 1, got {c0}, {search_steps}, {max_iter}")
-        self.c0, self.search_steps, self.max_iter = float(c0), int(search_steps), int(max_iter)
+        self.c0 = check_finite(c0, "c0", low=0, low_open=True)
+        self.search_steps = check_positive_int(search_steps, "search_steps")
+        self.max_iter = check_positive_int(max_iter, "max_iter")
 
     def _sizes(self, epsilons):
         return ([math.inf], True) if epsilons is None else _epsilons(epsilons, allow_inf=True)

@@ -32,14 +32,36 @@ import numpy as np
 import torch
 from torch import nn
 
+from pixinfo._checks import (
+    check_bool,
+    check_finite,
+    check_int,
+    check_nonnegative_int,
+    check_positive_int,
+    check_seed,
+)
 from pixinfo.adversarial.attacks import checked_logits
+from pixinfo.errors import ParameterError
 from pixinfo.models import evaluating, model_device
 
 
 def _check_shape(shape: Sequence[int]) -> tuple[int, int, int]:
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"shape must be (C, H, W) with positive sizes, got {tuple(shape)!r}")
-    return int(shape[0]), int(shape[1]), int(shape[2])
+    if not isinstance(shape, Sequence) or len(shape) != 3:
+        raise ParameterError(f"shape must be (C, H, W) with positive sizes, got {shape!r}")
+    c, h, w = (check_positive_int(s, "each size in shape") for s in shape)
+    return c, h, w
+
+
+def _check_classes(classes: Sequence[int] | None, k: int) -> list[int]:
+    """The classes to search: all ``k`` by default, else distinct integers in ``[0, k)``."""
+    if classes is None:
+        return list(range(k))
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence) or not classes:
+        raise ParameterError(f"classes must be a non-empty sequence of class indices, got {classes!r}")
+    chosen = [check_int(c, "each of classes", low=0, high=k - 1) for c in classes]
+    if len(set(chosen)) != len(chosen):
+        raise ParameterError(f"classes must be distinct, got {list(classes)!r}")
+    return chosen
 
 
 @dataclass
@@ -384,9 +406,11 @@ def evolve(
     """
     from tqdm.auto import tqdm
 
-    if population < 1 or generations < 0 or not 0 < target <= 1:
-        raise ValueError(f"need population >= 1, generations >= 0, 0 < target <= 1; got {population}, "
-                         f"{generations}, {target}")  # fmt: skip
+    population = check_positive_int(population, "population")
+    generations = check_nonnegative_int(generations, "generations")
+    target = check_finite(target, "target", low=0, high=1, low_open=True)
+    seed, stop_at_target = check_seed(seed), check_bool(stop_at_target, "stop_at_target")
+    progress = check_bool(progress, "progress")
     if not isinstance(encoding, Encoding):  # checked once, at the boundary
         raise TypeError(f"encoding must have shape, init, mutate, render and take, got {type(encoding).__name__}")
     device = model_device(model)
@@ -394,7 +418,7 @@ def evolve(
     start = time.perf_counter()
     with evaluating(model), torch.no_grad():
         probe = checked_logits(model, torch.zeros(1, *encoding.shape, device=device))
-        classes = list(range(probe.shape[1])) if classes is None else [int(k) for k in classes]
+        classes = _check_classes(classes, probe.shape[1])
         archive = EliteArchive(n_classes=len(classes), target=target)
         genomes = encoding.init(population, random=random, device=device)
         images = encoding.render(genomes, device=device)
@@ -466,11 +490,17 @@ def gradient_ascent(
     if objective not in ("softmax", "logit"):
         raise ValueError(f"objective must be 'softmax' or 'logit', got {objective!r}")
     c, h, w = _check_shape(shape)
+    steps, seed = check_nonnegative_int(steps, "steps"), check_seed(seed)
+    lr = check_finite(lr, "lr", low=0, low_open=True)
+    l2_decay = check_finite(l2_decay, "l2_decay", low=0)
+    blur_every = check_nonnegative_int(blur_every, "blur_every")
+    blur_sigma = check_finite(blur_sigma, "blur_sigma", low=0, low_open=True)
+    thresholds = [check_finite(t, "each of thresholds", low=0, high=1) for t in thresholds]
     device = model_device(model)
     with evaluating(model):
         with torch.no_grad():
             k_all = checked_logits(model, torch.zeros(1, c, h, w, device=device)).shape[1]
-        classes = list(range(k_all)) if classes is None else [int(k) for k in classes]
+        classes = _check_classes(classes, k_all)
         target = torch.tensor(classes, device=device)
         g = torch.Generator(device=device).manual_seed(seed)
         x = (0.5 + 0.1 * torch.randn((len(classes), c, h, w), generator=g, device=device)).clamp(0, 1)

@@ -28,10 +28,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from pixinfo._checks import check_image_batch, describe
+from pixinfo._checks import check_image_batch, check_positive_int, check_seed, describe
 from pixinfo.adversarial.attacks import check_float_images, check_labels, checked_logits
-from pixinfo.errors import ShapeError
-from pixinfo.models import evaluating, model_device
+from pixinfo.errors import ParameterError, ShapeError
+from pixinfo.models import check_model_input, evaluating, model_device
 
 
 def negative(x: torch.Tensor) -> torch.Tensor:
@@ -114,6 +114,23 @@ def _resolve(transforms, shape) -> dict[str, Callable[[torch.Tensor], torch.Tens
     return out
 
 
+def _sources(model: nn.Module, data, splits: Sequence[str], class_names):
+    """Images and labels per split, the number of classes (None: ask the model), image shape, names."""
+    if hasattr(data, "split") and hasattr(data, "num_classes"):
+        if isinstance(splits, str) or not all(s in ("train", "test", "all") for s in splits):
+            raise ParameterError(f"splits must be a sequence of 'train', 'test' or 'all', got {splits!r}")
+        check_model_input(model, image_shape=data.image_shape, data=f"dataset {data.name!r}")
+        sources = {s: (data.split(s).images, data.split(s).labels) for s in splits}
+        return sources, data.num_classes, data.image_shape, class_names or data.class_names
+    try:
+        images, labels = data
+    except (TypeError, ValueError):
+        raise TypeError("data must be a pixinfo Dataset or a pair (images, labels)") from None
+    images = check_image_batch(images)
+    check_model_input(model, image_shape=tuple(images.shape[1:]))
+    return {"data": (images, labels)}, None, tuple(images.shape[1:]), class_names
+
+
 def semantic_accuracy(
     model: nn.Module,
     data,
@@ -142,18 +159,11 @@ def semantic_accuracy(
     max_images : int, optional
         A seeded random subset of each split of at most this size.
     """
-    if hasattr(data, "split") and hasattr(data, "num_classes"):
-        sources = {s: (data.split(s).images, data.split(s).labels) for s in splits}
-        num_classes, class_names = data.num_classes, class_names or data.class_names
-        shape = data.image_shape
-    else:
-        try:
-            images, labels = data
-        except (TypeError, ValueError):
-            raise TypeError("data must be a pixinfo Dataset or a pair (images, labels)") from None
-        images = check_image_batch(images)
-        sources = {"data": (images, labels)}
-        num_classes, shape = None, tuple(images.shape[1:])
+    check_positive_int(batch_size, "batch_size")
+    if max_images is not None:
+        check_positive_int(max_images, "max_images")
+    check_seed(seed)
+    sources, num_classes, shape, class_names = _sources(model, data, splits, class_names)
     chosen = {"identity": (lambda x: x), **_resolve(transforms, shape)}
     device = model_device(model)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pixinfo._checks import check_bool, check_finite, check_int
 from pixinfo.data._formats import read_cifar_batch, read_idx
 from pixinfo.data._types import Dataset, Split
-from pixinfo.errors import CorruptDatasetError, DatasetNotFoundError
+from pixinfo.errors import CorruptDatasetError, DatasetNotFoundError, ParameterError
 
 DIGIT_NAMES = tuple(str(i) for i in range(10))
 FASHION_NAMES = (
@@ -63,11 +64,16 @@ def _stratified_split(
 ) -> tuple[Split, Split]:
     from sklearn.model_selection import train_test_split
 
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
-    train_idx, test_idx = train_test_split(
-        np.arange(len(labels)), test_size=test_fraction, stratify=labels, random_state=seed
-    )
+    test_fraction = check_finite(test_fraction, "test_fraction", low=0, high=1, low_open=True, high_open=True)
+    seed = check_int(seed, "seed", low=0, high=2**32 - 1)  # scikit-learn's RandomState takes 32 bits
+    try:
+        train_idx, test_idx = train_test_split(
+            np.arange(len(labels)), test_size=test_fraction, stratify=labels, random_state=seed
+        )
+    except ValueError as err:  # too few images per class on one side
+        raise ParameterError(
+            f"test_fraction={test_fraction} cannot split {len(labels)} images by class: {err}"
+        ) from None
     return _split(images[train_idx], labels[train_idx]), _split(images[test_idx], labels[test_idx])
 
 
@@ -79,7 +85,22 @@ def _split(images: np.ndarray, labels: np.ndarray) -> Split:
 
 
 def _check_labels(labels: np.ndarray, n_classes: int, where: object) -> np.ndarray:
-    labels = np.asarray(labels).astype(np.int64)
+    """Labels as int64, each an integer in ``[0, n_classes)`` (floats holding whole numbers pass).
+
+    Raises
+    ------
+    CorruptDatasetError
+        A label is not a number, not a whole number, or out of range; the message names ``where``.
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iuf":
+        raise CorruptDatasetError(f"{where}: labels must be integers, found {labels.dtype} values")
+    if labels.dtype.kind == "f":
+        whole = np.isfinite(labels) & (labels == np.round(labels))
+        if not whole.all():
+            bad = labels[~whole].flat[0].item()
+            raise CorruptDatasetError(f"{where}: labels must be whole numbers, found {bad!r} ({labels.dtype})")
+    labels = labels.astype(np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise CorruptDatasetError(
             f"{where}: labels must lie in [0, {n_classes}), found {labels.min()}..{labels.max()}"
@@ -165,6 +186,22 @@ def _idx_split(images_path: Path, labels_path: Path) -> Split:
     return _split(images[:, None], _check_labels(labels, 10, labels_path))
 
 
+def _refuse_partial(name: str, folder: Path, present: Sequence[str], missing: Sequence[str]) -> None:
+    """A folder holding some of a dataset's files but not all is an error, never skipped for another copy.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        Naming the folder, the files it holds and the files it misses.
+    """
+    if present and missing:
+        raise DatasetNotFoundError(
+            f"dataset {name!r}: {folder} is a partial copy: it holds {', '.join(present)} but not "
+            f"{', '.join(missing)}; complete the copy or remove the folder (pixinfo does not fall back to "
+            "another copy when one is incomplete)"
+        )
+
+
 def load_idx_dataset(
     name: str,
     class_names: tuple[str, ...],
@@ -179,6 +216,7 @@ def load_idx_dataset(
             test = _idx_split(paths["test_images"], paths["test_labels"])
             return Dataset(name, train, test, class_names, str(folder))
         missing = [IDX_FILES[k] for k, v in paths.items() if v is None]
+        _refuse_partial(name, folder, [p.name for p in paths.values() if p is not None], missing)
         tried.append(f"{folder} (missing {', '.join(missing)})" if folder.is_dir() else f"{folder} (no such folder)")
     raise DatasetNotFoundError(
         f"dataset {name!r} not found. Looked in: {'; '.join(tried)}. It needs the four IDX files "
@@ -226,6 +264,16 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), _check_labels(labels, 10, path)
 
 
+def _cifar_names(meta: Path) -> tuple[str, ...]:
+    """The ten class names in ``batches.meta`` (the standard names when it lists none)."""
+    found = read_cifar_batch(meta).get("label_names")
+    if found is None:
+        return CIFAR10_NAMES
+    if not isinstance(found, (list, tuple)) or len(found) != len(CIFAR10_NAMES):
+        raise CorruptDatasetError(f"{meta}: 'label_names' must list {len(CIFAR10_NAMES)} names, got {found!r:.200}")
+    return tuple(n.decode(errors="replace") if isinstance(n, bytes) else str(n) for n in found)
+
+
 def load_cifar10(*, root: str | Path | None = None) -> Dataset:
     """CIFAR-10 from the python pickle batches (folder ``cifar-10-batches-py``)."""
     tried = []
@@ -239,11 +287,10 @@ def load_cifar10(*, root: str | Path | None = None) -> Dataset:
                 names = CIFAR10_NAMES
                 meta = folder / "batches.meta"
                 if meta.is_file():
-                    found = read_cifar_batch(meta).get("label_names")
-                    if found is not None:
-                        names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in found)
+                    names = _cifar_names(meta)
                 return Dataset("cifar10", train, test, names, str(folder))
             missing = [f.name for f in files if not f.is_file()]
+            _refuse_partial("cifar10", folder, [f.name for f in files if f.is_file()], missing)
             tried.append(f"{folder} (missing {', '.join(missing)})" if folder.is_dir() else f"{folder} (no such folder)")
     raise DatasetNotFoundError(
         f"dataset 'cifar10' not found. Looked in: {'; '.join(tried)}. pixinfo downloads nothing: "
@@ -253,12 +300,36 @@ def load_cifar10(*, root: str | Path | None = None) -> Dataset:
 
 
 # -- GTSRB ------------------------------------------------------------------------------
-def _read_csv(path: Path, delimiter: str) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter=delimiter))
-    needed = {"Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2", "ClassId"}
+GTSRB_INT_COLUMNS = ("Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2", "ClassId")
+
+
+def _read_csv(path: Path, delimiter: str, file_column: str) -> list[dict]:
+    """The rows of a GTSRB annotation file, its ROI and class columns parsed as integers.
+
+    Raises
+    ------
+    CorruptDatasetError
+        The file is not UTF-8 text or CSV, lacks a column, or a row holds no integer where one
+        belongs; the message names the file and the line.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh, delimiter=delimiter))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise CorruptDatasetError(f"{path}: cannot be read as CSV ({err})") from None
+    needed = {*GTSRB_INT_COLUMNS, file_column}
     if not rows or not needed <= set(rows[0]):
-        raise CorruptDatasetError(f"{path}: expected columns {sorted(needed)}; found {sorted(rows[0]) if rows else 'no rows'}")
+        found = sorted(rows[0]) if rows else "no rows"
+        raise CorruptDatasetError(f"{path}: expected columns {sorted(needed)}; found {found}")
+    for line, row in enumerate(rows, start=2):
+        try:
+            row.update({col: int(str(row[col]).strip()) for col in GTSRB_INT_COLUMNS})
+        except ValueError:
+            bad = {col: row[col] for col in GTSRB_INT_COLUMNS}
+            raise CorruptDatasetError(f"{path}, line {line}: {', '.join(GTSRB_INT_COLUMNS)} must be integers, "
+                                      f"got {bad}") from None  # fmt: skip
+        if not isinstance(row[file_column], str):
+            raise CorruptDatasetError(f"{path}, line {line}: the row has no {file_column!r} value")
     return rows
 
 
@@ -270,7 +341,7 @@ def _gtsrb_image(path: Path, row: dict[str, str], size: int, grayscale: bool) ->
     try:
         with Image.open(path) as img:
             img = img.convert("L" if grayscale else "RGB")
-            box = (int(row["Roi.X1"]), int(row["Roi.Y1"]), int(row["Roi.X2"]) + 1, int(row["Roi.Y2"]) + 1)
+            box = (row["Roi.X1"], row["Roi.Y1"], row["Roi.X2"] + 1, row["Roi.Y2"] + 1)
             img = img.crop(box).resize((size, size), Image.Resampling.BILINEAR)
             arr = np.asarray(img, dtype=np.uint8)
     except (UnidentifiedImageError, OSError, ValueError) as err:
@@ -280,7 +351,7 @@ def _gtsrb_image(path: Path, row: dict[str, str], size: int, grayscale: bool) ->
 
 def _gtsrb_rows(rows: list[tuple[Path, dict[str, str]]], size: int, grayscale: bool, where: Path) -> Split:
     images = np.stack([_gtsrb_image(p, r, size, grayscale) for p, r in rows])
-    labels = _check_labels(np.array([int(r["ClassId"]) for _, r in rows]), len(GTSRB_NAMES), where)
+    labels = _check_labels(np.array([r["ClassId"] for _, r in rows], dtype=np.int64), len(GTSRB_NAMES), where)
     return _split(images, labels)
 
 
@@ -296,10 +367,10 @@ def _gtsrb_official(folder: Path, size: int, grayscale: bool) -> Dataset | None:
         ann = class_dir / f"GT-{class_dir.name}.csv"
         if not ann.is_file():
             raise CorruptDatasetError(f"GTSRB class folder {class_dir} has no annotation file {ann.name}")
-        train_rows += [(class_dir / r["Filename"], r) for r in _read_csv(ann, ";")]
+        train_rows += [(class_dir / r["Filename"], r) for r in _read_csv(ann, ";", "Filename")]
     if not train_rows:
         raise CorruptDatasetError(f"{train_dir}: no annotated training images")
-    test_rows = [(test_dir / r["Filename"], r) for r in _read_csv(gt, ";")]
+    test_rows = [(test_dir / r["Filename"], r) for r in _read_csv(gt, ";", "Filename")]
     return Dataset(
         "gtsrb", _gtsrb_rows(train_rows, size, grayscale, train_dir), _gtsrb_rows(test_rows, size, grayscale, gt),
         GTSRB_NAMES, str(folder), {"size": size, "grayscale": grayscale, "layout": "official"},
@@ -307,13 +378,13 @@ def _gtsrb_official(folder: Path, size: int, grayscale: bool) -> Dataset | None:
 
 
 def _gtsrb_kaggle(folder: Path, size: int, grayscale: bool) -> Dataset | None:
-    if not (folder / "Train.csv").is_file() or not (folder / "Test.csv").is_file():
+    present = [name for name in ("Train.csv", "Test.csv") if (folder / name).is_file()]
+    _refuse_partial("gtsrb", folder, present, sorted({"Train.csv", "Test.csv"} - set(present)))
+    if len(present) < 2:
         return None
     splits = []
     for name in ("Train.csv", "Test.csv"):
-        rows = _read_csv(folder / name, ",")
-        if "Path" not in rows[0]:
-            raise CorruptDatasetError(f"{folder / name}: expected a 'Path' column")
+        rows = _read_csv(folder / name, ",", "Path")
         splits.append(_gtsrb_rows([(folder / r["Path"], r) for r in rows], size, grayscale, folder / name))
     return Dataset(
         "gtsrb", splits[0], splits[1], GTSRB_NAMES, str(folder),
@@ -328,8 +399,8 @@ def load_gtsrb(*, root: str | Path | None = None, size: int = 32, grayscale: boo
     ``GTSRB/Final_Test/Images/*.ppm`` with ``GT-final_test.csv``) and the common Kaggle
     re-packaging (``Train.csv``, ``Test.csv`` with a ``Path`` column).
     """
-    if not isinstance(size, int) or size < 4:
-        raise ValueError(f"size must be an int >= 4, got {size!r}")
+    size = check_int(size, "size", low=4)
+    grayscale = check_bool(grayscale, "grayscale")
     tried = []
     for base in candidate_dirs("gtsrb", root):
         for folder in (base, base / "GTSRB"):

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 import torch
 
-from pixinfo._checks import check_grid_shape, describe
+from pixinfo._checks import (
+    check_finite,
+    check_grid_shape,
+    check_nonnegative_int,
+    check_positive_int,
+    check_seed,
+    describe,
+)
 from pixinfo.errors import DTypeError, ShapeError
 
 
@@ -47,6 +54,16 @@ def _call(transform: Callable, x: torch.Tensor) -> torch.Tensor:
             f"probe_map needs a transform that keeps the image shape {tuple(x.shape)}, got {got}"
         )
     return y.to(torch.float64)
+
+
+def _check_probe(transform: object, shape: tuple[int, ...], dtype: object) -> tuple[int, int, int]:
+    """``(C, H, W)`` of the probes, after checking the transform and the probe dtype."""
+    if not callable(transform):
+        raise DTypeError(f"transform must be callable, got {type(transform).__name__}")
+    h, w = check_grid_shape(shape)
+    if not isinstance(dtype, torch.dtype) or (dtype != torch.uint8 and not dtype.is_floating_point):
+        raise DTypeError(f"dtype must be torch.uint8 or a floating dtype, got {dtype}")
+    return (int(shape[0]) if len(shape) == 3 else 1), h, w
 
 
 def probe_map(
@@ -96,14 +113,9 @@ def probe_map(
     >>> probe_map(lambda x: torch.rand_like(x), shape=(2, 2)).shared_key
     False
     """
-    if not callable(transform):
-        raise DTypeError(f"transform must be callable, got {type(transform).__name__}")
-    h, w = check_grid_shape(shape)
-    c = int(shape[0]) if len(shape) == 3 else 1
-    if dtype != torch.uint8 and not dtype.is_floating_point:
-        raise DTypeError(f"dtype must be torch.uint8 or a floating dtype, got {dtype}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    c, h, w = _check_probe(transform, shape, dtype)
+    batch_size, atol = check_positive_int(batch_size, "batch_size"), check_finite(atol, "atol", low=0)
+    max_dense, seed = check_nonnegative_int(max_dense, "max_dense"), check_seed(seed)
     n = h * w
     full = 255 if dtype == torch.uint8 else 1.0
     base = _call(transform, torch.zeros(1, c, h, w, dtype=dtype, device=device))
@@ -131,28 +143,39 @@ def probe_map(
         if n <= max_dense:
             signed_cols.append(resp)
     a_signed = torch.cat(signed_cols).T if n <= max_dense else None  # (outputs, inputs)
-    index = source if bool((count == 1).all()) else None
-    influence = None
-    if index is None:
-        if a_signed is None:
-            raise ValueError(
-                f"the transform is not a rearrangement and a dense {n}x{n} influence matrix "
-                f"exceeds max_dense={max_dense}; raise max_dense or probe a smaller shape"
-            )
-        mag = torch.where(a_signed.abs() > atol, a_signed.abs(), 0.0)
-        influence = mag / mag.sum(1, keepdim=True).clamp(min=1e-300)
-    # affine check on a random image: T(x) = T(0) + full * A (x / full)
+    index, influence = _map_of(count, source, a_signed, atol=atol, max_dense=max_dense)
+    linear = _is_affine(transform, base, a_signed, gain, index, shape=(c, h, w), dtype=dtype, device=device, seed=seed)
+    return ProbeResult(True, index, influence, linear)
+
+
+def _map_of(count, source, a_signed, *, atol: float, max_dense: int):
+    """The gather map when every output has exactly one source, else the row-normalised influence."""
+    if bool((count == 1).all()):
+        return source, None
+    if a_signed is None:
+        n = len(count)
+        raise ValueError(
+            f"the transform is not a rearrangement and a dense {n}x{n} influence matrix "
+            f"exceeds max_dense={max_dense}; raise max_dense or probe a smaller shape"
+        )
+    mag = torch.where(a_signed.abs() > atol, a_signed.abs(), 0.0)
+    return None, mag / mag.sum(1, keepdim=True).clamp(min=1e-300)
+
+
+def _is_affine(transform, base, a_signed, gain, index, *, shape, dtype, device, seed) -> bool:
+    """Whether ``T(x) = T(0) + full * A (x / full)`` holds on a seeded random image."""
+    c, h, w = shape
+    full = 255 if dtype == torch.uint8 else 1.0
     g = torch.Generator().manual_seed(seed)
     if dtype == torch.uint8:
         x = torch.randint(0, 256, (1, c, h, w), generator=g, dtype=torch.uint8)
     else:
         x = torch.rand(1, c, h, w, generator=g, dtype=torch.float64).to(dtype)
     x = x.to(device)
-    xf = x.reshape(c, n).to(torch.float64).to(base.device) / full
+    xf = x.reshape(c, h * w).to(torch.float64).to(base.device) / full
     if a_signed is not None:
         predicted = base + full * (xf @ a_signed.T)
     else:
         predicted = base + full * gain * xf[:, index]
-    y = _call(transform, x).reshape(c, n)
-    linear = bool(torch.allclose(y, predicted, atol=1e-4 * full))
-    return ProbeResult(True, index, influence, linear)
+    y = _call(transform, x).reshape(c, h * w)
+    return bool(torch.allclose(y, predicted, atol=1e-4 * full))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,16 +10,23 @@ from pixinfo.models import ConfigError
 
 
 def load_records(folder: str | Path, *, kind: str | None = "train") -> list[dict]:
-    """Every JSON record under ``folder`` (recursively), optionally only those of ``kind``."""
+    """Every JSON record under ``folder`` (recursively), optionally only those of ``kind``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No folder at ``folder``.
+    CorruptFileError
+        A ``.json`` file under it is truncated or not JSON (the message names it).
+    """
+    from pixinfo.files import read_json
+
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no results folder at {folder}")
     records = []
     for path in sorted(folder.rglob("*.json")):
-        try:
-            record = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path} is not valid JSON: {err}") from None
+        record = read_json(path, kind="record")
         if isinstance(record, dict) and (kind is None or record.get("kind") == kind):
             record["_path"] = str(path)
             records.append(record)

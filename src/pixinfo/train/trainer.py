@@ -474,7 +474,8 @@ def _reused(config: TrainConfig, record: dict, results_dir, want_model: bool) ->
     from pixinfo.models import load_model
 
     saved = model_path(config)
-    model = load_model(saved) if want_model or (record.get("model_sha256") and saved.is_file()) else None
+    intact = bool(record.get("model_sha256")) and saved.is_file() and sha256_file(saved) == record["model_sha256"]
+    model = load_model(saved) if want_model or intact else None  # find_record checked it when wanted
     return TrainResult(record, model, record_path(results_dir, config))
 
 

@@ -79,19 +79,40 @@ class Transform(nn.Module):
         return {"class": type(self).__name__, "spec": self.spec, "kwargs": _encode(self.init_kwargs())}
 
     def save_key(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.key_dict()) + "\n")
-        return path
+        """Write the key as JSON to ``path``, whole (temporary file + ``os.replace``)."""
+        from pixinfo.files import write_text_atomic
+
+        return write_text_atomic(path, json.dumps(self.key_dict()) + "\n")
 
 
 def load_transform(source: str | Path | dict[str, Any]) -> Transform:
-    """Rebuild a transform from :meth:`Transform.save_key`'s JSON (a path or the dict)."""
-    d = source if isinstance(source, dict) else json.loads(Path(source).read_text())
+    """Rebuild a transform from :meth:`Transform.save_key`'s JSON (a path or the dict).
+
+    Raises
+    ------
+    FileNotFoundError
+        No key file at the path.
+    CorruptFileError
+        The file is truncated or not JSON, or holds no transform key pixinfo can rebuild
+        (unknown class, missing or inconsistent parameters); the message names the path.
+    """
+    from pixinfo.errors import CorruptFileError, PixinfoError
+    from pixinfo.files import read_json
+
+    where = "the key dict" if isinstance(source, dict) else str(source)
+    d = source if isinstance(source, dict) else read_json(source, kind="transform key file")
+    if not isinstance(d, dict) or not isinstance(d.get("kwargs"), dict):
+        raise CorruptFileError(f"{where} is not a pixinfo transform key (a JSON object with 'class' and 'kwargs')")
     cls = _CLASSES.get(d.get("class", ""))
     if cls is None:
-        raise ValueError(f"unknown transform class {d.get('class')!r} in key; known: {sorted(_CLASSES)}")
-    return cls(**_decode(d["kwargs"]))
+        raise CorruptFileError(f"unknown transform class {d.get('class')!r} in {where}; known: {sorted(_CLASSES)}")
+    try:
+        return cls(**_decode(d["kwargs"]))
+    except CorruptFileError:
+        raise
+    except (PixinfoError, KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CorruptFileError(f"{where}: the key does not rebuild a {cls.__name__}: {first[:300]}") from None
 
 
 def _encode(value: Any) -> Any:
@@ -109,7 +130,10 @@ def _encode(value: Any) -> Any:
 def _decode(value: Any) -> Any:
     if isinstance(value, dict):
         if "__tensor__" in value:
-            return torch.tensor(value["__tensor__"], dtype=getattr(torch, value["dtype"]))
+            dtype = getattr(torch, str(value.get("dtype")), None)
+            if not isinstance(dtype, torch.dtype):
+                raise ValueError(f"a stored tensor has no valid dtype: {value.get('dtype')!r}")
+            return torch.tensor(value["__tensor__"], dtype=dtype)
         if "__transform__" in value:
             return load_transform(value["__transform__"])
         return {k: _decode(v) for k, v in value.items()}

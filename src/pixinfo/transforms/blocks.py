@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from pixinfo._checks import check_grid_shape
+from pixinfo._checks import check_bool, check_grid_shape, check_positive_int
 from pixinfo.errors import ShapeError
 from pixinfo.transforms.functional import random_permutations
 from pixinfo.transforms.permutation import GatherTransform, make_generator
@@ -85,8 +85,9 @@ class BlockScramble(GatherTransform):
         flips: torch.Tensor | None = None,
     ) -> None:
         h, w = check_grid_shape(shape)
-        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise ValueError(f"size must be a positive int, got {size!r}")
+        size = check_positive_int(size, "size")
+        flags = {"shuffle_blocks": shuffle_blocks, "shuffle_within": shuffle_within, "rotate": rotate, "flip": flip}
+        shuffle_blocks, shuffle_within, rotate, flip = (check_bool(v, k) for k, v in flags.items())
         if h % size or w % size:
             raise ShapeError(f"block size {size} must divide the image sides, got {h}x{w}")
         nb = (h // size) * (w // size)

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from pixinfo._checks import check_gather_index, check_grid_shape
-from pixinfo.errors import ShapeError
+from pixinfo._checks import check_bool, check_finite, check_gather_index, check_grid_shape, check_int, check_seed
+from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import (
     check_permutation,
@@ -17,14 +17,18 @@ from pixinfo.transforms.functional import (
     random_permutations,
 )
 
+MAX_SWAPS = 10**6  # more swaps than this mix any grid fully; a larger k is a typo, not a key
+
 
 def make_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator:
     """The generator keys are drawn from: ``generator`` if given, else one seeded with ``seed``."""
     if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise ParameterError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         return generator
     if seed is None:
-        raise ValueError("give a seed or a torch.Generator: pixinfo never draws keys unseeded")
-    return torch.Generator().manual_seed(int(seed))
+        raise ParameterError("give a seed or a torch.Generator: pixinfo never draws keys unseeded")
+    return torch.Generator().manual_seed(check_seed(seed))
 
 
 class Identity(Transform):
@@ -58,7 +62,7 @@ class GatherTransform(Transform):
         n = self.grid[0] * self.grid[1]
         if index.shape != (n,):
             raise ShapeError(f"a gather map for a {self.grid} grid must have shape ({n},), got {tuple(index.shape)}")
-        self.bijective = bool(bijective)
+        self.bijective = check_bool(bijective, "bijective")
         self.register_buffer("index", check_permutation(index) if bijective else check_gather_index(index, n))
 
     def _check_grid(self, shape: tuple[int, ...]) -> None:
@@ -180,8 +184,7 @@ class PartialPermutation(GatherTransform):
         index: torch.Tensor | None = None,
     ) -> None:
         h, w = check_grid_shape(shape)
-        if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 <= fraction <= 1:
-            raise ValueError(f"fraction must be a number in [0, 1], got {fraction!r}")
+        fraction = check_finite(fraction, "fraction", low=0, high=1)
         n = h * w
         if index is None:
             order = random_permutations(1, n, generator=make_generator(seed, generator))[0]
@@ -215,8 +218,7 @@ class RandomSwaps(GatherTransform):
         index: torch.Tensor | None = None,
     ) -> None:
         h, w = check_grid_shape(shape)
-        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
-            raise ValueError(f"k must be a non-negative int, got {k!r}")
+        k = check_int(k, "k", low=0, high=MAX_SWAPS)
         n = h * w
         if index is None:
             if n < 2 and k > 0:

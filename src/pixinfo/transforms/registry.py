@@ -6,9 +6,12 @@ right (``vortex:authors+negative``).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
+from pixinfo._checks import check_grid_shape, parse_bool
 from pixinfo._spec import parse_spec
+from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.blocks import BlockScramble
 from pixinfo.transforms.compose import Compose
@@ -118,20 +121,36 @@ def transform_names() -> dict[str, str]:
     return {name: helptext for name, (_, helptext) in _REGISTRY.items()}
 
 
+def _flags(factory: Callable[..., Transform], name: str, kwargs: dict) -> dict:
+    """Spec values of the factory's boolean parameters parsed as flags (``true/false/1/0/yes/no``)."""
+    params = inspect.signature(factory).parameters
+    out = dict(kwargs)
+    for key, value in kwargs.items():
+        if key in params and isinstance(params[key].default, bool):
+            out[key] = parse_bool(value, f"{name}:{key}")
+    return out
+
+
 def _build_one(spec: str, shape: tuple[int, ...], dataset: str | None) -> Transform:
     name, args, kwargs = parse_spec(spec)
     if name not in _REGISTRY:
-        raise ValueError(f"unknown transform {name!r}; choose one of {sorted(_REGISTRY)}")
+        raise ParameterError(f"unknown transform {name!r}; choose one of {sorted(_REGISTRY)}")
     factory, helptext = _REGISTRY[name]
+    kwargs = _flags(factory, name, kwargs)
     try:
-        return factory(shape, *args, dataset=dataset, **kwargs)
-    except TypeError as err:
-        raise ValueError(f"bad parameters for transform {name!r} ({helptext}): {err}") from err
+        built = factory(shape, *args, dataset=dataset, **kwargs)
+    except TypeError as err:  # ParameterError included
+        raise ParameterError(f"bad parameters for transform {name!r} ({helptext}): {err}") from None
+    keyed_for = getattr(built, "grid", None)  # the grid a gather-map key was drawn or stored for
+    if keyed_for is not None and tuple(keyed_for) != check_grid_shape(shape):
+        h, w = keyed_for
+        raise ShapeError(f"{built.spec} is keyed for {h}x{w} images, not {'x'.join(map(str, shape[-2:]))}")
+    return built
 
 
 def build_transform(spec: str, *, shape: tuple[int, ...], dataset: str | None = None) -> Transform:
     """A transform from a spec for images of ``shape`` (``dataset`` resolves ``vortex:authors``)."""
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"a spec must be a non-empty string like 'name:key=value', got {spec!r}")
+        raise ParameterError(f"a spec must be a non-empty string like 'name:key=value', got {spec!r}")
     parts = [_build_one(p, shape, dataset) for p in spec.split("+")]
     return parts[0] if len(parts) == 1 else Compose(parts)

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from pixinfo._checks import check_grid_shape
+from pixinfo._checks import check_bool, check_finite, check_grid_shape, check_int
+from pixinfo.errors import ParameterError
 from pixinfo.transforms.permutation import GatherTransform, make_generator
 
 # science.md §3: five random-function families, vortex i (1-based) uses family (i mod 5) + 1
@@ -51,6 +52,7 @@ AUTHORS_KEYS = {
     "mnist-sensitivity2": ("rvt_mnist_sensitivity2.json", 10),
     "mnist-sensitivity3": ("rvt_mnist_sensitivity3.json", 5),
 }
+MAX_VORTICES = 10_000  # a generated key with more vortices than this is a typo, not a key
 AUTHORS_SHAPES = {"mnist": (28, 28), "fashion-mnist": (28, 28), "cifar10": (32, 32)}
 
 
@@ -128,19 +130,30 @@ class VortexKey:
         )  # fmt: skip
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        return path
+        """Write the key as JSON to ``path``, whole (temporary file + ``os.replace``)."""
+        from pixinfo.files import write_text_atomic
+
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> VortexKey:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """A key saved by :meth:`save`; ``CorruptFileError`` naming the path if it is not one."""
+        from pixinfo.errors import CorruptFileError
+        from pixinfo.files import read_json
+
+        d = read_json(path, kind="vortex key file")
+        try:
+            return cls.from_dict(d)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise CorruptFileError(f"{path} is not a vortex key ({type(err).__name__}: {err})") from None
 
 
 def authors_key(name: str, n_vortices: int | None = None) -> VortexKey:
     """A key released with the paper; by default as many vortices as the authors' script applies."""
     if name not in AUTHORS_KEYS:
-        raise ValueError(f"no authors' key named {name!r}; choose one of {sorted(AUTHORS_KEYS)}")
+        raise ParameterError(f"no authors' key named {name!r}; choose one of {sorted(AUTHORS_KEYS)}")
+    if n_vortices is not None:
+        check_int(n_vortices, "n_vortices", low=0)
     filename, used = AUTHORS_KEYS[name]
     raw = json.loads(resources.files("pixinfo.transforms").joinpath("keys", filename).read_text())
     base = name.split("-sensitivity")[0]
@@ -180,8 +193,9 @@ def generate_vortex_key(
     (or ``seed``), not MATLAB's stream.
     """
     h, w = check_grid_shape(shape)
-    if not isinstance(n_vortices, int) or n_vortices < 0:
-        raise ValueError(f"n_vortices must be a non-negative int, got {n_vortices!r}")
+    n_vortices = check_int(n_vortices, "n_vortices", low=0, high=MAX_VORTICES)
+    scale = check_finite(scale, "scale")
+    divisor = check_finite(divisor, "divisor", low=0, low_open=True)
     generator = make_generator(seed, generator)
     vortices = []
     for i in range(1, n_vortices + 1):
@@ -238,8 +252,8 @@ def _single_vortex_sources(v: Vortex, divisor: float, strength: float, bijective
 
 def vortex_map(key: VortexKey, *, strength: float = 1.0, bijective: bool = False) -> torch.Tensor:
     """The composed gather map ``(H*W,)`` of a key: output ``o`` takes input ``map[o]``."""
-    if not math.isfinite(strength):
-        raise ValueError(f"strength must be finite, got {strength!r}")
+    strength = check_finite(strength, "strength")
+    bijective = check_bool(bijective, "bijective")
     h, w = key.shape
     mh, mw = (w, h) if key.transposed else (h, w)
     total = np.arange(h * w)
