@@ -28,7 +28,7 @@ def test_a_cutoff_bounds_the_work():
 
 def test_a_large_cutoff_or_many_maps_are_named_in_the_advice():
     with pytest.raises(WorkTooLargeError, match="smaller cutoff or fewer maps"):
-        check_pair_budget(1024 * 1024, cutoff=8, batch=100)
+        check_pair_budget(1024 * 1024, cutoff=8, batch=1000)
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,21 @@ def test_budget_arguments_are_checked(kwargs, match):
 
 def test_durations_read_in_the_largest_unit():
     assert [describe_seconds(s) for s in (5, 600, 3 * 3600, 10 * 86400)] == ["5 s", "10 min", "3.0 h", "10.0 days"]
+
+
+def test_structural_retention_refuses_an_exact_1024_grid_at_once():
+    """Issue 16: exact R on 1024x1024 would run for many minutes silently; it says so instead."""
+    import time
+
+    import torch
+
+    from pixinfo.errors import WorkTooLargeError
+    from pixinfo.info import Kernel, structural_retention
+
+    start = time.perf_counter()
+    with pytest.raises(WorkTooLargeError, match="cutoff"):
+        structural_retention(torch.arange(1024 * 1024), shape=(1024, 1024))
+    assert time.perf_counter() - start < 5
+    bounded = structural_retention(torch.arange(64 * 64), shape=(64, 64), kernel=Kernel("exponential", scale=2, cutoff=4),
+                                   max_pairs=10**6)  # fmt: skip
+    assert float(bounded) == 1.0

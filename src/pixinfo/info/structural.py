@@ -43,6 +43,7 @@ def structural_retention(
     kernel: Kernel = DEFAULT_KERNEL,
     method: str = "auto",
     chunk_elements: int = _DEFAULT_CHUNK_ELEMENTS,
+    max_pairs: int | None = None,
     dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """Retention ``R`` of neighbour structure under a gather map or influence matrix.
@@ -69,6 +70,10 @@ def structural_retention(
     chunk_elements : int
         Upper bound on pair entries materialised at once by ``"reference"``
         (memory bound).
+    max_pairs : int, optional
+        Refuse (:class:`~pixinfo.errors.WorkTooLargeError`, with the time it would take and the
+        cutoff that bounds it) a gather-map computation that visits more pairs than this;
+        default :data:`pixinfo.info.cost.DEFAULT_MAX_PAIRS` (1e11: an exact 1024x1024 R is refused).
     dtype : torch.dtype, optional
         Accumulation dtype; float64 on the CPU and float32 on CUDA by default.
         ``"fused"`` accumulates in float64 only.
@@ -103,6 +108,11 @@ def structural_retention(
     index = check_gather_index(index, h * w)
     flat = index.reshape(-1, h * w)
     work = _work_dtype(flat.device, dtype)
+    from pixinfo.info.cost import DEFAULT_MAX_PAIRS, FUSED_PAIRS_PER_SECOND, PAIRS_PER_SECOND, check_pair_budget
+
+    check_pair_budget(h * w, max_pairs=DEFAULT_MAX_PAIRS if max_pairs is None else max_pairs, cutoff=kernel.cutoff,
+                      batch=flat.shape[0], pairs_per_second=PAIRS_PER_SECOND if method == "reference"
+                      else FUSED_PAIRS_PER_SECOND)  # fmt: skip
     _, denom = cached_pair_sums(kernel, h, w)
     if denom == 0:
         raise ValueError(f"{kernel!r} gives no weight to any pair of a {h}x{w} grid")
