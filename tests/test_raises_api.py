@@ -78,7 +78,7 @@ MODEL_CASES = [
     ("vit", {"dropout": 1.0}, "dropout must be a finite number >= 0 and < 1"),
     ("vit", {"mlp_ratio": float("nan")}, "mlp_ratio must be a finite number > 0"),
     ("resnet18", {"small_stem": "yes"}, "small_stem must be a bool"),
-    ("mlp", {"depth": 3}, "bad options for mlp"),
+    ("mlp", {"depth": 3}, "bad parameters for mlp"),
 ]
 
 

@@ -30,7 +30,7 @@ BAD_ARGUMENTS = [
     (["--transform", "block:size=4,shuffle_within=off"], "shuffle_within must be a boolean"),
     (["--transform", "vortex:seed=0,bijective=no_thanks"], "bijective must be a boolean"),
     (["--transform", "permutation:seed=0,seed=1"], "given twice"),
-    (["--kernel", "gaussian:width=2"], "bad kernel spec"),
+    (["--kernel", "gaussian:width=2"], "bad parameters for kernel spec"),
     (["--kernel", "power:scale=nan"], "scale must be finite"),
     (["--device", "tpu"], "device must be"),
     (["--dataset", "mnist", "--root", "/nonexistent/pixinfo"], "not found"),

@@ -84,7 +84,7 @@ BAD_KERNELS = [
     ("exponential:scale=2,scale=3", "'scale' is given twice"),
     ("power:scale=nan", "scale must be finite"),
     ("gaussian:scale=1,cutoff=0.5", "cutoff must be finite and >= 1"),
-    ("gaussian:width=2", "bad kernel spec"),
+    ("gaussian:width=2", "bad parameters for kernel spec"),
     ("exponential:2", "kernel parameters must be named"),
     ("cosine:scale=1", "kernel family must be one of"),
 ]

@@ -214,3 +214,34 @@ def check_gather_index(index: object, n: int, name: str = "index") -> torch.Tens
                 f"{name} entries must lie in [0, {n}), got min {int(lo)}, max {int(hi)}"
             )
     return index.long()
+
+
+def bind_call(fn, *args, what: str, **kwargs):
+    """``fn(*args, **kwargs)``, with the arguments bound to ``fn``'s signature first.
+
+    An unknown or missing argument is a :class:`~pixinfo.errors.ParameterError` naming ``what``
+    and the accepted parameters; a ``TypeError`` raised *inside* ``fn`` (a real bug) is not
+    caught and mislabelled as bad options.
+
+    Examples
+    --------
+    >>> def f(a, *, b=1):
+    ...     return a + b
+    >>> bind_call(f, 1, b=2, what="f")
+    3
+    >>> bind_call(f, 1, c=2, what="the f factory")
+    Traceback (most recent call last):
+    ...
+    pixinfo.errors.ParameterError: bad parameters for the f factory: got an unexpected keyword argument 'c' (parameters: a, b)
+    """
+    import inspect
+
+    from pixinfo.errors import ParameterError
+
+    signature = inspect.signature(fn)
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as err:
+        names = ", ".join(p for p in signature.parameters if p not in ("args", "kwargs"))
+        raise ParameterError(f"bad parameters for {what}: {err} (parameters: {names})") from None
+    return fn(*args, **kwargs)

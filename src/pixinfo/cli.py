@@ -70,10 +70,9 @@ def parse_kernel(spec: str):
     family, args, kwargs = parse_spec(spec)
     if args:
         raise ParameterError(f"kernel parameters must be named (scale=..., cutoff=...), got {spec!r}")
-    try:
-        return Kernel(family, **kwargs)
-    except TypeError as err:  # an unknown parameter name
-        raise ParameterError(f"bad kernel spec {spec!r} (FAMILY:scale=S[,cutoff=C]): {err}") from None
+    from pixinfo._checks import bind_call
+
+    return bind_call(Kernel, family, **kwargs, what=f"kernel spec {spec!r} (FAMILY:scale=S[,cutoff=C])")
 
 
 def _score(args: argparse.Namespace) -> int:

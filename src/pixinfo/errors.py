@@ -61,3 +61,11 @@ class OutputPathError(PixinfoError, OSError):
 
 class WorkTooLargeError(PixinfoError, ValueError):
     """An exact computation would take far longer than is reasonable; the message says how to bound it."""
+
+
+class ConfigError(PixinfoError, ValueError):
+    """A model or training configuration cannot work (checked before any training starts)."""
+
+
+class NotInvertibleError(PixinfoError, ValueError):
+    """The transform has no exact inverse (it loses or repeats pixels or values)."""

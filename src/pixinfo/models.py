@@ -30,14 +30,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from pixinfo._checks import check_bool, check_finite, check_int, check_positive_int, describe
+from pixinfo._checks import bind_call, check_bool, check_finite, check_int, check_positive_int, describe
 from pixinfo.errors import ParameterError, PixinfoError, ShapeError
 
 NORMALIZATIONS = ("none", "dataset", "per-image")
 
 
-class ConfigError(PixinfoError, ValueError):
-    """A model or training configuration cannot work (checked before any training starts)."""
+from pixinfo.errors import ConfigError  # noqa: E402  (re-exported: its home is pixinfo.errors)
 
 
 class InputNorm(nn.Module):
@@ -235,9 +234,9 @@ def build_model(
     if min(h, w) < info.min_size:
         raise ConfigError(f"{name} needs images of at least {info.min_size}x{info.min_size} pixels, got {h}x{w}")
     try:
-        net = info.build(c, h, w, num_classes, **options)
-    except TypeError as err:
-        raise ConfigError(f"bad options for {name}: {err}") from None
+        net = bind_call(info.build, c, h, w, num_classes, **options, what=name)
+    except ParameterError as err:
+        raise ConfigError(str(err)) from None
     spec = {"name": name, "image_shape": [c, h, w], "num_classes": num_classes, "normalization": normalization,
             "options": options}  # fmt: skip
     model = Classifier(net, InputNorm(c, mode=normalization, mean=mean, std=std), spec=spec)

@@ -57,12 +57,9 @@ def load_dataset(name: str, **options) -> Dataset:
     """
     if name not in _LOADERS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
-    try:
-        return _LOADERS[name](**options)
-    except TypeError as err:
-        if "unexpected keyword" in str(err):
-            raise TypeError(f"dataset {name!r} does not take option(s) {sorted(options)}: {err}") from err
-        raise
+    from pixinfo._checks import bind_call
+
+    return bind_call(_LOADERS[name], **options, what=f"dataset {name!r}")
 
 
 def available_datasets() -> dict[str, str]:

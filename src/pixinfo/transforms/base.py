@@ -15,8 +15,7 @@ from pixinfo._checks import check_image_batch
 _CLASSES: dict[str, type[Transform]] = {}
 
 
-class NotInvertibleError(ValueError):
-    """The transform has no exact inverse."""
+from pixinfo.errors import NotInvertibleError  # noqa: E402  (re-exported: its home is pixinfo.errors)
 
 
 class Transform(nn.Module):

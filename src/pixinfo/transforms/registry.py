@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from pixinfo._checks import check_grid_shape, parse_bool
+from pixinfo._checks import bind_call, check_grid_shape, parse_bool
 from pixinfo._spec import parse_spec
 from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.transforms.base import Transform
@@ -33,19 +33,19 @@ def _vortex(shape, *args, dataset=None, authors=None, seed=None, n=None, strengt
             scale=800.0, divisor=1000.0):  # fmt: skip
     if args == ("authors",) and authors is None:
         if dataset not in DATASET_AUTHORS_KEY:
-            raise ValueError(
+            raise ParameterError(
                 f"`vortex:authors` picks the authors' key of the dataset, and there is none for {dataset!r}; "
                 f"use vortex:authors=NAME with NAME in {sorted(AUTHORS_KEYS)} on images of that size, or vortex:seed=N"
             )
         authors = DATASET_AUTHORS_KEY[dataset]
     elif args:
-        raise TypeError(f"unexpected positional parameters {args}")
+        raise ParameterError(f"vortex: unexpected positional parameters {args}")
     if authors is not None:
         if seed is not None:
-            raise TypeError("give authors=... or seed=..., not both")
+            raise ParameterError("vortex: give authors=... or seed=..., not both")
         return RandomVortex.from_authors(authors, n_vortices=n, strength=strength, bijective=bijective)
     if seed is None:
-        raise TypeError("a generated vortex key needs seed=N (or use vortex:authors)")
+        raise ParameterError("vortex: a generated key needs seed=N (or use vortex:authors)")
     return RandomVortex.generate(shape, 10 if n is None else n, seed=seed, scale=scale, divisor=divisor,
                                  strength=strength, bijective=bijective)  # fmt: skip
 
@@ -137,10 +137,7 @@ def _build_one(spec: str, shape: tuple[int, ...], dataset: str | None) -> Transf
         raise ParameterError(f"unknown transform {name!r}; choose one of {sorted(_REGISTRY)}")
     factory, helptext = _REGISTRY[name]
     kwargs = _flags(factory, name, kwargs)
-    try:
-        built = factory(shape, *args, dataset=dataset, **kwargs)
-    except TypeError as err:  # ParameterError included
-        raise ParameterError(f"bad parameters for transform {name!r} ({helptext}): {err}") from None
+    built = bind_call(factory, shape, *args, dataset=dataset, **kwargs, what=f"transform {name!r} ({helptext})")
     keyed_for = getattr(built, "grid", None)  # the grid a gather-map key was drawn or stored for
     if keyed_for is not None and tuple(keyed_for) != check_grid_shape(shape):
         h, w = keyed_for
