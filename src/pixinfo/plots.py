@@ -36,7 +36,7 @@ def plot_scores(frame, path: str | Path, *, title: str | None = None) -> Path:
     labels = list(frame["transform"])
     y = np.arange(len(labels))
     height = 0.8 / len(MEASURES)
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(labels) + 1.4))
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(labels) + 1.8))
     for k, (column, name) in enumerate(MEASURES):
         values = frame[column].to_numpy(float)
         low = np.nan_to_num(values - frame[f"{column}_low"].to_numpy(float), nan=0.0)
@@ -48,7 +48,7 @@ def plot_scores(frame, path: str | Path, *, title: str | None = None) -> Path:
     ax.axvline(0, color="black", lw=0.6)
     ax.axvline(1, color="grey", lw=0.6, ls=":")
     ax.set_xlabel("retained (1: everything a network could use is kept)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.6 / len(labels)), ncol=len(MEASURES))
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()

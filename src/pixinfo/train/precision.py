@@ -1,9 +1,10 @@
 """Which numeric precision and memory format a run uses (``precision="auto"``).
 
 bf16 autocast pays on CUDA and on CPUs with *native* bf16 arithmetic (x86 AVX-512-BF16 or
-AMX-BF16, Arm BF16): on the 2-core AMD EPYC development machine one ResNet-18 training step
-ran 2.2× faster than fp32, 2.5× with channels-last. On CPUs without native bf16, oneDNN
-emulates it and it is slower than fp32, so ``"auto"`` keeps fp32 there.
+AMX-BF16, Arm BF16): on a 2-core AMD EPYC with AVX-512-BF16 one ResNet-18 training step ran
+2.2× faster than fp32, 2.5× with channels-last (the measurement behind issue 13). On CPUs
+without native bf16, oneDNN emulates it and it is far slower than fp32 (a CNN step ran ~10×
+slower on an AVX2-only EPYC), so ``"auto"`` keeps fp32 there.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-# convolutional models, for which channels-last helps under bf16 (measured: ResNet-18 and the CNN
-# gain 15-20%, the ViT loses 10%)
+# convolutional models, for which channels-last helps under bf16 (measured on the AVX-512-BF16
+# machine: ResNet-18 and the CNN gain 15-20%, the ViT loses 10%)
 CHANNELS_LAST_MODELS = frozenset({"resnet18", "cnn", "lenet"})
 
 
