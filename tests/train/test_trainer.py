@@ -67,7 +67,7 @@ def test_same_seed_same_weights_other_seed_differs(digits):
         ({"optimizer": "rmsprop"}, "optimizer"),
         ({"epochs": 0}, "epochs"),
         ({"batch_size": 5000}, "larger than"),
-        ({"model_options": {"nonsense": 1}}, "bad options"),
+        ({"model_options": {"nonsense": 1}}, "bad parameters"),
         ({"transform": "vortex:authors"}, "authors' key"),
     ],
 )

@@ -111,7 +111,7 @@ def structural_retention(
     from pixinfo.info.cost import DEFAULT_MAX_PAIRS, FUSED_PAIRS_PER_SECOND, PAIRS_PER_SECOND, check_pair_budget
 
     check_pair_budget(h * w, max_pairs=DEFAULT_MAX_PAIRS if max_pairs is None else max_pairs, cutoff=kernel.cutoff,
-                      batch=flat.shape[0], pairs_per_second=PAIRS_PER_SECOND if method == "reference"
+                      batch=max(1, flat.shape[0]), pairs_per_second=PAIRS_PER_SECOND if method == "reference"
                       else FUSED_PAIRS_PER_SECOND)  # fmt: skip
     _, denom = cached_pair_sums(kernel, h, w)
     if denom == 0:
