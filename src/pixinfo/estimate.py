@@ -49,6 +49,13 @@ class Estimate:
         return self.low - tol <= x <= self.high + tol
 
 
+def _finite(replicates) -> np.ndarray:
+    """The finite replicates (tensor or array-like) as a float64 NumPy array."""
+    values = replicates.detach().double().cpu().numpy() if isinstance(replicates, torch.Tensor) else np.asarray(
+        replicates, dtype=np.float64)  # fmt: skip
+    return values[np.isfinite(values)]
+
+
 def percentile_interval(replicates, *, level: float = 0.95) -> tuple[float, float]:
     """The percentile bootstrap interval of ``replicates`` (non-finite replicates dropped).
 
@@ -59,9 +66,7 @@ def percentile_interval(replicates, *, level: float = 0.95) -> tuple[float, floa
     >>> percentile_interval([float("nan")])
     (nan, nan)
     """
-    values = replicates.detach().double().cpu().numpy() if isinstance(replicates, torch.Tensor) else np.asarray(
-        replicates, dtype=np.float64)  # fmt: skip
-    finite = values[np.isfinite(values)]
+    finite = _finite(replicates)
     if finite.size == 0:
         return (math.nan, math.nan)
     alpha = (1 - level) / 2
@@ -83,12 +88,10 @@ def centred_interval(replicates, value: float, *, level: float = 0.95) -> tuple[
     >>> [round(v, 6) for v in centred_interval(np.arange(101.0) + 50, 50.0, level=0.9)]
     [5.0, 95.0]
     """
-    lo, hi = percentile_interval(replicates, level=level)
-    values = replicates.detach().double().cpu().numpy() if isinstance(replicates, torch.Tensor) else np.asarray(
-        replicates, dtype=np.float64)  # fmt: skip
-    finite = values[np.isfinite(values)]
+    finite = _finite(replicates)
     if finite.size == 0:
         return (math.nan, math.nan)
+    lo, hi = percentile_interval(finite, level=level)
     shift = float(value) - float(np.median(finite))
     return (lo + shift, hi + shift)
 

@@ -16,6 +16,7 @@ Every executor shows runs done / total with an ETA.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ class ProcessPool(Executor):
         from concurrent.futures import ProcessPoolExecutor
 
         threads = self.threads or max(1, (os.cpu_count() or 1) // self.workers)
-        options = RunOptions(**{**options.__dict__, "threads": threads})
+        options = dataclasses.replace(options, threads=threads)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init,
                                  initargs=(threads,)) as pool:  # fmt: skip
@@ -161,7 +162,7 @@ class RayExecutor(Executor):
         ray = start_ray(self.address, num_cpus=self.num_cpus, dashboard=self.dashboard)
         gpus = 1 if torch.cuda.is_available() else 0
         task = ray.remote(num_cpus=self.cpus_per_run, num_gpus=gpus, max_retries=1)(run_one)
-        options = RunOptions(**{**options.__dict__, "threads": self.cpus_per_run})
+        options = dataclasses.replace(options, threads=self.cpus_per_run)
         pending = [task.remote(c.to_dict(), options) for c in configs]
         for ref in pending:
             yield ray.get(ref)

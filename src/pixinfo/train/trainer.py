@@ -153,11 +153,15 @@ def find_record(config: TrainConfig, results_dir: str | Path, *, need_model: boo
         return None
     if record.get("config_hash") != config.config_hash():
         return None
-    if need_model:
-        saved = model_path(config)
-        if not record.get("model_sha256") or not saved.is_file() or sha256_file(saved) != record["model_sha256"]:
-            return None
+    if need_model and not _saved_model_intact(config, record):
+        return None
     return record
+
+
+def _saved_model_intact(config: TrainConfig, record: dict[str, Any]) -> bool:
+    """The record names a saved model and the file in the cache is that model (same SHA-256)."""
+    saved = model_path(config)
+    return bool(record.get("model_sha256")) and saved.is_file() and sha256_file(saved) == record["model_sha256"]
 
 
 # -- setup -----------------------------------------------------------------------------------
@@ -473,9 +477,8 @@ def train(
 def _reused(config: TrainConfig, record: dict, results_dir, want_model: bool) -> TrainResult:
     from pixinfo.models import load_model
 
-    saved = model_path(config)
-    intact = bool(record.get("model_sha256")) and saved.is_file() and sha256_file(saved) == record["model_sha256"]
-    model = load_model(saved) if want_model or intact else None  # find_record checked it when wanted
+    # find_record checked the saved model when it was wanted; otherwise load it only if intact
+    model = load_model(model_path(config)) if want_model or _saved_model_intact(config, record) else None
     return TrainResult(record, model, record_path(results_dir, config))
 
 
