@@ -48,13 +48,17 @@ def epochs_override(args: argparse.Namespace) -> dict:
 
 
 def sweep(configs, args: argparse.Namespace, *, data=None, progress: bool = True):
-    """Run (or with ``--from-records`` only read) every config; their record rows as a DataFrame."""
+    """Run (or with ``--from-records`` only read) every config; their record rows as a DataFrame.
+
+    A run that another experiment already finished (same config, a record under ``RUNS``) is
+    copied into ``--results`` rather than trained again."""
     from pixinfo.train import run_configs
     from pixinfo.train.executors import make_executor
 
     executor = make_executor(workers=args.workers, ray=args.ray, ray_address=args.ray_address, progress=progress)
     return run_configs(configs, results_dir=args.results, data=data, executor=executor,
-                       from_records=args.from_records, progress=progress)  # fmt: skip
+                       from_records=args.from_records, progress=progress,
+                       reuse_from=sorted(p for p in RUNS.glob("*") if p.is_dir()))  # fmt: skip
 
 
 def trained_model(config, args: argparse.Namespace, *, data=None):

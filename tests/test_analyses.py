@@ -88,3 +88,15 @@ def test_key_recovery_quick(tmp_path):
     assert len(keyless) and not keyless["found"].any() and runs[runs["shared_key"]]["found"].all()
     assert (tmp_path / "fig" / "key_recovery_quick.png").stat().st_size > 5_000
     assert len(list((tmp_path / "runs").glob("*.json"))) == len(runs)
+
+
+def test_augmentation_order_quick(tmp_path):
+    _run("augmentation_order.py", tmp_path, "--no-progress")
+    runs = pd.read_csv(tmp_path / "out" / "augmentation_order_quick.csv")
+    assert len(runs) == 11 and set(runs["augment"]) == {"after", "before", "none"}
+    acc = runs.set_index(["column", "augment"])["final_test_acc"]
+    # an MLP is blind to a fixed pixel order once crops no longer scramble the key
+    assert acc["fixed permutation", "before"] > acc["fixed permutation", "after"] + 0.1
+    table = (tmp_path / "out" / "augmentation_order_quick.md").read_text()
+    assert "| mnist-5k  | mlp     | fixed permutation |" in table
+    assert (tmp_path / "fig" / "augmentation_order_quick.png").stat().st_size > 5_000

@@ -67,3 +67,20 @@ def test_make_executor_and_bad_workers():
     assert isinstance(make_executor(ray=True), RayExecutor)
     with pytest.raises(ConfigError, match="workers must be an integer >= 1"):
         ProcessPool(workers=0)
+
+
+def test_records_of_another_experiment_are_copied_not_retrained(tmp_path, digits):
+    other, mine = tmp_path / "other", tmp_path / "mine"
+    run_configs(CONFIGS[:1], results_dir=other, progress=False, data={"digits": digits})
+    (other / "unrelated.json").write_text("{}")
+    frame = run_configs(CONFIGS[:2], results_dir=mine, progress=False, data={"digits": digits}, reuse_from=[other])
+    name = next(other.glob("train-*.json")).name
+    assert (mine / name).read_text() == (other / name).read_text()  # copied whole, not retrained
+    assert len(frame) == 2 and not (mine / "unrelated.json").exists()
+    # a record whose config hash differs is not adopted
+    record = json.loads((other / name).read_text())
+    record["config_hash"] = "0" * 16
+    (other / name).write_text(json.dumps(record))
+    fresh = tmp_path / "fresh"
+    run_configs(CONFIGS[:1], results_dir=fresh, progress=False, data={"digits": digits}, reuse_from=[other])
+    assert json.loads((fresh / name).read_text())["config_hash"] != "0" * 16

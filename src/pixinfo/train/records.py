@@ -73,7 +73,7 @@ def collect_records(folder: str | Path) -> pd.DataFrame:
 
 def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, resume: bool = True,
                 save_model: bool = False, progress: bool = True, data=None, executor=None,
-                from_records: bool = False) -> pd.DataFrame:  # fmt: skip
+                from_records: bool = False, reuse_from=()) -> pd.DataFrame:  # fmt: skip
     """Train every config (reusing finished records of identical configs) and return their rows.
 
     Parameters
@@ -86,6 +86,10 @@ def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, resume:
     from_records : bool
         Train nothing: build the rows from the finished records in ``results_dir`` alone, and
         raise :class:`~pixinfo.models.ConfigError` naming the configs that have none.
+    reuse_from : sequence of paths
+        Other results folders (e.g. other experiments'): a finished record of the same config
+        there is copied into ``results_dir`` instead of training the run again, so that
+        ``results_dir`` alone still regenerates the tables. Ignored with ``from_records``.
     """
     from pixinfo.train.executors import InProcess, RunOptions
     from pixinfo.train.trainer import find_record, record_path
@@ -98,12 +102,39 @@ def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, resume:
             raise ConfigError(f"--from-records: {len(missing)} of {len(configs)} runs have no finished record in "
                               f"{results_dir} (e.g. {names}); run without --from-records to train them")  # fmt: skip
     else:
+        if reuse:
+            adopt_records(configs, results_dir, reuse_from)
         executor = executor or InProcess(progress=progress)
         options = RunOptions(str(results_dir), reuse=reuse, resume=resume, save_model=save_model)
         executor.run(configs, options, data)
     paths = {str(record_path(results_dir, c)) for c in configs}
     frame = collect_records(results_dir)
     return frame[frame["path"].isin(paths)].reset_index(drop=True)
+
+
+def adopt_records(configs, results_dir: str | Path, folders) -> int:
+    """Copy into ``results_dir`` the finished records of ``configs`` found in ``folders`` (first
+    folder first) where ``results_dir`` has none; how many were copied.
+
+    A copied record is the same file, written whole; a config's record is only ever taken from
+    a folder where :func:`~pixinfo.train.trainer.find_record` accepts it (finished, same config hash).
+    """
+    from pixinfo.files import write_text_atomic
+    from pixinfo.train.trainer import find_record, record_path
+
+    copied = 0
+    target = Path(results_dir)
+    for config in configs:
+        if find_record(config, target) is not None:
+            continue
+        for folder in folders:
+            if Path(folder).resolve() == target.resolve() or find_record(config, folder) is None:
+                continue
+            target.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(record_path(target, config), record_path(folder, config).read_text())
+            copied += 1
+            break
+    return copied
 
 
 def summarize(frame: pd.DataFrame, by: list[str], value: str = "final_test_acc") -> pd.DataFrame:
