@@ -26,7 +26,7 @@ import torch
 from _experiment import add_common_arguments, epochs_override, outputs, trained_model
 
 from pixinfo.adversarial import LinfPGD
-from pixinfo.adversarial.semantic import semantic_accuracy
+from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
 from pixinfo.data import available_datasets, load_dataset
 from pixinfo.models import model_device
 from pixinfo.provenance import environment, write_json
@@ -42,7 +42,7 @@ PAPER = {
     **{("gtsrb", f"robust DNN (ε={e})"): (None, v) for e, v in zip(EPSILONS, (7.07, 8.44, 11.12, 13.54), strict=True)},
 }
 PAPER_DATASET = {"mnist-5k": "mnist", "mnist": "mnist", "gtsrb": "gtsrb"}
-TRANSFORMS = ["negative", "rot180", "hflip", "vflip", "contrast50", "translate2"]
+TRANSFORMS = list(SEMANTIC_TRANSFORMS)
 PGD_SETTINGS = {"eps": 0.1, "steps": 20}
 
 

@@ -329,7 +329,9 @@ def _semantic(args: argparse.Namespace) -> int:
     check_model_input(model, image_shape=dataset.image_shape, source=f"the model {args.model}",
                       data=f"dataset {dataset.name!r}")  # fmt: skip
     model = model.to(device)
-    transforms = args.transform or ["negative", "rot180", "hflip", "vflip", "contrast50", "translate2"]
+    from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS
+
+    transforms = args.transform or list(SEMANTIC_TRANSFORMS)
     splits = args.split or ["test", "train"]
     report = semantic_accuracy(model, dataset, transforms=transforms, splits=splits,
                                max_images=args.max_images, seed=args.seed)  # fmt: skip
@@ -381,6 +383,7 @@ def _fool(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS
     from pixinfo.data import DATASETS, DEFAULT_DATASET, SPLITS
     from pixinfo.transforms.registry import DEFAULT_TRANSFORMS
 
@@ -418,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=DATASETS)
     p.add_argument("--root")
     p.add_argument("--transform", action="append", metavar="NAME_OR_SPEC",
-                   help="negative, rot180, hflip, vflip, contrast50, translate2 or a transform spec; repeatable")
+                   help=f"{', '.join(SEMANTIC_TRANSFORMS)} or a transform spec; repeatable")
     p.add_argument("--split", action="append", choices=["train", "test"], help="default: test and train")
     p.add_argument("--max-images", type=positive_int, help="a seeded random subset of each split of this size")
     p.add_argument("--seed", type=seed_int, default=0)

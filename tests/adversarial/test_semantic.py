@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, negative, semantic_accuracy, translate
+from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
+from pixinfo.transforms import build_transform, negative, translate
 from pixinfo.errors import ShapeError, ValueRangeError
 
 
@@ -22,8 +23,8 @@ def test_negatives_break_a_model_trained_on_regular_images(digits, digits_cnn):
 def test_negation_twice_is_identity_and_transforms_keep_range():
     x = torch.rand(4, 1, 8, 8)
     assert torch.equal(negative(negative(x)), x) or torch.allclose(negative(negative(x)), x, atol=1e-7)
-    for fn in SEMANTIC_TRANSFORMS.values():
-        y = fn(x)
+    for spec in SEMANTIC_TRANSFORMS.values():
+        y = build_transform(spec, shape=(1, 8, 8))(x)
         assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
     shifted = translate(x, dx=2, dy=-1)
     assert torch.equal(shifted[..., :7, 2:], x[..., 1:, :6]) and shifted[..., :, :2].abs().sum() == 0

@@ -254,3 +254,25 @@ def test_mnist_5k_corrupt_file(tmp_path):
         load_mnist_5k(path=short)
     with pytest.raises(DatasetNotFoundError):
         load_mnist_5k(path=Path(tmp_path / "none.csv.gz"))
+
+
+def test_available_datasets_locates_without_reading(tmp_path, monkeypatch):
+    from pixinfo.data import _loaders, available_datasets
+
+    data = tmp_path / "pixinfo-data"
+    write_mnist_like(data / "mnist")
+    write_cifar_like(data / "cifar10")
+    write_gtsrb_kaggle(data / "gtsrb")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("available_datasets read a dataset file")
+
+    for reader in ("read_idx", "read_cifar_batch", "_read_csv", "_idx_split"):
+        monkeypatch.setattr(_loaders, reader, no_reading)
+    monkeypatch.setattr(np, "loadtxt", no_reading)
+    status = available_datasets()
+    assert status["mnist"] == f"ok: {data / 'mnist'}"
+    assert status["cifar10"].startswith("ok: ") and status["gtsrb"] == f"ok: {data / 'gtsrb'}"
+    assert status["digits"] == "ok: sklearn.datasets.load_digits" and status["mnist-5k"].endswith("mnist_5k.csv.gz")
+    (data / "mnist" / "t10k-labels-idx1-ubyte").unlink()
+    assert "partial copy" in available_datasets()["mnist"]

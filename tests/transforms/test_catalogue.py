@@ -156,7 +156,15 @@ def test_level_permutation_is_a_bijection_of_levels():
     assert not torch.equal(t(levels), levels)
 
 
-def test_seeds_required():
-    for make in (lambda: FixedPermutation(SHAPE), lambda: XorKey(SHAPE), lambda: LevelPermutation(), lambda: MonotoneMap()):
-        with pytest.raises(ValueError, match="seed"):
-            make()
+@pytest.mark.parametrize("make", [
+    lambda **kw: FixedPermutation(SHAPE, **kw), lambda **kw: XorKey(SHAPE, **kw),
+    lambda **kw: LevelPermutation(**kw), lambda **kw: MonotoneMap(**kw),
+])  # fmt: skip
+def test_keys_are_never_drawn_unseeded(make):
+    # the default is seed 0 (the spec's default too): the same key every time, named in the spec
+    assert make().spec == make(seed=0).spec and make().spec.endswith("seed=0")
+    assert torch.equal(make().state_dict()[next(iter(make().state_dict()))], make(seed=0).state_dict()[next(iter(make().state_dict()))])
+    with pytest.raises(ValueError, match="seed"):
+        make(seed=None)
+    # a key drawn from a generator names no seed: "seed=0" would rebuild another key
+    assert "seed" not in make(generator=torch.Generator().manual_seed(5)).spec

@@ -58,7 +58,7 @@ def test_fixed_permutation_checks_shape_and_key():
     with pytest.raises(ValueError, match="not a permutation"):
         FixedPermutation((2, 2), index=torch.tensor([0, 0, 1, 2]))
     with pytest.raises(ValueError, match="seed"):
-        FixedPermutation((2, 2))
+        FixedPermutation((2, 2), seed=None)
 
 
 def test_per_image_permutation_has_no_shared_key():

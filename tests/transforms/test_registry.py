@@ -64,3 +64,33 @@ def test_vortex_authors_needs_a_dataset_with_a_key():
         build_transform("vortex:authors", shape=(1, 8, 8), dataset="digits")
     with pytest.raises(ValueError, match="seed"):
         build_transform("vortex", shape=(1, 28, 28))
+
+
+def test_every_registered_class_builds_itself_with_its_own_defaults():
+    from pixinfo.transforms.base import spec_classes
+
+    for name, cls in spec_classes().items():
+        spec = "vortex:seed=0" if name == "vortex" else name
+        t = build_transform(spec, shape=(1, 8, 8))
+        assert type(t) is cls and build_transform(t.spec, shape=(1, 8, 8)).spec == t.spec
+        help_line = transform_names()[name]
+        for option, default in cls.spec_options().items():  # help is generated from the signature
+            assert f"{option}={str(default).lower() if isinstance(default, bool) else default}" in help_line
+    assert transform_names()["block"].endswith(
+        "[size=4, shuffle_blocks=true, shuffle_within=false, rotate=false, flip=false, seed=0]")
+
+
+def test_unknown_spec_options_name_the_accepted_ones():
+    with pytest.raises(ValueError, match=r"unexpected fractoin \(parameters: fraction, seed;"):
+        build_transform("partial-permutation:fractoin=0.2", shape=(8, 8))
+    with pytest.raises(ValueError, match="shuffle_within must be a boolean"):
+        build_transform("block:shuffle_within=maybe", shape=(8, 8))
+    with pytest.raises(ValueError, match="authors' key takes no seed"):
+        build_transform("vortex:authors=mnist,seed=1", shape=(28, 28))
+
+
+def test_a_spec_name_belongs_to_one_class():
+    from pixinfo.transforms import Transform
+
+    with pytest.raises(TypeError, match="spec name 'permutation' is taken by pixinfo.transforms.permutation"):
+        type("Impostor", (Transform,), {}, spec="permutation")

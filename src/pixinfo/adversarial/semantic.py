@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import pandas as pd
 import torch
@@ -34,48 +33,14 @@ from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.models import check_model_input, evaluating, model_device
 
 
-def negative(x: torch.Tensor) -> torch.Tensor:
-    """1 − x (for float images in [0, 1])."""
-    return 1.0 - x
-
-
-def rotate180(x: torch.Tensor) -> torch.Tensor:
-    return x.flip(-1, -2)
-
-
-def hflip(x: torch.Tensor) -> torch.Tensor:
-    return x.flip(-1)
-
-
-def vflip(x: torch.Tensor) -> torch.Tensor:
-    return x.flip(-2)
-
-
-def reduce_contrast(x: torch.Tensor, *, factor: float = 0.5) -> torch.Tensor:
-    """Scale each image's deviations from its own mean by ``factor`` (stays in [0, 1] for factor ≤ 1)."""
-    mean = x.mean(dim=(-3, -2, -1), keepdim=True)
-    return (mean + factor * (x - mean)).clamp(0.0, 1.0)
-
-
-def translate(x: torch.Tensor, *, dx: int = 2, dy: int = 2) -> torch.Tensor:
-    """Shift right by ``dx`` and down by ``dy`` pixels, filling with zeros."""
-    h, w = x.shape[-2:]
-    if abs(dx) >= w or abs(dy) >= h:
-        raise ValueError(f"shift ({dx}, {dy}) does not fit images of {h}x{w}")
-    out = torch.zeros_like(x)
-    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
-    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
-    out[..., yd, xd] = x[..., ys, xs]
-    return out
-
-
-SEMANTIC_TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "negative": negative,
-    "rot180": rotate180,
-    "hflip": hflip,
-    "vflip": vflip,
-    "contrast50": partial(reduce_contrast, factor=0.5),
-    "translate2": partial(translate, dx=2, dy=2),
+# the meaning-preserving transforms measured by default: row name -> transform spec
+SEMANTIC_TRANSFORMS: dict[str, str] = {
+    "negative": "negative",
+    "rot180": "rotate:quarter_turns=2",
+    "hflip": "flip:axis=horizontal",
+    "vflip": "flip:axis=vertical",
+    "contrast50": "contrast:factor=0.5",
+    "translate2": "translate:dx=2,dy=2",
 }
 
 
@@ -100,13 +65,10 @@ def _resolve(transforms, shape) -> dict[str, Callable[[torch.Tensor], torch.Tens
     items = transforms.items() if isinstance(transforms, dict) else [(None, t) for t in transforms]
     for name, t in items:
         if isinstance(t, str):
-            if t in SEMANTIC_TRANSFORMS:
-                out[name or t] = SEMANTIC_TRANSFORMS[t]
-            else:
-                from pixinfo.transforms import build_transform
+            from pixinfo.transforms import build_transform
 
-                built = build_transform(t, shape=shape)
-                out[name or built.spec] = built
+            built = build_transform(SEMANTIC_TRANSFORMS.get(t, t), shape=shape)
+            out[name or (t if t in SEMANTIC_TRANSFORMS else built.spec)] = built
         elif callable(t):
             out[name or getattr(t, "spec", None) or getattr(t, "__name__", type(t).__name__)] = t
         else:
@@ -135,7 +97,7 @@ def semantic_accuracy(
     model: nn.Module,
     data,
     *,
-    transforms: Sequence | dict = ("negative", "rot180", "hflip", "vflip", "contrast50", "translate2"),
+    transforms: Sequence | dict = tuple(SEMANTIC_TRANSFORMS),
     splits: Sequence[str] = ("test", "train"),
     batch_size: int = 1024,
     max_images: int | None = None,
@@ -152,8 +114,8 @@ def semantic_accuracy(
     data : pixinfo.data.Dataset, or a pair ``(images, labels)``
         uint8 images or floats in [0, 1].
     transforms : sequence or dict
-        Names from :data:`SEMANTIC_TRANSFORMS`, transform specs (``"xor:bits=1"``), callables,
-        or a dict naming them. ``identity`` is always measured.
+        Names from :data:`SEMANTIC_TRANSFORMS` (short names of transform specs), transform specs
+        (``"xor:bits=1"``), callables, or a dict naming them. ``identity`` is always measured.
     splits : sequence of str
         Which splits of a Dataset to measure (a pair counts as split ``"data"``).
     max_images : int, optional

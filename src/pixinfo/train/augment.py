@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from pixinfo._checks import check_image_batch
+from pixinfo.transforms.functional import negate
 
 
 def _check_generator(images: torch.Tensor, generator: torch.Generator) -> None:
@@ -73,7 +74,7 @@ def random_negative(images: torch.Tensor, *, generator: torch.Generator, p: floa
 
 def _negative(images: torch.Tensor, generator: torch.Generator, p: float) -> torch.Tensor:
     neg = torch.rand(images.shape[0], generator=generator, device=images.device) < p
-    return torch.where(neg.view(-1, 1, 1, 1), 1.0 - images, images)
+    return torch.where(neg.view(-1, 1, 1, 1), negate(images), images)
 
 
 def ricap(

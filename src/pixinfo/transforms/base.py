@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,9 @@ from torch import nn
 
 from pixinfo._checks import check_image_batch
 
-_CLASSES: dict[str, type[Transform]] = {}
+_CLASSES: dict[str, type[Transform]] = {}  # class name -> class (rebuilds saved keys)
+_SPECS: dict[str, type[Transform]] = {}  # spec name -> class (builds transforms from specs)
+_SPEC_VALUES = (bool, int, float, str)
 
 
 from pixinfo.errors import NotInvertibleError  # noqa: E402  (re-exported: its home is pixinfo.errors)
@@ -27,10 +30,15 @@ class Transform(nn.Module):
     rebuild the transform with the same key; :meth:`save_key` writes them as
     JSON and :func:`load_transform` reads them back.
 
+    A class joins the spec registry by declaring its spec name,
+    ``class Mirror(GatherTransform, spec="mirror")``; :meth:`from_spec` then builds it from
+    ``mirror:key=value,...``, and its spec options, their defaults and its help line come from
+    its constructor's signature and docstring (see :meth:`spec_options`).
+
     Class attributes
     ----------------
     name : str
-        Registry name (``pixinfo score --transform NAME:...``).
+        Spec name (``pixinfo score --transform NAME:...``).
     shared_key : bool
         True when one key serves every image (a map a network can learn);
         False when each image gets a fresh key.
@@ -38,10 +46,60 @@ class Transform(nn.Module):
 
     name: ClassVar[str] = "transform"
     shared_key: ClassVar[bool] = True
+    spec_summary: ClassVar[str | None] = None  # help line; default: the docstring's first line
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, spec: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _CLASSES[cls.__name__] = cls
+        if spec is not None:
+            taken = _SPECS.get(spec)
+            if taken is not None and (taken.__module__, taken.__qualname__) != (cls.__module__, cls.__qualname__):
+                raise TypeError(f"spec name {spec!r} is taken by {taken.__module__}.{taken.__qualname__}")
+            cls.name = spec
+            _SPECS[spec] = cls
+
+    # -- specs -----------------------------------------------------------------------
+    @classmethod
+    def spec_options(cls) -> dict[str, Any]:
+        """The spec's options and their defaults: the constructor's keyword-only parameters
+        whose default is a plain value (bool, int, float or str). Keys given as tensors, and
+        generators, are not spec options."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        return {p.name: p.default for p in params
+                if p.kind is p.KEYWORD_ONLY and isinstance(p.default, _SPEC_VALUES)}  # fmt: skip
+
+    @classmethod
+    def spec_help(cls) -> str:
+        """One line: the first line of the class docstring and the spec options with defaults."""
+        summary = cls.spec_summary or (inspect.getdoc(cls) or cls.__name__).splitlines()[0].rstrip(".").replace("``", "")
+        options = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in cls.spec_options().items())
+        return f"{summary} [{options}]" if options else summary
+
+    @classmethod
+    def from_spec(cls, shape: tuple[int, ...], *args: Any, dataset: str | None = None, **options: Any) -> Transform:
+        """Build from a spec's parameters: ``options`` are :meth:`spec_options` (booleans as
+        ``true/false/1/0/yes/no``); ``shape`` goes to constructors that take one. ``dataset``
+        is for transforms whose key depends on it (``vortex:authors``)."""
+        from pixinfo._checks import bind_call
+
+        options = cls.check_spec_options(args, options)
+        takes_shape = "shape" in inspect.signature(cls.__init__).parameters
+        return bind_call(cls, *([shape] if takes_shape else []), **options, what=f"transform {cls.name!r}")
+
+    @classmethod
+    def check_spec_options(cls, args: tuple, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` checked against :meth:`spec_options` (no positional ones, no unknown
+        names) with booleans parsed; a :class:`~pixinfo.errors.ParameterError` names the rest."""
+        from pixinfo._checks import parse_bool
+        from pixinfo.errors import ParameterError
+
+        known = cls.spec_options()
+        unknown = sorted(set(options) - set(known))
+        if args or unknown:
+            extra = ", ".join([*map(repr, args), *unknown])
+            raise ParameterError(f"bad parameters for transform {cls.name!r}: unexpected {extra} "
+                                 f"(parameters: {', '.join(known) or 'none'}; {cls.spec_help()})")  # fmt: skip
+        return {k: parse_bool(v, f"{cls.name}:{k}") if isinstance(known[k], bool) else v for k, v in options.items()}
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.apply(check_image_batch(images))
@@ -112,6 +170,11 @@ def load_transform(source: str | Path | dict[str, Any]) -> Transform:
     except (PixinfoError, KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise CorruptFileError(f"{where}: the key does not rebuild a {cls.__name__}: {first[:300]}") from None
+
+
+def spec_classes() -> dict[str, type[Transform]]:
+    """Spec name -> transform class, for every class that declared one (import order)."""
+    return dict(_SPECS)
 
 
 def _encode(value: Any) -> Any:

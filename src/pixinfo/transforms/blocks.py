@@ -9,7 +9,7 @@ import torch
 from pixinfo._checks import check_bool, check_grid_shape, check_positive_int
 from pixinfo.errors import ShapeError
 from pixinfo.transforms.functional import random_permutations
-from pixinfo.transforms.permutation import GatherTransform, make_generator
+from pixinfo.transforms.permutation import SEED, GatherTransform, key_seed, make_generator
 
 
 def block_scramble_map(
@@ -39,7 +39,7 @@ def block_scramble_map(
     return src.reshape(bh, bw, size, size).permute(0, 2, 1, 3).reshape(h * w)
 
 
-class BlockScramble(GatherTransform):
+class BlockScramble(GatherTransform, spec="block"):
     """Keyed block scrambling of ``size``×``size`` blocks (all channels alike).
 
     Parameters
@@ -66,18 +66,16 @@ class BlockScramble(GatherTransform):
     True
     """
 
-    name = "block"
-
     def __init__(
         self,
         shape: tuple[int, ...],
         *,
-        size: int,
+        size: int = 4,
         shuffle_blocks: bool = True,
         shuffle_within: bool = False,
         rotate: bool = False,
         flip: bool = False,
-        seed: int | None = None,
+        seed: int | None = SEED,
         generator: torch.Generator | None = None,
         block_perm: torch.Tensor | None = None,
         within_perm: torch.Tensor | None = None,
@@ -107,11 +105,11 @@ class BlockScramble(GatherTransform):
         super().__init__((h, w), index)
         self.size = size
         self.options = {"shuffle_blocks": shuffle_blocks, "shuffle_within": shuffle_within, "rotate": rotate, "flip": flip}
-        self.seed = seed
+        self.seed = key_seed(seed, generator, *keys)
         self.block_key = {"block_perm": block_perm, "within_perm": within_perm, "rotations": rotations, "flips": flips}
 
     def params(self) -> dict[str, Any]:
-        defaults = {"shuffle_blocks": True, "shuffle_within": False, "rotate": False, "flip": False}
+        defaults = self.spec_options()
         changed = {k: v for k, v in self.options.items() if defaults[k] != v}
         return {"size": self.size} | changed | ({"seed": self.seed} if self.seed is not None else {})
 

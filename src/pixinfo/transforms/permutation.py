@@ -20,6 +20,22 @@ from pixinfo.transforms.functional import (
 MAX_SWAPS = 10**6  # more swaps than this mix any grid fully; a larger k is a typo, not a key
 
 
+class _DefaultSeed(int):
+    """The default seed of keyed transforms: 0, and distinguishable from a seed a caller gave."""
+
+
+SEED = _DefaultSeed(0)
+
+
+def key_seed(seed: int | None, generator: torch.Generator | None, *key: object) -> int | None:
+    """The seed a transform's spec names: ``seed``, or None when no seed was given and a
+    ``generator`` or an explicit ``key`` decided the key (a spec naming seed 0 would rebuild
+    another key)."""
+    if seed is None or (seed is SEED and (generator is not None or any(k is not None for k in key))):
+        return None
+    return int(check_seed(seed))
+
+
 def make_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator:
     """The generator keys are drawn from: ``generator`` if given, else one seeded with ``seed``."""
     if generator is not None:
@@ -31,10 +47,8 @@ def make_generator(seed: int | None, generator: torch.Generator | None) -> torch
     return torch.Generator().manual_seed(check_seed(seed))
 
 
-class Identity(Transform):
-    """Leaves images unchanged (the reference every score is compared with)."""
-
-    name = "identity"
+class Identity(Transform, spec="identity"):
+    """Images unchanged (the reference every score is compared with)."""
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         return images
@@ -119,7 +133,7 @@ class InverseGather(GatherTransform):
         return {"of": self.of}
 
 
-class FixedPermutation(GatherTransform):
+class FixedPermutation(GatherTransform, spec="permutation"):
     """One keyed pixel permutation shared by every image.
 
     Parameters
@@ -141,21 +155,20 @@ class FixedPermutation(GatherTransform):
     True
     """
 
-    name = "permutation"
-
     def __init__(
         self,
         shape: tuple[int, ...],
         *,
-        seed: int | None = None,
+        seed: int | None = SEED,
         generator: torch.Generator | None = None,
         index: torch.Tensor | None = None,
     ) -> None:
         h, w = check_grid_shape(shape)
+        named_seed = key_seed(seed, generator, index)
         if index is None:
             index = random_permutations(1, h * w, generator=make_generator(seed, generator))[0]
         super().__init__((h, w), index)
-        self.seed = seed
+        self.seed = named_seed
 
     def params(self) -> dict[str, Any]:
         return {"seed": self.seed} if self.seed is not None else {}
@@ -164,7 +177,7 @@ class FixedPermutation(GatherTransform):
         return {"shape": list(self.grid), "seed": self.seed, "index": self.index}
 
 
-class PartialPermutation(GatherTransform):
+class PartialPermutation(GatherTransform, spec="partial-permutation"):
     """Move exactly a ``fraction`` of the pixels (a keyed cycle through them); the rest stay.
 
     The chosen pixels, in random order p₀, p₁, …, each take the value of the next
@@ -172,20 +185,19 @@ class PartialPermutation(GatherTransform):
     is a permutation without fixed points.
     """
 
-    name = "partial-permutation"
-
     def __init__(
         self,
         shape: tuple[int, ...],
         *,
-        fraction: float,
-        seed: int | None = None,
+        fraction: float = 0.5,
+        seed: int | None = SEED,
         generator: torch.Generator | None = None,
         index: torch.Tensor | None = None,
     ) -> None:
         h, w = check_grid_shape(shape)
         fraction = check_finite(fraction, "fraction", low=0, high=1)
         n = h * w
+        named_seed = key_seed(seed, generator, index)
         if index is None:
             order = random_permutations(1, n, generator=make_generator(seed, generator))[0]
             chosen = order[: int(round(fraction * n))]
@@ -194,7 +206,7 @@ class PartialPermutation(GatherTransform):
                 index[chosen] = chosen.roll(-1)
         super().__init__((h, w), index)
         self.fraction = float(fraction)
-        self.seed = seed
+        self.seed = named_seed
 
     def params(self) -> dict[str, Any]:
         return {"fraction": self.fraction} | ({"seed": self.seed} if self.seed is not None else {})
@@ -203,23 +215,22 @@ class PartialPermutation(GatherTransform):
         return {"shape": list(self.grid), "fraction": self.fraction, "seed": self.seed, "index": self.index}
 
 
-class RandomSwaps(GatherTransform):
+class RandomSwaps(GatherTransform, spec="swaps"):
     """``k`` keyed swaps of two distinct random pixels, applied one after another."""
-
-    name = "swaps"
 
     def __init__(
         self,
         shape: tuple[int, ...],
         *,
-        k: int,
-        seed: int | None = None,
+        k: int = 10,
+        seed: int | None = SEED,
         generator: torch.Generator | None = None,
         index: torch.Tensor | None = None,
     ) -> None:
         h, w = check_grid_shape(shape)
         k = check_int(k, "k", low=0, high=MAX_SWAPS)
         n = h * w
+        named_seed = key_seed(seed, generator, index)
         if index is None:
             if n < 2 and k > 0:
                 raise ValueError("a swap needs at least 2 pixels")
@@ -230,7 +241,7 @@ class RandomSwaps(GatherTransform):
                 index[[a, b]] = index[[b, a]]
         super().__init__((h, w), index)
         self.k = k
-        self.seed = seed
+        self.seed = named_seed
 
     def params(self) -> dict[str, Any]:
         return {"k": self.k} | ({"seed": self.seed} if self.seed is not None else {})
@@ -239,7 +250,7 @@ class RandomSwaps(GatherTransform):
         return {"shape": list(self.grid), "k": self.k, "seed": self.seed, "index": self.index}
 
 
-class PerImagePermutation(Transform):
+class PerImagePermutation(Transform, spec="per-image-permutation"):
     """A fresh uniform pixel permutation for every image: no shared key.
 
     The "random" baseline of the Random Vortex paper. Successive calls continue
@@ -247,12 +258,11 @@ class PerImagePermutation(Transform):
     every image still gets its own key.
     """
 
-    name = "per-image-permutation"
     shared_key = False
 
-    def __init__(self, *, seed: int | None = 0, generator: torch.Generator | None = None) -> None:
+    def __init__(self, *, seed: int | None = SEED, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        self.seed = seed
+        self.seed = key_seed(seed, generator)
         self.generator = make_generator(seed, generator)
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ from pixinfo.data import to_uint8
 from pixinfo.errors import ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import check_permutation, negative
-from pixinfo.transforms.permutation import make_generator
+from pixinfo.transforms.permutation import SEED, key_seed, make_generator
 
 
 def _like(levels: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
@@ -47,10 +47,8 @@ class PointwiseTransform(Transform):
         return torch.arange(h * w)
 
 
-class Negative(PointwiseTransform):
+class Negative(PointwiseTransform, spec="negative"):
     """The negative image ``1 - x`` (``255 - x`` for uint8); its own inverse."""
-
-    name = "negative"
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         return negative(images)
@@ -65,21 +63,19 @@ def _check_bits(bits: object) -> int:
     return int(bits)
 
 
-class XorKey(PointwiseTransform):
+class XorKey(PointwiseTransform, spec="xor"):
     """XOR with one fixed random key the size of the image (8-bit, or 1-bit after thresholding).
 
     The 8-bit version is its own inverse (exact on 8-bit levels); the 1-bit
     version thresholds first and so has no inverse.
     """
 
-    name = "xor"
-
     def __init__(
         self,
         shape: tuple[int, ...],
         *,
         bits: int = 8,
-        seed: int | None = None,
+        seed: int | None = SEED,
         generator: torch.Generator | None = None,
         key: torch.Tensor | None = None,
     ) -> None:
@@ -87,12 +83,13 @@ class XorKey(PointwiseTransform):
         self.bits = _check_bits(bits)
         h, w = check_grid_shape(shape)
         c = int(shape[0]) if len(shape) == 3 else 1
+        named_seed = key_seed(seed, generator, key)
         if key is None:
             key = torch.randint(0, 256, (c, h, w), generator=make_generator(seed, generator), dtype=torch.uint8)
         if key.dtype != torch.uint8 or key.shape[-2:] != (h, w):
             raise ShapeError(f"key must be uint8 (C, {h}, {w}), got {key.dtype} {tuple(key.shape)}")
         self.register_buffer("key", key)
-        self.seed = seed
+        self.seed = named_seed
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         if images.shape[-2:] != self.key.shape[-2:] or self.key.shape[0] not in (1, images.shape[-3]):
@@ -109,16 +106,15 @@ class XorKey(PointwiseTransform):
         return {"shape": list(self.key.shape), "bits": self.bits, "seed": self.seed, "key": self.key}
 
 
-class PerImageXor(PointwiseTransform):
+class PerImageXor(PointwiseTransform, spec="xor-per-image"):
     """XOR with a fresh random key for every image (a one-time pad): no shared key."""
 
-    name = "xor-per-image"
     shared_key = False
 
-    def __init__(self, *, bits: int = 8, seed: int | None = 0, generator: torch.Generator | None = None) -> None:
+    def __init__(self, *, bits: int = 8, seed: int | None = SEED, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.bits = _check_bits(bits)
-        self.seed = seed
+        self.seed = key_seed(seed, generator)
         self.generator = make_generator(seed, generator)
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
@@ -132,7 +128,7 @@ class PerImageXor(PointwiseTransform):
         return {"bits": self.bits, "seed": self.seed}
 
 
-class MonotoneMap(PointwiseTransform):
+class MonotoneMap(PointwiseTransform, spec="monotone"):
     """A fixed random strictly increasing value map f: [0, 1] → [0, 1], f(0)=0, f(1)=1.
 
     Piecewise linear through ``knots`` points with random positive increments.
@@ -140,19 +136,18 @@ class MonotoneMap(PointwiseTransform):
     uint8 images are mapped and rounded to 8 bits, which may merge levels.
     """
 
-    name = "monotone"
-
     def __init__(
         self,
         *,
         knots: int = 256,
-        seed: int | None = None,
+        seed: int | None = SEED,
         generator: torch.Generator | None = None,
         xs: torch.Tensor | None = None,
         ys: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
-        if xs is None or ys is None:
+        given = xs is not None and ys is not None
+        if not given:
             if not isinstance(knots, int) or knots < 2:
                 raise ValueError(f"knots must be an int >= 2, got {knots!r}")
             g = make_generator(seed, generator)
@@ -163,7 +158,7 @@ class MonotoneMap(PointwiseTransform):
             raise ValueError("xs and ys must be strictly increasing and of the same length")
         self.register_buffer("xs", xs.double())
         self.register_buffer("ys", ys.double())
-        self.seed = seed
+        self.seed = key_seed(seed, generator, xs if given else None)
         self.knots = len(xs)
 
     @staticmethod
@@ -182,28 +177,28 @@ class MonotoneMap(PointwiseTransform):
         return MonotoneMap(xs=self.ys, ys=self.xs)
 
     def params(self) -> dict[str, Any]:
-        return {"seed": self.seed} if self.seed is not None else {}
+        knots = {"knots": self.knots} if self.knots != 256 else {}
+        return knots | ({"seed": self.seed} if self.seed is not None else {})
 
     def init_kwargs(self) -> dict[str, Any]:
         return {"seed": self.seed, "xs": self.xs, "ys": self.ys}
 
 
-class LevelPermutation(PointwiseTransform):
+class LevelPermutation(PointwiseTransform, spec="level-permutation"):
     """A fixed random permutation of the 256 grey levels: bijective and non-monotone."""
 
-    name = "level-permutation"
-
     def __init__(
-        self, *, seed: int | None = None, generator: torch.Generator | None = None, table: torch.Tensor | None = None
+        self, *, seed: int | None = SEED, generator: torch.Generator | None = None, table: torch.Tensor | None = None
     ) -> None:
         super().__init__()
-        if table is None:
+        given = table is not None
+        if not given:
             table = torch.randperm(256, generator=make_generator(seed, generator))
         if table.shape != (256,):
             raise ValueError(f"table must be a permutation of 0..255, got shape {tuple(table.shape)}")
         table = check_permutation(table)
         self.register_buffer("table", table)
-        self.seed = seed
+        self.seed = key_seed(seed, generator, table if given else None)
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         v = to_uint8(images)

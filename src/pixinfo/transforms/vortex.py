@@ -20,6 +20,7 @@ as one gather.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ AUTHORS_KEYS = {
 }
 MAX_VORTICES = 10_000  # a generated key with more vortices than this is a typo, not a key
 AUTHORS_SHAPES = {"mnist": (28, 28), "fashion-mnist": (28, 28), "cifar10": (32, 32)}
+# which authors' key `vortex:authors` means on each dataset
+DATASET_AUTHORS_KEY = {"mnist": "mnist", "mnist-5k": "mnist", "fashion-mnist": "fashion-mnist", "cifar10": "cifar10"}
 
 
 def matlab_round(x: np.ndarray) -> np.ndarray:
@@ -274,7 +277,7 @@ def vortex_map(key: VortexKey, *, strength: float = 1.0, bijective: bool = False
     return torch.from_numpy(total)
 
 
-class RandomVortex(GatherTransform):
+class RandomVortex(GatherTransform, spec="vortex"):
     """The Random Vortex Transformation with a fixed key (one key for every image).
 
     Parameters
@@ -297,8 +300,6 @@ class RandomVortex(GatherTransform):
     True
     """
 
-    name = "vortex"
-
     def __init__(self, key: VortexKey | dict, *, strength: float = 1.0, bijective: bool = False) -> None:
         if isinstance(key, dict):
             key = VortexKey.from_dict(key)
@@ -320,6 +321,40 @@ class RandomVortex(GatherTransform):
                  **options) -> RandomVortex:  # fmt: skip
         key = generate_vortex_key(shape, n_vortices, scale=scale, divisor=divisor, seed=seed, generator=generator)
         return cls(key, **options)
+
+    # -- specs: vortex:authors (the dataset's key), vortex:authors=NAME, vortex:seed=N[,n=..] --
+    spec_summary = ("Random Vortex Transformation: vortex:authors (the dataset's key), vortex:authors=NAME, "
+                    "or vortex:seed=N")  # fmt: skip
+
+    @classmethod
+    def spec_options(cls) -> dict[str, Any]:
+        """``strength`` and ``bijective`` (any key); ``n`` (vortices: the authors' script's count
+        for their keys), and for a generated key the generator's ``scale`` and ``divisor``."""
+        generate = inspect.signature(cls.generate).parameters
+        return {**super().spec_options(), "n": generate["n_vortices"].default,
+                **{k: generate[k].default for k in ("scale", "divisor")}}  # fmt: skip
+
+    @classmethod
+    def from_spec(cls, shape: tuple[int, ...], *args: Any, dataset: str | None = None, authors: str | None = None,
+                  seed: int | None = None, **options: Any) -> RandomVortex:  # fmt: skip
+        dataset_key = args == ("authors",) and authors is None
+        options = cls.check_spec_options(() if dataset_key else args, options)
+        if dataset_key:
+            if dataset not in DATASET_AUTHORS_KEY:
+                raise ParameterError(
+                    f"`vortex:authors` picks the authors' key of the dataset, and there is none for {dataset!r}; use "
+                    f"vortex:authors=NAME with NAME in {sorted(AUTHORS_KEYS)} on images of that size, or vortex:seed=N"
+                )
+            authors = DATASET_AUTHORS_KEY[dataset]
+        n = options.pop("n", None)
+        generator_options = {k: options.pop(k) for k in ("scale", "divisor") if k in options}
+        if authors is not None:
+            if seed is not None or generator_options:
+                raise ParameterError("vortex: an authors' key takes no seed, scale or divisor (they make a new key)")
+            return cls.from_authors(authors, n_vortices=n, **options)
+        if seed is None:
+            raise ParameterError("vortex: a generated key needs seed=N (or use vortex:authors)")
+        return cls.generate(shape, *([] if n is None else [n]), seed=seed, **generator_options, **options)
 
     @property
     def unique_source_fraction(self) -> float:

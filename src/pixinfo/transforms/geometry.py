@@ -1,0 +1,97 @@
+"""Meaning-preserving transforms of the semantic evaluation: mirror images and rotations
+(rearrangements, so their structural retention is 1 by construction), translations and
+contrast changes. Each is a pure function in :mod:`pixinfo.transforms.functional` plus the
+thin module here.
+
+Examples
+--------
+>>> import torch
+>>> from pixinfo.transforms import build_transform
+>>> t = build_transform("rotate:quarter_turns=1", shape=(1, 4, 4))
+>>> x = torch.rand(2, 1, 4, 4)
+>>> torch.equal(t(x), torch.rot90(x, 1, (-2, -1))), torch.equal(t.inverse()(t(x)), x)
+(True, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from pixinfo._checks import check_finite, check_int
+from pixinfo.transforms.base import Transform
+from pixinfo.transforms.functional import flip_map, reduce_contrast, rotate_map, translate
+from pixinfo.transforms.permutation import GatherTransform
+from pixinfo.transforms.value import PointwiseTransform
+
+MAX_SHIFT = 4096  # pixels; anything larger is a typo
+
+
+class Flip(GatherTransform, spec="flip"):
+    """Mirror images left-right (axis=horizontal), top-bottom (vertical) or both (a half turn)."""
+
+    def __init__(self, shape: tuple[int, ...], *, axis: str = "horizontal") -> None:
+        super().__init__(shape, flip_map(shape, axis=axis))
+        self.axis = axis
+
+    def inverse(self) -> Flip:
+        return self
+
+    def params(self) -> dict[str, Any]:
+        return {"axis": self.axis}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.grid), "axis": self.axis}
+
+
+class Rotate(GatherTransform, spec="rotate"):
+    """Rotate images by quarter turns counter-clockwise (1 and 3 need square images)."""
+
+    def __init__(self, shape: tuple[int, ...], *, quarter_turns: int = 2) -> None:
+        super().__init__(shape, rotate_map(shape, quarter_turns=quarter_turns))
+        self.quarter_turns = int(quarter_turns)
+
+    def inverse(self) -> Rotate:
+        return Rotate(self.grid, quarter_turns=(4 - self.quarter_turns) % 4)
+
+    def params(self) -> dict[str, Any]:
+        return {"quarter_turns": self.quarter_turns}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.grid), "quarter_turns": self.quarter_turns}
+
+
+class Translate(Transform, spec="translate"):
+    """Shift images right by dx and down by dy pixels, filling with zeros (no inverse)."""
+
+    def __init__(self, *, dx: int = 2, dy: int = 2) -> None:
+        super().__init__()
+        self.dx = check_int(dx, "dx", low=-MAX_SHIFT, high=MAX_SHIFT)
+        self.dy = check_int(dy, "dy", low=-MAX_SHIFT, high=MAX_SHIFT)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        return translate(images, dx=self.dx, dy=self.dy)
+
+    def params(self) -> dict[str, Any]:
+        return {"dx": self.dx, "dy": self.dy}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return self.params()
+
+
+class Contrast(PointwiseTransform, spec="contrast"):
+    """Scale each image's deviations from its own mean by factor, clipped to the value range."""
+
+    def __init__(self, *, factor: float = 0.5) -> None:
+        super().__init__()
+        self.factor = check_finite(factor, "factor", low=0)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        return reduce_contrast(images, factor=self.factor)
+
+    def params(self) -> dict[str, Any]:
+        return {"factor": self.factor}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return self.params()
