@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.pixinfo-installed
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test test-all bench setup docs
+.PHONY: run test test-all bench setup docs tables
 run: $(STAMP)
 	$(BIN)/pixinfo score
 
@@ -18,6 +18,9 @@ test-all: $(STAMP)  ## includes the slow experiments (meant for a GPU machine)
 
 docs: $(STAMP)  ## the docs site (MkDocs, warnings are errors) into site/
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+tables: $(STAMP)  ## every committed table and figure, from the committed per-run records (trains nothing)
+	PYTHON=$(BIN)/python bash analyses/regenerate.sh
 
 bench: $(STAMP)
 	$(BIN)/python analyses/bench_information.py

@@ -34,6 +34,46 @@ def add_common_arguments(p: argparse.ArgumentParser, *, experiment: str, quick_h
     p.add_argument("--ray-address", help="run on the Ray cluster at this address (implies --ray)")
 
 
+def apply_preset(args: argparse.Namespace, presets: dict[str, dict]) -> argparse.Namespace:
+    """Fill every option left unset (None) from ``presets["quick"]`` with ``--quick``, else from
+    ``presets["full"]``; ``--quick`` runs also get the tag "quick" unless one was given."""
+    for key, value in presets["quick" if args.quick else "full"].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    args.tag = args.tag or ("quick" if args.quick else "")
+    return args
+
+
+def with_local_datasets(embedded: list[str], optional: list[str]) -> list[str]:
+    """``embedded`` plus those of ``optional`` whose files are present on this machine."""
+    from pixinfo.data import available_datasets
+
+    status = available_datasets()
+    return [*embedded, *(d for d in optional if status[d].startswith("ok"))]
+
+
+def write_table(out: Path, markdown: str, args: argparse.Namespace, runs, *, configs=(), **extra) -> None:
+    """``<out>.md`` (also printed) and ``<out>_meta.json``: the options, the run configs, the
+    environment, and the devices and commits of the runs (``runs``: their record rows)."""
+    from pixinfo.provenance import environment, write_json
+
+    out.with_suffix(".md").write_text(markdown)
+    print(markdown)
+    write_json(out.parent / f"{out.name}_meta.json", {
+        "config": vars(args), "configs": [c.to_dict() for c in configs], "environment": environment(),
+        "devices": sorted(set(runs["device_name"])), "commits": sorted(set(runs["commit"].astype(str))), **extra,
+    })  # fmt: skip
+
+
+def save_figure(fig, path: Path, *, dpi: int = 130) -> None:
+    """Write a matplotlib figure (its folder created) and close it."""
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
 def outputs(args: argparse.Namespace, name: str) -> tuple[Path, Path, str]:
     """(table base path without suffix, figure folder, name suffix), folders created."""
     suffix = f"_{args.tag}" if args.tag else ""

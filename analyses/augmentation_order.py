@@ -24,9 +24,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import add_common_arguments, epochs_override, outputs, sweep
+from _experiment import add_common_arguments, apply_preset, epochs_override, outputs, save_figure, sweep, write_table
 
-from pixinfo.provenance import environment, write_json
 from pixinfo.train.recipes import recipe
 
 TRANSFORMS = {
@@ -44,26 +43,18 @@ PRESETS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
-    preset = PRESETS["quick" if args.quick else "full"]
-    args.tag = args.tag or ("quick" if args.quick else "")
-    models, seeds = args.models or preset["models"], args.seeds or preset["seeds"]
-    overrides = {**preset["overrides"], **epochs_override(args)}
-    configs = make_configs(models, preset["dataset"], seeds, overrides, device=args.device)
+    args = apply_preset(parse(argv), PRESETS)
+    overrides = {**args.overrides, **epochs_override(args)}
+    configs = make_configs(args.models, args.dataset, args.seeds, overrides, device=args.device)
     print(f"{len(configs)} runs", file=sys.stderr)
     runs = sweep(configs, args, progress=not args.no_progress)
     runs["column"] = runs["transform"].map({v or "original": k for k, v in TRANSFORMS.items()})
     out, figures, suffix = outputs(args, "augmentation_order")
     runs.to_csv(out.with_suffix(".csv"), index=False)
     table = summary_table(runs)
-    markdown = describe(runs) + table.to_markdown(index=False) + "\n"
-    out.with_suffix(".md").write_text(markdown)
-    print(markdown)
+    write_table(out, describe(runs) + table.to_markdown(index=False, disable_numparse=True) + "\n", args, runs,
+                configs=configs)
     plot(runs, figures / f"augmentation_order{suffix}.png")
-    write_json(out.parent / f"{out.name}_meta.json", {
-        "config": vars(args), "configs": [c.to_dict() for c in configs], "environment": environment(),
-        "devices": sorted(set(runs["device_name"])), "commits": sorted(set(runs["commit"].astype(str))),
-    })  # fmt: skip
     return 0
 
 
@@ -103,7 +94,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         for m, s, n, o in zip(stats["mean"], stats["std"].fillna(0), stats["count"], stats["origin"], strict=True)
     ]
     wide = stats.pivot(index=["dataset", "model", "column"], columns="augment", values="cell")
-    wide = wide.reindex(columns=[o for o in ORDERS if o in wide.columns]).reset_index()
+    wide = wide.reindex(columns=[o for o in ORDERS if o in wide.columns]).fillna("–").reset_index()
     order = {c: i for i, c in enumerate(TRANSFORMS)}
     return wide.sort_values(["dataset", "model", "column"], key=lambda s: s.map(order) if s.name == "column" else s)
 
@@ -132,9 +123,7 @@ def plot(runs: pd.DataFrame, path: Path) -> None:
         ax.set(title=panel, xlabel="", ylabel="final test accuracy (%)")
         ax.tick_params(axis="x", rotation=30, labelsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

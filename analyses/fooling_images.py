@@ -30,7 +30,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import torch
-from _experiment import add_common_arguments, epochs_override, outputs, trained_model
+from _experiment import add_common_arguments, apply_preset, epochs_override, outputs, trained_model
 
 from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, evolve, gradient_ascent
 from pixinfo.data import Dataset, Split, load_dataset, to_uint8
@@ -82,38 +82,39 @@ def with_fooling_class(ds: Dataset, images: torch.Tensor, copies: int) -> Datase
     return Dataset(ds.name, train_split, ds.test, (*ds.class_names, "fooling"), ds.source, dict(ds.info))
 
 
+PRESETS = {
+    "full": dict(setups=["lenet:mnist-5k", "cnn:fashion-mnist"], runs=5, population=200, generations=1000,
+                 target=0.9999, rounds=3, encrypted="vortex:authors", epochs=None),
+    "quick": dict(setups=["cnn:digits"], runs=2, population=50, generations=60, target=0.99, rounds=1,
+                  encrypted="permutation:seed=0", epochs=15),
+}  # fmt: skip
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--setups", nargs="+", default=["lenet:mnist-5k", "cnn:fashion-mnist"])
-    p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--population", type=int, default=200)
-    p.add_argument("--generations", type=int, default=1000)
-    p.add_argument("--target", type=float, default=0.9999)
-    p.add_argument("--rounds", type=int, default=3, help="retraining rounds with a fooling class")
-    p.add_argument("--encrypted", default="vortex:authors",
-                   help="transform of the encrypted-domain experiment ('none' skips it)")
+    p.add_argument("--setups", nargs="+", help="model:dataset pairs (default: lenet:mnist-5k cnn:fashion-mnist)")
+    p.add_argument("--runs", type=int, help="evolution runs per encoding (default 5)")
+    p.add_argument("--population", type=int, help="default 200")
+    p.add_argument("--generations", type=int, help="at most this many (default 1000)")
+    p.add_argument("--target", type=float, help="confidence every class must reach (default 0.9999)")
+    p.add_argument("--rounds", type=int, help="retraining rounds with a fooling class (default 3)")
+    p.add_argument("--encrypted", help="transform of the encrypted-domain experiment ('none' skips it; "
+                                       "default vortex:authors)")  # fmt: skip
     add_common_arguments(p, experiment="fooling_images", quick_help="CPU smoke run on digits")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.setups, args.runs, args.generations, args.rounds = ["cnn:digits"], 2, 60, 1
-        args.epochs, args.target, args.population = args.epochs or 15, 0.99, 50
-        args.encrypted = "permutation:seed=0"
-        args.tag = args.tag or "quick"
+    args = apply_preset(p.parse_args(argv), PRESETS)
     base, figures, suffix = outputs(args, "fooling_images")
-    out_dir = base.parent
-
     results = [setup_result(setup, args) for setup in args.setups]
     frames = {name: pd.DataFrame([row for r in results for row in r[name]]) for name in SECTIONS}
     for name, frame in frames.items():
-        frame.to_csv(out_dir / f"fooling_{name}{suffix}.csv", index=False)
+        frame.to_csv(base.parent / f"fooling_{name}{suffix}.csv", index=False)
     markdown = to_markdown(frames, args)
-    (out_dir / f"fooling_images{suffix}.md").write_text(markdown)
+    (base.parent / f"fooling_images{suffix}.md").write_text(markdown)
     print(markdown)
     galleries = {r["label"]: r["gallery"] for r in results if r.get("gallery")}
     if galleries:
         plot_galleries(galleries, figures / f"fooling_gallery{suffix}.png")
-    write_json(out_dir / f"fooling_images{suffix}_meta.json", {"config": vars(args), "environment": environment(),
-                                                              "records": [r["path"] for r in results]})  # fmt: skip
+    write_json(base.parent / f"fooling_images{suffix}_meta.json", {
+        "config": vars(args), "environment": environment(), "records": [r["path"] for r in results]})
     return 0
 
 
@@ -211,38 +212,42 @@ def retraining_rows(arch, dataset, ds, elites, label, args) -> list[dict]:
     return rows
 
 
+def _reached(g: pd.DataFrame) -> dict:
+    """Runs reaching the target, median and max generations of those that did, median min-confidence."""
+    reached = g["generations_to_all"].dropna()
+    return {"runs reaching target": f"{len(reached)}/{len(g)}",
+            "median generations (reached)": f"{reached.median():g}" if len(reached) else "–",
+            "max": f"{reached.max():g}" if len(reached) else "–",
+            "median min-confidence": f"{g['min_confidence'].median():.5f}"}  # fmt: skip
+
+
+def _md(frame: pd.DataFrame) -> str:
+    return frame.to_markdown(index=False, disable_numparse=True)
+
+
 def to_markdown(frames, args) -> str:
     evo, timing, ascent, transfer, retrain = (frames[k] for k in SECTIONS)
-    lines = [f"Target confidence {args.target}, population {args.population}, at most {args.generations} "
-             f"generations, {args.runs} runs per encoding.", "",
-             "| setup | encoding | runs reaching target | median generations (reached) | max | median min-confidence |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
-    for (setup, enc), g in evo.groupby(["setup", "encoding"], sort=False):
-        reached = g["generations_to_all"].dropna()
-        lines.append(f"| {setup} | {enc} | {len(reached)}/{len(g)} | "
-                     f"{reached.median() if len(reached) else '–'} | {reached.max() if len(reached) else '–'} | "
-                     f"{g['min_confidence'].median():.5f} |")  # fmt: skip
-    lines += ["", "Time of 200 generations (no early stop):", "", "| setup | encoding | seconds |", "|---|---|---|"]
-    lines += [f"| {r['setup']} | {r['encoding']} | {r['seconds']:.2f} |" for _, r in timing.iterrows()]
-    lines += ["", "Gradient ascent from noise (300 steps): median first step reaching each confidence:", "",
-              "| setup | threshold | median first step | classes reached |", "|---|---|---|---|"]  # fmt: skip
-    lines += [f"| {r['setup']} | {r['threshold']} | {r['median_first_step']} | {r['classes_reached']} |"
-              for _, r in ascent.iterrows()]  # fmt: skip
-    lines += ["", "Transfer: share of elites classified as the same class by another model:", "",
-              "| setup | encoding | to | top-1 same class | ≥ 99% same class |", "|---|---|---|---|---|"]  # fmt: skip
-    for (setup, enc, to), g in transfer.groupby(["setup", "encoding", "to"], sort=False):
-        lines.append(f"| {setup} | {enc} | {to} | {g['same_class_top1'].mean():.2f} | {g['same_class_99'].mean():.2f} |")
+    evolution = pd.DataFrame([{"setup": setup, "encoding": enc, **_reached(g)}
+                              for (setup, enc), g in evo.groupby(["setup", "encoding"], sort=False)])  # fmt: skip
+    same = transfer.groupby(["setup", "encoding", "to"], sort=False)[["same_class_top1", "same_class_99"]].mean()
+    same = same.map("{:.2f}".format).reset_index().rename(
+        columns={"same_class_top1": "top-1 same class", "same_class_99": "≥ 99% same class"})
+    parts = [f"Target confidence {args.target}, population {args.population}, at most {args.generations} "
+             f"generations, {args.runs} runs per encoding.", _md(evolution),
+             "Time of 200 generations (no early stop):",
+             _md(timing[["setup", "encoding"]].assign(seconds=timing["seconds"].map("{:.2f}".format))),
+             "Gradient ascent from noise (300 steps): median first step reaching each confidence:",
+             _md(ascent[["setup", "threshold", "median_first_step", "classes_reached"]].rename(columns={
+                 "median_first_step": "median first step", "classes_reached": "classes reached"})),
+             "Transfer: share of elites classified as the same class by another model:", _md(same)]  # fmt: skip
     if len(retrain):
-        lines += ["", "Retraining with a fooling class:", "",
-                  "| round | encoding | fooling images in training | test acc | old elites caught | runs reaching "
-                  "target | median generations | median min-confidence |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for (rnd, enc), g in retrain.groupby(["round", "encoding"], sort=False):
-            reached = g["generations_to_all"].dropna()
-            lines.append(f"| {rnd} | {enc} | {g['fooling_images_in_training'].iloc[0]} | "
-                         f"{100 * g['test_acc'].iloc[0]:.2f} | {g['old_pool_caught'].iloc[0]:.2f} | "
-                         f"{len(reached)}/{len(g)} | {reached.median() if len(reached) else '–'} | "
-                         f"{g['min_confidence'].median():.5f} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+        rounds = pd.DataFrame([{
+            "round": rnd, "encoding": enc, "fooling images in training": g["fooling_images_in_training"].iloc[0],
+            "test acc": f"{100 * g['test_acc'].iloc[0]:.2f}", "old elites caught": f"{g['old_pool_caught'].iloc[0]:.2f}",
+            **{k: v for k, v in _reached(g).items() if k != "max"},
+        } for (rnd, enc), g in retrain.groupby(["round", "encoding"], sort=False)])  # fmt: skip
+        parts += ["Retraining with a fooling class:", _md(rounds)]
+    return "\n\n".join(parts) + "\n"
 
 
 def plot_galleries(galleries, path: Path) -> None:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import add_common_arguments, epochs_override, outputs, sweep
+from _experiment import add_common_arguments, apply_preset, epochs_override, outputs, sweep
 
 import pixinfo
 from pixinfo.info import DEFAULT_KERNEL
@@ -96,61 +96,27 @@ def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cach
     return done[mask].drop(columns=["max_images", "seed", "n_boot", "kernel"])
 
 
+PRESETS = {
+    "full": dict(datasets=["fashion-mnist", "mnist-5k"], models=["resnet18", "vit", "mlp"], seeds=[0, 1, 2],
+                 n_boot=2000),
+    "quick": dict(datasets=["digits"], models=["cnn", "mlp"], seeds=[0], epochs=4, n_boot=300),
+}  # fmt: skip
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--datasets", nargs="+", default=["fashion-mnist", "mnist-5k"])
-    p.add_argument("--models", nargs="+", default=["resnet18", "vit", "mlp"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
-    p.add_argument("--n-boot", type=int, default=2000)
-    p.add_argument("--no-progress", action="store_true")
-    add_common_arguments(p, experiment="info_vs_accuracy", quick_help="CPU: digits, cnn and mlp, one seed, 4 epochs")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.datasets, args.models, args.seeds = ["digits"], ["cnn", "mlp"], [0]
-        args.epochs, args.n_boot, args.tag = args.epochs or 4, min(args.n_boot, 300), args.tag or "quick"
+    args = parse(argv)
     base, figures, suffix = outputs(args, "info_vs_accuracy")
     out_dir = base.parent
-
-    frames = []
-    for name in args.datasets:
-        ds = load_dataset(name)
-        specs = settings(ds.image_shape[1])
-        if args.quick:  # a spread of settings that runs in minutes
-            specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
-        scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0,
-                         from_records=args.from_records)  # fmt: skip
-        configs = [recipe(m, name, transform=spec, seed=s, device=args.device, **epochs_override(args))
-                   for m in args.models for s in args.seeds for spec in [None, *(v[1] for v in specs.values())]]
-        print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
-        runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress)
-        base = runs[runs["transform"] == "original"].set_index(["model", "seed"])["final_test_acc"]
-        runs = runs[runs["transform"] != "original"].copy()
-        runs["accuracy_loss"] = 100 * (runs.set_index(["model", "seed"]).index.map(base) - runs["final_test_acc"])
-        label = {spec: (lab, fam) for lab, (fam, spec) in specs.items()}
-        runs["setting"] = runs["transform"].map(lambda s: label[s][0])
-        runs["family"] = runs["transform"].map(lambda s: label[s][1])
-        shared = {spec: build_transform(spec, shape=ds.image_shape, dataset=name).shared_key for _, spec in specs.values()}
-        runs["shared_key"] = runs["transform"].map(shared)
-        frames.append(runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"]))
-    data = pd.concat(frames, ignore_index=True)
+    data = pd.concat([dataset_rows(name, args) for name in args.datasets], ignore_index=True)
     data["structural_loss"] = 1 - data["structural_retention"]
     data["content_loss"] = 1 - data["content_retention"]
     data["value_loss"] = 1 - data["value_nmi"]
     data.to_csv(out_dir / f"info_vs_accuracy{suffix}.csv", index=False)
-    # two scopes: every setting, and only transforms with a shared key (a learnable map); each model
-    # family and all families pooled; one Holm correction over the whole table
-    scoped = pd.concat([data.assign(scope="all settings"), data[data["shared_key"]].assign(scope="shared key only")])
-    scoped = pd.concat([scoped, scoped.assign(model="all")])
-    table = correlate(scoped, x=MEASURES, y="accuracy_loss", by=["scope", "model"], cluster=["dataset", "setting"],
-                      n_boot=args.n_boot, pooled=False)  # fmt: skip
+    table, fits = statistics(data, n_boot=args.n_boot)
     table.to_csv(out_dir / f"info_vs_accuracy_correlations{suffix}.csv", index=False)
-    fits = {scope: fit_loss_model(part, y="accuracy_loss", measures=MEASURES, family="model",
-                                  cluster=["dataset", "setting"])
-            for scope, part in [("all settings", data), ("shared key only", data[data["shared_key"]])]}  # fmt: skip
     pd.concat([f.coefficients.assign(scope=k) for k, f in fits.items()]).to_csv(
         out_dir / f"info_vs_accuracy_regression{suffix}.csv", index=False)
-    markdown = to_markdown(data, table, fits, args)
+    markdown = to_markdown(data, table, fits)
     (out_dir / f"info_vs_accuracy{suffix}.md").write_text(markdown)
     print(markdown)
     plot(data, table, figures, suffix)
@@ -164,37 +130,98 @@ def main(argv=None) -> int:
     return 0
 
 
-def to_markdown(data, table, fits, args) -> str:
+def parse(argv) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", help="default: fashion-mnist mnist-5k")
+    p.add_argument("--models", nargs="+", help="default: resnet18 vit mlp")
+    p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
+    p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
+    p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
+    p.add_argument("--no-progress", action="store_true")
+    add_common_arguments(p, experiment="info_vs_accuracy", quick_help="CPU: digits, cnn and mlp, one seed, 4 epochs")
+    return apply_preset(p.parse_args(argv), PRESETS)
+
+
+def dataset_rows(name: str, args) -> pd.DataFrame:
+    """Every transformed run of one dataset: its accuracy loss against the untransformed run of
+    the same model and seed, its setting and family, and the setting's three measures."""
+    ds = load_dataset(name)
+    specs = settings(ds.image_shape[1])
+    if args.quick:  # a spread of settings that runs in minutes
+        specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
+    scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0,
+                     from_records=args.from_records)  # fmt: skip
+    configs = [recipe(m, name, transform=spec, seed=s, device=args.device, **epochs_override(args))
+               for m in args.models for s in args.seeds for spec in [None, *(v[1] for v in specs.values())]]
+    print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
+    runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress)
+    base = runs[runs["transform"] == "original"].set_index(["model", "seed"])["final_test_acc"]
+    runs = runs[runs["transform"] != "original"].copy()
+    untransformed = runs.set_index(["model", "seed"]).index.map(base)
+    runs["untransformed_acc"] = 100 * untransformed
+    runs["accuracy_loss"] = 100 * (untransformed - runs["final_test_acc"])
+    label = {spec: (lab, fam) for lab, (fam, spec) in specs.items()}
+    runs["setting"] = runs["transform"].map(lambda s: label[s][0])
+    runs["family"] = runs["transform"].map(lambda s: label[s][1])
+    shared = {spec: build_transform(spec, shape=ds.image_shape, dataset=name).shared_key for _, spec in specs.values()}
+    runs["shared_key"] = runs["transform"].map(shared)
+    return runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"])
+
+
+def statistics(data: pd.DataFrame, *, n_boot: int):
+    """Correlations in two scopes (every setting; shared-key transforms only), per model family
+    and pooled, one Holm correction over the table; and OLS with family interactions per scope."""
+    scoped = pd.concat([data.assign(scope="all settings"), data[data["shared_key"]].assign(scope="shared key only")])
+    scoped = pd.concat([scoped, scoped.assign(model="all")])
+    table = correlate(scoped, x=MEASURES, y="accuracy_loss", by=["scope", "model"], cluster=["dataset", "setting"],
+                      n_boot=n_boot, pooled=False)  # fmt: skip
+    fits = {scope: fit_loss_model(part, y="accuracy_loss", measures=MEASURES, family="model",
+                                  cluster=["dataset", "setting"])
+            for scope, part in [("all settings", data), ("shared key only", data[data["shared_key"]])]}  # fmt: skip
+    return table, fits
+
+
+def _ci(estimate: float, low: float, high: float) -> str:
+    return f"{estimate:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def to_markdown(data, table, fits) -> str:
     n_settings = data[["dataset", "setting"]].drop_duplicates().shape[0]
     n_shared = data[data["shared_key"]][["dataset", "setting"]].drop_duplicates().shape[0]
-    lines = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs ({n_shared} with a "
-             f"shared key) × models {sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}; devices "
-             f"{', '.join(sorted(set(data['device_name'])))}. Accuracy loss in points (final test accuracy). "
-             "Intervals: 95% percentile bootstrap over transform settings; p: usual test, Holm-adjusted "
-             "over every row.", "",
-             "| scope | measure | model | Pearson [95% CI] | Spearman [95% CI] | Kendall [95% CI] | "
-             "Holm p (Spearman) | n |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for (x, group), g in table.groupby(["x", "group"], sort=False):
-        cell = {r["method"]: f"{r['estimate']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]" for _, r in g.iterrows()}
-        sp = g[g["method"] == "spearman"].iloc[0]
-        scope, model = group.split(" / ")
-        lines.append(f"| {scope} | {x} | {model} | {cell.get('pearson', '–')} | {cell.get('spearman', '–')} | "
-                     f"{cell.get('kendall', '–')} | {sp['p_holm']:.2g} | {sp['n']} |")  # fmt: skip
+    trained = data.groupby(["dataset", "model"])["untransformed_acc"].mean().round(2)
+    parts = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs ({n_shared} with a "
+             f"shared key) × models {sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}, "
+             f"epochs {sorted(set(data['epochs']))}; devices {', '.join(sorted(set(data['device_name'])))}. "
+             "Untransformed test accuracy (%), mean over seeds: "
+             + ", ".join(f"{d} / {m} {v:.2f}" for (d, m), v in trained.items())
+             + ". Accuracy loss in points (final test accuracy). Intervals: 95% percentile bootstrap over "
+             "transform settings; p: usual test, Holm-adjusted over every row."]  # fmt: skip
+    cells = table.assign(cell=[_ci(e, lo, hi) for e, lo, hi in zip(table["estimate"], table["ci_low"],
+                                                                    table["ci_high"], strict=True)])  # fmt: skip
+    wide = cells.pivot_table(index=["group", "x"], columns="method", values="cell", aggfunc="first", sort=False)
+    spearman = table[table["method"] == "spearman"].set_index(["group", "x"])
+    corr = pd.DataFrame({
+        "scope": [g.split(" / ")[0] for g, _ in wide.index], "measure": [x for _, x in wide.index],
+        "model": [g.split(" / ")[1] for g, _ in wide.index],
+        **{f"{m.capitalize()} [95% CI]": wide.get(m, "–") for m in ("pearson", "spearman", "kendall")},
+        "Holm p (Spearman)": [f"{spearman.loc[i, 'p_holm']:.2g}" for i in wide.index],
+        "n": [spearman.loc[i, "n"] for i in wide.index],
+    })  # fmt: skip
+    parts.append(corr.to_markdown(index=False, disable_numparse=True))
     for scope, fit in fits.items():
-        lines += ["", f"OLS on {scope}: `{fit.formula}` (cluster-robust SE by dataset × setting, "
-                  f"{fit.n_clusters} clusters, n = {fit.n}): R² = {fit.r2:.3f}; partial R²: "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in fit.partial_r2.items()), "",
-                  "| term | estimate | SE | p | 95% CI |", "|---|---|---|---|---|"]  # fmt: skip
-        for _, r in fit.coefficients.iterrows():
-            lines.append(f"| {r['term']} | {r['estimate']:.2f} | {r['std_error']:.2f} | {r['p_value']:.2g} | "
-                         f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}] |")  # fmt: skip
-    per_setting = data.groupby(["dataset", "setting", "model"])["accuracy_loss"].mean().unstack("model").round(1)
-    lines += ["", "Mean accuracy loss (points) per setting and model:", "",
-              "| dataset | setting | " + " | ".join(per_setting.columns) + " |",
-              "|---|---|" + "---|" * len(per_setting.columns)]  # fmt: skip
-    lines += [f"| {d} | {st} | " + " | ".join(f"{v:.1f}" for v in row) + " |"
-              for (d, st), row in per_setting.iterrows()]  # fmt: skip
-    return "\n".join(lines) + "\n"
+        coef = fit.coefficients
+        parts.append(f"OLS on {scope}: `{fit.formula}` (cluster-robust SE by dataset × setting, "
+                     f"{fit.n_clusters} clusters, n = {fit.n}): R² = {fit.r2:.3f}; partial R²: "
+                     + ", ".join(f"{k} {v:.3f}" for k, v in fit.partial_r2.items()))  # fmt: skip
+        parts.append(pd.DataFrame({
+            "term": coef["term"], "estimate": coef["estimate"].map("{:.2f}".format),
+            "SE": coef["std_error"].map("{:.2f}".format), "p": coef["p_value"].map("{:.2g}".format),
+            "95% CI": [f"[{lo:.2f}, {hi:.2f}]" for lo, hi in zip(coef["ci_low"], coef["ci_high"], strict=True)],
+        }).to_markdown(index=False, disable_numparse=True))  # fmt: skip
+    per_setting = data.groupby(["dataset", "setting", "model"])["accuracy_loss"].mean().unstack("model")
+    parts += ["Mean accuracy loss (points) per setting and model:",
+              per_setting.map("{:.1f}".format).reset_index().to_markdown(index=False, disable_numparse=True)]
+    return "\n\n".join(parts) + "\n"
 
 
 def plot(data, table, figures: Path, suffix: str) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from _experiment import ROOT, add_common_arguments, outputs
+from _experiment import ROOT, add_common_arguments, apply_preset, outputs
 from info_vs_accuracy import settings
 
 from pixinfo.data import load_dataset
@@ -125,20 +125,25 @@ def load(folder: Path) -> pd.DataFrame:
     return data.assign(order=data["setting"].map(order)).sort_values(["dataset", "order", "n_ciphertexts"])
 
 
+PRESETS = {
+    "full": dict(datasets=["mnist-5k", "fashion-mnist"], sizes=[1000, 10000], test_images=500, prior_images=300,
+                 kp_ks=[1, 2, 4, 8, 16, 32, 64, 128, 256], cnn_epochs=3, n_boot=2000),
+    "quick": dict(datasets=["digits"], sizes=[300], test_images=300, prior_images=100, kp_ks=[1, 4, 16, 64],
+                  cnn_epochs=8, n_boot=200),
+}  # fmt: skip
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--datasets", nargs="+", default=["mnist-5k", "fashion-mnist"])
-    p.add_argument("--sizes", nargs="+", type=int, default=[1000, 10000], help="ciphertexts seen (plus all)")
-    p.add_argument("--test-images", type=int, default=500, help="held-out images decrypted and scored")
-    p.add_argument("--prior-images", type=int, default=300, help="public plain images (picks the symmetry)")
-    p.add_argument("--kp-ks", nargs="+", type=int, default=[1, 2, 4, 8, 16, 32, 64, 128, 256])
-    p.add_argument("--cnn-epochs", type=int, default=3)
-    p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument("--datasets", nargs="+", help="default: mnist-5k fashion-mnist")
+    p.add_argument("--sizes", nargs="+", type=int, help="ciphertexts seen, plus all (default: 1000 10000)")
+    p.add_argument("--test-images", type=int, help="held-out images decrypted and scored (default 500)")
+    p.add_argument("--prior-images", type=int, help="public plain images that pick the symmetry (default 300)")
+    p.add_argument("--kp-ks", nargs="+", type=int, help="known-plaintext pair counts (default 1 2 4 ... 256)")
+    p.add_argument("--cnn-epochs", type=int, help="epochs of the reference CNN (default 3)")
+    p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
     add_common_arguments(p, experiment="key_recovery", quick_help="CPU: digits, a third of the settings")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.datasets, args.sizes, args.test_images, args.prior_images = ["digits"], [300], 300, 100
-        args.kp_ks, args.cnn_epochs, args.n_boot, args.tag = [1, 4, 16, 64], 8, 200, args.tag or "quick"
+    args = apply_preset(p.parse_args(argv), PRESETS)
     base, figures, suffix = outputs(args, "key_recovery")
     if not args.from_records:
         attack_all(args)
@@ -172,43 +177,51 @@ def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> 
 
 
 def to_markdown(data: pd.DataFrame, merged: pd.DataFrame, stats) -> str:
-    lines = []
+    parts = []
     for name, part in data.groupby("dataset"):
         sizes = sorted(set(part["n_ciphertexts"]))
-        kept = merged[merged["dataset"] == name].groupby("setting")["accuracy_kept"].mean()
-        lines += [f"**{name}**: ciphertexts seen {sizes}; {int(part['n_test'].iloc[0])} held-out test images. "
-                  "exact: share of varying positions (key entries) recovered, up to symmetry and shift; "
-                  "SSIM and CNN accuracy on decryptions aligned with the public prior; accuracy kept: "
-                  "mean over the study's model families (– : study pending).", "",
-                  "| setting | shared key | found | " + " | ".join(f"exact (n={s})" for s in sizes)
-                  + f" | SSIM (n={sizes[-1]}) | CNN acc. on decryptions / on originals | known pairs for the key "
-                  "(share at most pairs) | accuracy kept |",
-                  "|---|---|---|" + "---|" * (len(sizes) + 4)]  # fmt: skip
-        top = part[part["n_ciphertexts"] == sizes[-1]].set_index("setting")
-        kp = part.dropna(subset=["kp_k_max"]).drop_duplicates("setting").set_index("setting")
-        for setting in top.index:
-            r = top.loc[setting]
-            ex = [part[(part["setting"] == setting) & (part["n_ciphertexts"] == s)] for s in sizes]
-            cells = [f"{e['exact_d4'].iloc[0]:.2f}" if len(e) else "–" for e in ex]
-            if "exact_background" in r and r["exact_background"] == r["exact_background"]:
-                cells[-1] += f" (bg {r['exact_background']:.2f})"
-            acc = f"{r['accuracy_prior']:.3f} / {r['accuracy_original']:.3f}" if "accuracy_prior" in r else "–"
-            kk = kept.get(setting, float("nan"))
-            pairs = _pairs_cell(kp.loc[setting]) if setting in kp.index else "–"
-            lines.append(f"| {setting} | {'yes' if r['shared_key'] else 'no'} | {'yes' if r['found'] else 'no'} | "
-                         + " | ".join(cells) + f" | {r['ssim_prior']:.3f} | {acc} | "
-                         f"{pairs} | "
-                         f"{'–' if kk != kk else f'{kk:.3f}'} |")  # fmt: skip
-        lines.append("")
+        parts.append(f"**{name}**: ciphertexts seen {sizes}; {int(part['n_test'].iloc[0])} held-out test images. "
+                     "exact: share of varying positions (key entries) recovered, up to symmetry and shift; "
+                     "SSIM and CNN accuracy on decryptions aligned with the public prior; accuracy kept: "
+                     "mean over the study's model families (– : study pending).\n\n"
+                     + recovery_table(part, merged[merged["dataset"] == name], sizes).to_markdown(
+                         index=False, disable_numparse=True) + "\n")  # fmt: skip
     if stats is not None:
-        lines += ["Accuracy kept vs recovery (settings with study records; 95% bootstrap over settings):", "",
-                  "| measure | model | Pearson | Spearman [95% CI] | n |", "|---|---|---|---|---|"]  # fmt: skip
-        for (x, group), g in stats.groupby(["x", "group"], sort=False):
-            sp = g[g["method"] == "spearman"].iloc[0]
-            pe = g[g["method"] == "pearson"].iloc[0]
-            lines.append(f"| {x} | {group} | {pe['estimate']:.2f} | {sp['estimate']:.2f} [{sp['ci_low']:.2f}, "
-                         f"{sp['ci_high']:.2f}] | {sp['n']} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+        wide = stats.pivot_table(index=["x", "group", "n"], columns="method", values=["estimate", "ci_low", "ci_high"],
+                                 sort=False).reset_index()  # fmt: skip
+        table = pd.DataFrame({
+            "measure": wide["x"], "model": wide["group"], "Pearson": wide["estimate"]["pearson"].map("{:.2f}".format),
+            "Spearman [95% CI]": [f"{e:.2f} [{lo:.2f}, {hi:.2f}]" for e, lo, hi in zip(
+                wide["estimate"]["spearman"], wide["ci_low"]["spearman"], wide["ci_high"]["spearman"], strict=True)],
+            "n": wide["n"],
+        })  # fmt: skip
+        parts.append("Accuracy kept vs recovery (settings with study records; 95% bootstrap over settings):\n\n"
+                     + table.to_markdown(index=False, disable_numparse=True) + "\n")  # fmt: skip
+    return "\n".join(parts)
+
+
+def recovery_table(part: pd.DataFrame, merged: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
+    """One row per setting of one dataset: recovery at every number of ciphertexts, and more."""
+    top = part[part["n_ciphertexts"] == sizes[-1]].set_index("setting")
+    exact = part.pivot_table(index="setting", columns="n_ciphertexts", values="exact_d4", aggfunc="first")
+    kp = part.dropna(subset=["kp_k_max"]).drop_duplicates("setting").set_index("setting")
+    kept = merged.groupby("setting")["accuracy_kept"].mean()
+    table = pd.DataFrame(index=top.index)
+    table["shared key"] = top["shared_key"].map(lambda v: "yes" if v else "no")
+    table["found"] = top["found"].map(lambda v: "yes" if v else "no")
+    for n in sizes:
+        table[f"exact (n={n})"] = exact[n].reindex(top.index).map(lambda v: "–" if v != v else f"{v:.2f}")
+    if "exact_background" in top:
+        bg = top["exact_background"].map(lambda v: "" if v != v else f" (bg {v:.2f})")
+        table[f"exact (n={sizes[-1]})"] += bg
+    table[f"SSIM (n={sizes[-1]})"] = top["ssim_prior"].map("{:.3f}".format)
+    table["CNN acc. on decryptions / on originals"] = (
+        [f"{a:.3f} / {o:.3f}" for a, o in zip(top["accuracy_prior"], top["accuracy_original"], strict=True)]
+        if "accuracy_prior" in top else "–")  # fmt: skip
+    table["known pairs for the key (share at most pairs)"] = [
+        _pairs_cell(kp.loc[s]) if s in kp.index else "–" for s in top.index]
+    table["accuracy kept"] = [f"{kept[s]:.3f}" if s in kept and kept[s] == kept[s] else "–" for s in top.index]
+    return table.reset_index()
 
 
 def _pairs_cell(r) -> str:

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from _experiment import add_common_arguments, epochs_override, outputs, trained_model
+from _experiment import (add_common_arguments, apply_preset, epochs_override, outputs, trained_model, with_local_datasets,
+                         write_table)
 
 from pixinfo.adversarial import LinfPGD
 from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
-from pixinfo.data import available_datasets, load_dataset
+from pixinfo.data import load_dataset
 from pixinfo.models import model_device
 from pixinfo.provenance import environment, write_json
 from pixinfo.train import summarize
@@ -114,27 +115,53 @@ def model_evaluation(config, ds, args, seed: int) -> tuple[dict, dict]:
     return cached_evaluation(run.path, model, ds, args, seed=seed), run.record
 
 
+PRESETS = {
+    "full": dict(datasets=None, seeds=[0, 1, 2], epochs=None, pgd_images=1000),
+    "quick": dict(datasets=["digits"], seeds=[0], epochs=3, pgd_images=200),
+}
+# the table's columns: header -> evaluation metric
+TABLE_COLUMNS = {
+    "test": "identity (test)", "negatives of test": "negative (test)", "negatives of train": "negative (train)",
+    "rot180": "rot180 (test)", "hflip": "hflip (test)", "contrast 50%": "contrast50 (test)",
+    "shift 2px": "translate2 (test)", "PGD ε=0.1": "PGD ε=0.1 (test)",
+}  # fmt: skip
+
+
 def main(argv=None) -> int:
+    args = parse(argv)
+    out, figures, suffix = outputs(args, "negative_images")
+    runs, kept = collect(args)
+    runs.to_csv(out.with_suffix(".csv"), index=False)
+    metrics = [c for c in runs.columns if c.endswith(")") and c not in ("dataset", "training")]
+    summary = pd.concat([summarize(runs, ["dataset", "training"], m).assign(metric=m) for m in metrics])
+    summary.to_csv(out.parent / f"{out.name}_summary.csv", index=False)
+    write_table(out, to_markdown(summary, runs), args, runs)
+    plot(summary, runs, kept, args.datasets, figures, suffix)
+    return 0
+
+
+def parse(argv) -> argparse.Namespace:
+    """The command line, with the preset's values wherever an option was not given."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--datasets", nargs="+")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--datasets", nargs="+", help="default: mnist-5k fashion-mnist, and mnist/gtsrb if present")
+    p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
     p.add_argument("--model", default="cnn")
     p.add_argument("--max-images", type=int, default=10000, help="images per split for the semantic evaluation")
-    p.add_argument("--pgd-images", type=int, default=1000)
+    p.add_argument("--pgd-images", type=int, help="test images attacked by PGD (default 1000)")
     p.add_argument("--epsilons", nargs="+", type=float, default=list(EPSILONS), help="FGSM training strengths")
     p.add_argument("--trainings", nargs="+", choices=KINDS, default=list(KINDS),
                    help="kinds of training to run (e.g. split the work over processes; the table covers these)")
     add_common_arguments(p, experiment="negative_images", quick_help="CPU smoke run: digits, 1 seed, 3 epochs")
     args = p.parse_args(argv)
-    if args.quick:
-        args.datasets, args.seeds, args.epochs = ["digits"], [0], args.epochs or 3
-        args.tag = args.tag or "quick"
-        args.pgd_images = min(args.pgd_images, 200)
+    apply_preset(args, PRESETS)
     if args.datasets is None:
-        status = available_datasets()
-        args.datasets = ["mnist-5k", "fashion-mnist"] + [d for d in ("mnist", "gtsrb") if status[d].startswith("ok")]
-    out, figures, suffix = outputs(args, "negative_images")
+        args.datasets = with_local_datasets(["mnist-5k", "fashion-mnist"], ["mnist", "gtsrb"])
+    return args
 
+
+def collect(args) -> tuple[pd.DataFrame, dict]:
+    """One row per (dataset, training, seed) with every metric; the regular DNN's confusion
+    matrices on negatives (first seed) for the figure."""
     rows, kept = [], {}
     for dataset in args.datasets:
         ds = None if args.from_records else load_dataset(dataset)
@@ -150,48 +177,29 @@ def main(argv=None) -> int:
                 print(f"{dataset:14s} {name:26s} seed {seed}: test {row['identity (test)']:.2f}  "
                       f"negatives {row['negative (test)']:.2f}", file=sys.stderr)  # fmt: skip
                 if seed == args.seeds[0] and name == "DNN" and evaluation.get("confusion_negative_test"):
-                    kept[(dataset, name)] = evaluation["confusion_negative_test"]  # for the confusion figure
-    runs = pd.DataFrame(rows)
-    runs.to_csv(out.with_suffix(".csv"), index=False)
-    metrics = [c for c in runs.columns if c.endswith(")") and c not in ("dataset", "training")]
-    summary = pd.concat([summarize(runs, ["dataset", "training"], m).assign(metric=m) for m in metrics])
-    summary.to_csv(out.parent / f"{out.name}_summary.csv", index=False)
-    markdown = to_markdown(summary, runs)
-    out.with_suffix(".md").write_text(markdown)
-    print(markdown)
-    plot(summary, runs, kept, args.datasets, figures, suffix)
-    write_json(out.parent / f"{out.name}_meta.json", {"config": vars(args), "environment": environment(),
-                                                       "devices": sorted(set(runs["device_name"]))})  # fmt: skip
-    return 0
+                    kept[(dataset, name)] = evaluation["confusion_negative_test"]
+    return pd.DataFrame(rows), kept
 
 
-def _fmt(summary, dataset, training, metric) -> str:
-    r = summary[(summary["dataset"] == dataset) & (summary["training"] == training) & (summary["metric"] == metric)]
-    if r.empty:
+def _paper(dataset: str, training: str) -> str:
+    paper = PAPER.get((PAPER_DATASET.get(dataset, ""), training))
+    if paper is None:
         return "–"
-    r = r.iloc[0]
-    return f"{r['mean']:.2f}" + ("" if pd.isna(r["std"]) else f" ± {r['std']:.2f}")
+    text = " / ".join("–" if v is None else f"{v:.2f}" for v in paper)
+    return text + (" (full MNIST)" if dataset == "mnist-5k" else "")
 
 
 def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
-    cols = [("test", "identity (test)"), ("negatives of test", "negative (test)"),
-            ("negatives of train", "negative (train)"), ("rot180", "rot180 (test)"), ("hflip", "hflip (test)"),
-            ("contrast 50%", "contrast50 (test)"), ("shift 2px", "translate2 (test)"), ("PGD ε=0.1", "PGD ε=0.1 (test)")]  # fmt: skip
-    lines = [
-        f"Accuracy (%), mean ± sd over seeds {sorted(set(runs['seed']))}; devices: "
-        f"{', '.join(sorted(set(runs['device_name'])))}. Paper (Table I): test / negatives of training images.",
-        "",
-        "| dataset | training | " + " | ".join(c for c, _ in cols) + " | paper test / negatives |",
-        "|---|---|" + "---|" * len(cols) + "---|",
-    ]
-    for (dataset, training), _ in runs.groupby(["dataset", "training"], sort=False):
-        paper = PAPER.get((PAPER_DATASET.get(dataset, ""), training))
-        paper_text = "–" if paper is None else " / ".join("–" if v is None else f"{v:.2f}" for v in paper)
-        if paper and dataset == "mnist-5k":
-            paper_text += " (full MNIST)"
-        lines.append(f"| {dataset} | {training} | " + " | ".join(_fmt(summary, dataset, training, m) for _, m in cols)
-                     + f" | {paper_text} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    cells = summary.assign(cell=[f"{m:.2f}" + ("" if pd.isna(s) else f" ± {s:.2f}")
+                                 for m, s in zip(summary["mean"], summary["std"], strict=True)])  # fmt: skip
+    rows = list(dict.fromkeys(zip(runs["dataset"], runs["training"], strict=True)))
+    table = cells.pivot(index=["dataset", "training"], columns="metric", values="cell")
+    table = table.reindex(index=rows, columns=list(TABLE_COLUMNS.values())).fillna("–")
+    table.columns = list(TABLE_COLUMNS)
+    table["paper test / negatives"] = [_paper(d, t) for d, t in table.index]
+    intro = (f"Accuracy (%), mean ± sd over seeds {sorted(set(runs['seed']))}; devices: "
+             f"{', '.join(sorted(set(runs['device_name'])))}. Paper (Table I): test / negatives of training images.\n\n")
+    return intro + table.reset_index().to_markdown(index=False, disable_numparse=True) + "\n"
 
 
 def plot(summary, runs, kept, datasets, figures: Path, suffix: str) -> None:

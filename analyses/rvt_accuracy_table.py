@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import add_common_arguments, epochs_override, outputs, sweep
+from _experiment import (add_common_arguments, apply_preset, epochs_override, outputs, save_figure, sweep,
+                         with_local_datasets, write_table)
 
-from pixinfo.data import available_datasets, load_dataset
-from pixinfo.provenance import environment, write_json
+from pixinfo.data import load_dataset
 from pixinfo.train import summarize
 from pixinfo.train.recipes import recipe
 
@@ -43,58 +43,55 @@ PAPER = {
 PAPER_DATASET = {"mnist-5k": "mnist", "mnist": "mnist", "fashion-mnist": "fashion-mnist", "cifar10": "cifar10"}
 
 
+PRESETS = {
+    "full": dict(models=["resnet18", "vit"], datasets=None, seeds=[0, 1, 2], columns=list(COLUMNS), epochs=None),
+    "quick": dict(models=["cnn"], datasets=["digits"], seeds=[0], columns=["origin", "random", "fixed permutation"],
+                  epochs=3),
+}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", default=["resnet18", "vit"])
-    p.add_argument("--datasets", nargs="+", help="default: fashion-mnist, mnist-5k, and mnist/cifar10 if present")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--columns", nargs="+", default=list(COLUMNS), choices=list(COLUMNS))
-    p.add_argument("--no-progress", action="store_true")
-    add_common_arguments(p, experiment="rvt_accuracy_table", quick_help="CPU smoke run: digits, cnn, 1 seed, 3 epochs")
-    args = p.parse_args(argv)
-
-    if args.quick:
-        args.models, args.datasets, args.seeds, args.epochs = ["cnn"], ["digits"], [0], args.epochs or 3
-        args.tag = args.tag or "quick"
-        args.columns = ["origin", "random", "fixed permutation"]
-    if args.datasets is None:
-        status = available_datasets()
-        args.datasets = ["fashion-mnist", "mnist-5k"] + [d for d in ("mnist", "cifar10") if status[d].startswith("ok")]
+    args = parse(argv)
     out, figures, suffix = outputs(args, "rvt_accuracy_table")
-    figure = figures / f"rvt_accuracy_table{suffix}.png"
-
     data = {} if args.from_records or args.workers > 1 or args.ray else {n: load_dataset(n) for n in args.datasets}
-    configs = []
-    for dataset in args.datasets:
-        for model in args.models:
-            for column in args.columns:
-                for seed in args.seeds:
-                    configs.append(recipe(model, dataset, transform=COLUMNS[column], seed=seed,
-                                          device=args.device, **epochs_override(args)))  # fmt: skip
+    configs = [recipe(model, dataset, transform=COLUMNS[column], seed=seed, device=args.device, **epochs_override(args))
+               for dataset in args.datasets for model in args.models for column in args.columns
+               for seed in args.seeds]  # fmt: skip
     print(f"{len(configs)} runs ({len(args.datasets)} datasets x {len(args.models)} models x "
           f"{len(args.columns)} columns x {len(args.seeds)} seeds)", file=sys.stderr)  # fmt: skip
     runs = sweep(configs, args, data=data, progress=not args.no_progress)
-    column_of = {v or "original": k for k, v in COLUMNS.items()}
-    runs["column"] = runs["transform"].map(column_of)
+    runs["column"] = runs["transform"].map({v or "original": k for k, v in COLUMNS.items()})
     runs.to_csv(out.with_suffix(".csv"), index=False)
-
-    final = summarize(runs, ["dataset", "model", "column"], "final_test_acc")
-    best = summarize(runs, ["dataset", "model", "column"], "best_test_acc")
-    secs = summarize(runs, ["dataset", "model", "column"], "train_seconds")
-    summary = final.merge(best, on=["dataset", "model", "column", "n"], suffixes=("_final", "_best"))
-    summary = summary.merge(secs[["dataset", "model", "column", "mean"]].rename(columns={"mean": "train_seconds"}),
-                            on=["dataset", "model", "column"])  # fmt: skip
+    summary = summarize_runs(runs)
     summary.to_csv(out.parent / f"{out.name}_summary.csv", index=False)
-    markdown = to_markdown(summary, runs, args)
-    out.with_suffix(".md").write_text(markdown)
-    print(markdown)
-    plot(summary, figure)
-    write_json(out.parent / f"{out.name}_meta.json", {
-        "config": vars(args), "configs": [c.to_dict() for c in configs], "environment": environment(),
-        "devices": sorted(set(runs["device_name"])), "commits": sorted(set(runs["commit"].astype(str))),
-    })  # fmt: skip
-    print(f"wrote {out.with_suffix('.md')}, {out.with_suffix('.csv')} and {figure}", file=sys.stderr)
+    write_table(out, to_markdown(summary, runs), args, runs, configs=configs)
+    plot(summary, figures / f"rvt_accuracy_table{suffix}.png")
+    print(f"wrote {out.with_suffix('.md')}, {out.with_suffix('.csv')} and the figure", file=sys.stderr)
     return 0
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, with the preset's values wherever an option was not given."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", help="default: resnet18 vit")
+    p.add_argument("--datasets", nargs="+", help="default: fashion-mnist, mnist-5k, and mnist/cifar10 if present")
+    p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
+    p.add_argument("--columns", nargs="+", choices=list(COLUMNS), help="default: all")
+    p.add_argument("--no-progress", action="store_true")
+    add_common_arguments(p, experiment="rvt_accuracy_table", quick_help="CPU smoke run: digits, cnn, 1 seed, 3 epochs")
+    args = p.parse_args(argv)
+    apply_preset(args, PRESETS)
+    if args.datasets is None:
+        args.datasets = with_local_datasets(["fashion-mnist", "mnist-5k"], ["mnist", "cifar10"])
+    return args
+
+
+def summarize_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, model, column): final and best accuracy (mean, sd, n) and seconds per run."""
+    by = ["dataset", "model", "column"]
+    final, best = summarize(runs, by, "final_test_acc"), summarize(runs, by, "best_test_acc")
+    seconds = summarize(runs, by, "train_seconds")[[*by, "mean"]].rename(columns={"mean": "train_seconds"})
+    return final.merge(best, on=[*by, "n"], suffixes=("_final", "_best")).merge(seconds, on=by)
 
 
 def _cell(row) -> str:
@@ -102,26 +99,27 @@ def _cell(row) -> str:
     return f"{row['mean_final']:.2f}{sd} (best {row['mean_best']:.2f})"
 
 
-def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame, args) -> str:
+def _paper(dataset: str, model: str) -> str:
+    paper = PAPER.get((model, PAPER_DATASET.get(dataset, "")))
+    if not paper:
+        return "–"
+    return " / ".join(f"{v:.2f}" for v in paper) + (" (full MNIST)" if dataset == "mnist-5k" else "")
+
+
+def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
     columns = [c for c in COLUMNS if c in set(summary["column"])]
-    lines = [
-        "Final test accuracy (%) after the last epoch, mean ± sd over seeds "
-        f"{sorted(set(runs['seed']))}; in brackets the mean of the best epoch, which is what the paper "
-        "reports. Paper: best epoch, one run, ResNet-18 / ImageNet-pretrained ViT-B/16 at 224 px.",
-        f"Devices: {', '.join(sorted(set(runs['device_name'])))}.",
-        "",
-        "| dataset | model | " + " | ".join(columns) + " | paper origin / vortex / random | train s/run |",
-        "|---|---|" + "---|" * len(columns) + "---|---|",
-    ]
-    for (dataset, model), group in summary.groupby(["dataset", "model"], sort=False):
-        cells = {r["column"]: _cell(r) for _, r in group.iterrows()}
-        paper = PAPER.get((model, PAPER_DATASET.get(dataset, "")))
-        paper_text = " / ".join(f"{v:.2f}" for v in paper) if paper else "–"
-        if paper and dataset == "mnist-5k":
-            paper_text += " (full MNIST)"
-        lines.append(f"| {dataset} | {model} | " + " | ".join(cells.get(c, "–") for c in columns)
-                     + f" | {paper_text} | {group['train_seconds'].mean():.1f} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    rows = list(dict.fromkeys(zip(summary["dataset"], summary["model"], strict=True)))
+    cells = summary.assign(cell=summary.apply(_cell, axis=1))
+    table = cells.pivot(index=["dataset", "model"], columns="column", values="cell").reindex(index=rows, columns=columns)
+    table = table.fillna("–")
+    table["paper origin / vortex / random"] = [_paper(d, m) for d, m in table.index]
+    seconds = summary.groupby(["dataset", "model"])["train_seconds"].mean()
+    table["train s/run"] = [f"{seconds[r]:.1f}" for r in table.index]
+    intro = ("Final test accuracy (%) after the last epoch, mean ± sd over seeds "
+             f"{sorted(set(runs['seed']))}; in brackets the mean of the best epoch, which is what the paper "
+             "reports. Paper: best epoch, one run, ResNet-18 / ImageNet-pretrained ViT-B/16 at 224 px.\n"
+             f"Devices: {', '.join(sorted(set(runs['device_name'])))}.\n\n")  # fmt: skip
+    return intro + table.reset_index().to_markdown(index=False, disable_numparse=True) + "\n"
 
 
 def plot(summary: pd.DataFrame, path: Path) -> None:
@@ -145,9 +143,7 @@ def plot(summary: pd.DataFrame, path: Path) -> None:
         ax.set_ylim(0, 100)
     axes[0][0].set_ylabel("final test accuracy (%)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

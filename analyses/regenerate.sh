@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerate every committed table in analyses/results/ and figure in paper_figures/ from the
+# committed per-run records alone (--from-records: nothing is trained). One line per table;
+# each line is also the command that regenerates that table on its own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+run() { echo "+ $*" >&2; "$PY" "$@" --from-records > /dev/null; }
+
+run analyses/rvt_accuracy_table.py --models lenet mlp cnn --datasets mnist-5k --tag cpu_mnist5k
+run analyses/rvt_accuracy_table.py --models mlp --datasets fashion-mnist --tag cpu_fashion_mlp
+run analyses/augmentation_order.py --tag cpu_fashion
+run analyses/info_vs_accuracy.py --datasets mnist-5k --models lenet mlp --seeds 0 1 --tag cpu_mnist5k
+run analyses/info_vs_accuracy.py --datasets fashion-mnist --models mlp --seeds 0 --epochs 5 --tag cpu_fashion_mlp_e5
+run analyses/negative_images.py --datasets mnist-5k --epochs 5 --tag cpu_mnist5k
+run analyses/negative_images.py --datasets fashion-mnist --epochs 1 --max-images 5000 --pgd-images 500 --tag cpu_fashion
+run analyses/fooling_images.py --setups lenet:mnist-5k --tag cpu_mnist5k
+run analyses/fooling_images.py --setups cnn:fashion-mnist --generations 200 --rounds 0 --encrypted none --epochs 1 --tag cpu_fashion
+run analyses/key_recovery.py --tag cpu
