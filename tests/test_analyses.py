@@ -102,3 +102,14 @@ def test_augmentation_order_quick(tmp_path):
     table = (tmp_path / "out" / "augmentation_order_quick.md").read_text()
     assert re.search(r"\|\s*mnist-5k\s*\|\s*mlp\s*\|\s*fixed permutation\s*\|", table), table
     assert (tmp_path / "fig" / "augmentation_order_quick.png").stat().st_size > 5_000
+
+
+def test_fooling_gap_quick(tmp_path):
+    _run("fooling_gap.py", tmp_path)
+    runs = pd.read_csv(tmp_path / "out" / "fooling_gap_quick.csv")
+    assert list(dict.fromkeys(runs["variant"])) == ["pixinfo recipe", "Caffe-like"] and len(runs) == 4
+    assert (runs["test_acc"] > 0.5).all() and runs["mean_max_softmax"].between(0.1, 1).all()
+    for _, r in runs.iterrows():  # a higher confidence is never reached before a lower one
+        reached = [r[f"gens_to_{t}"] for t in (0.99, 0.999, 0.9999) if r[f"gens_to_{t}"] == r[f"gens_to_{t}"]]
+        assert reached == sorted(reached) and all(0 <= g <= r["generations_run"] for g in reached)
+    assert "| Caffe-like" in (tmp_path / "out" / "fooling_gap_quick.md").read_text()
