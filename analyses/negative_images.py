@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from _experiment import (add_common_arguments, apply_preset, epochs_override, outputs, trained_model, with_local_datasets,
-                         write_table)
+from _experiment import (add_common_arguments, apply_preset, epochs_override, outputs, trained_model,
+                         with_local_datasets, write_table)
 
 from pixinfo.adversarial import LinfPGD
 from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
