@@ -17,24 +17,16 @@ from pixinfo.data._loaders import DATA_DIR_ENV, default_data_dir
 from pixinfo.data._types import SPLITS, Dataset, Split, to_float, to_uint8
 from pixinfo.errors import DatasetNotFoundError
 
-_LOADERS: dict[str, Callable[..., Dataset]] = {
-    "digits": _loaders.load_digits,
-    "mnist-5k": _loaders.load_mnist_5k,
-    "fashion-mnist": _loaders.load_fashion_mnist,
-    "mnist": _loaders.load_mnist,
-    "cifar10": _loaders.load_cifar10,
-    "gtsrb": _loaders.load_gtsrb,
+# name -> (loader, locator: where its files are, found without reading them)
+_DATASETS: dict[str, tuple[Callable[..., Dataset], Callable[[], object]]] = {
+    "digits": (_loaders.load_digits, _loaders.locate_digits),
+    "mnist-5k": (_loaders.load_mnist_5k, _loaders.locate_mnist_5k),
+    "fashion-mnist": (_loaders.load_fashion_mnist, _loaders.locate_fashion_mnist),
+    "mnist": (_loaders.load_mnist, _loaders.locate_mnist),
+    "cifar10": (_loaders.load_cifar10, _loaders.locate_cifar10),
+    "gtsrb": (_loaders.load_gtsrb, lambda: _loaders.locate_gtsrb()[0]),
 }
-# name -> where its files are (a path or a source name), found without reading them
-_LOCATORS: dict[str, Callable[[], object]] = {
-    "digits": _loaders.locate_digits,
-    "mnist-5k": _loaders.locate_mnist_5k,
-    "fashion-mnist": _loaders.locate_fashion_mnist,
-    "mnist": _loaders.locate_mnist,
-    "cifar10": _loaders.locate_cifar10,
-    "gtsrb": lambda: _loaders.locate_gtsrb()[0],
-}
-DATASETS = tuple(_LOADERS)
+DATASETS = tuple(_DATASETS)
 DEFAULT_DATASET = "mnist-5k"
 
 
@@ -64,11 +56,11 @@ def load_dataset(name: str, **options) -> Dataset:
     >>> tuple(ds.train.images.shape), tuple(ds.test.images.shape), ds.train.images.dtype
     ((4000, 1, 28, 28), (1000, 1, 28, 28), torch.uint8)
     """
-    if name not in _LOADERS:
+    if name not in _DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
     from pixinfo._checks import bind_call
 
-    return bind_call(_LOADERS[name], **options, what=f"dataset {name!r}")
+    return bind_call(_DATASETS[name][0], **options, what=f"dataset {name!r}")
 
 
 def available_datasets() -> dict[str, str]:
@@ -85,7 +77,7 @@ def available_datasets() -> dict[str, str]:
     status = {}
     for name in DATASETS:
         try:
-            status[name] = f"ok: {_LOCATORS[name]()}"
+            status[name] = f"ok: {_DATASETS[name][1]()}"
         except (DatasetNotFoundError, ValueError) as err:
             status[name] = f"missing: {err}"
     return status
