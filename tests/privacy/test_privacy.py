@@ -10,11 +10,13 @@ from pixinfo.privacy import (
     attack,
     attack_blocks,
     attack_levels,
+    attack_rearrangement,
     attack_xor,
     known_plaintext,
     position_stats,
     recovery_measures,
 )
+from pixinfo.privacy.layout import grid_neighbours, layout_score, refine_layout
 from pixinfo.transforms import Compose, Identity, build_transform
 
 
@@ -24,16 +26,49 @@ def _attack(digits, spec, n=600):
     return key, recovery_measures(key=key, transform=t, original=digits.test.images, prior=digits.train.images[-200:])
 
 
-def test_fixed_permutation_is_recovered(digits):
-    """All 1,437 training ciphertexts: >= 85% of the varying positions exact up to symmetry and shift
-    (8×8 digits fall short of 90%; 300 ciphertexts give about 45%, see README)."""
-    key, m = _attack(digits, "permutation:seed=0", n=1437)
-    assert key.found and key.confidence > 0.9
-    assert m["exact_d4"] >= 0.85 and m["exact_prior"] == m["exact_d4"] and m["ssim_prior"] > 0.9
+@pytest.mark.parametrize(("start", "n", "threshold"), [(0, 300, 0.75), (900, 300, 0.75), (0, 1437, 0.9)])
+def test_fixed_permutation_is_recovered(digits, start, n, threshold):
+    """A few hundred ciphertexts: >= 75% of the varying positions exact up to symmetry and shift
+    (measured on four disjoint sets of 300: 0.78-0.90); all 1,437: >= 90% (measured 0.93)."""
+    t = build_transform("permutation:seed=0", shape=digits.image_shape, dataset="digits")
+    key = attack(t, t(digits.train.images[start : start + n]))
+    m = recovery_measures(key=key, transform=t, original=digits.test.images, prior=digits.train.images[-200:])
+    assert key.found and key.confidence > 0.9 and key.info["solver"].endswith("refined")
+    assert m["exact_d4"] >= threshold and m["exact_prior"] == m["exact_d4"] and m["ssim_prior"] > 0.9
     assert m["neighbours"] >= 0.8  # a random layout keeps about 4/64 of the adjacent pairs
+
+
+def test_refinement_is_what_recovers_few_ciphertexts(digits):
+    """Growth and repair alone place about half the positions of 300 ciphertexts (README)."""
+    t = build_transform("permutation:seed=0", shape=digits.image_shape, dataset="digits")
+    c = t(digits.train.images[:300])
+    unrefined = recovery_measures(key=attack_rearrangement(c, refine=0), transform=t, original=digits.test.images)
+    refined = recovery_measures(key=attack_rearrangement(c), transform=t, original=digits.test.images)
+    assert unrefined["exact_d4"] < 0.6 < 0.75 <= refined["exact_d4"]
     shuffled = RecoveredKey("gather", True, 1.0, np.random.default_rng(0).permutation(64))
-    t = build_transform("permutation:seed=0", shape=digits.image_shape)
     assert recovery_measures(key=shuffled, transform=t, original=digits.test.images)["neighbours"] < 0.2
+
+
+def test_refine_layout_finds_the_grid_from_a_random_start():
+    a = grid_neighbours((4, 5))  # each piece's affinity is to its own grid neighbours
+    start = np.random.default_rng(1).permutation(20)
+    layout, score = refine_layout(a, start, (4, 5), iterations=500, seed=0)
+    assert score == layout_score(a, np.arange(20), a) == 31  # 4*4 + 3*5 adjacent pairs
+    assert layout_score(a, start, a) < score
+    again, _ = refine_layout(a, start, (4, 5), iterations=500, seed=0)
+    np.testing.assert_array_equal(layout, again)  # seeded: the same layout
+
+
+@pytest.mark.parametrize("refine", [-1, 2.5, True, "many"])
+def test_refine_rejects_bad_iterations(digits, refine):
+    t = build_transform("permutation:seed=0", shape=digits.image_shape)
+    with pytest.raises(ValueRangeError, match="refine"):
+        attack_rearrangement(t(digits.train.images[:300]), refine=refine)
+
+
+def test_refine_layout_rejects_mismatched_shapes():
+    with pytest.raises(ShapeError, match="affinity and layout"):
+        refine_layout(np.zeros((9, 9)), np.arange(8), (3, 3))
 
 
 @pytest.mark.parametrize("spec", ["swaps:k=5,seed=0", "partial-permutation:fraction=0.05,seed=0", "identity"])
@@ -43,7 +78,7 @@ def test_schemes_moving_few_pixels_are_undone(digits, spec):
 
 
 def test_block_scramble_jigsaw(digits):
-    for spec in ("block:size=2,shuffle_within=true", "block:size=4"):
+    for spec in ("block:size=2,shuffle_within=true", "block:size=4", "block:size=4,shuffle_within=true"):
         _, m = _attack(digits, spec, n=1437)
         assert m["exact_d4"] == 1.0 and m["ssim_prior"] == 1.0
 

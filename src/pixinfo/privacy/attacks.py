@@ -24,6 +24,7 @@ from pixinfo.privacy.layout import (
     grow_layout,
     layout_score,
     position_stats,
+    refine_layout,
     repair_layout,
     structure_fraction,
     trusted_segment,
@@ -102,6 +103,21 @@ def _check_ciphertexts(ciphertexts: object) -> torch.Tensor:
 GAMMAS = (0.0, 0.1, 0.3)  # weights of the second-ring correlations tried by the growth
 SEEDS = 2  # growth restarts from the pieces with the largest total affinity
 REGROW_ROUNDS = 15
+# iterated local search after growth: 20,000 iterations take ~1 s on an 8x8 grid and lift a fixed
+# permutation of 300 digits from ~47% to ~86% exact; on 28x28 3,000 iterations took 40 s and
+# gained nothing, so larger grids are not refined by default
+REFINE_ITERATIONS = 20_000
+REFINE_MAX_POSITIONS = 256
+REFINE_RESTARTS = 2
+
+
+def _refine_budget(positions: int, refine: int | None) -> int:
+    """Iterations of layout refinement: ``refine`` when given, else the default for the grid's size."""
+    if refine is None:
+        return REFINE_ITERATIONS if positions <= REFINE_MAX_POSITIONS else 0
+    if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
+        raise ValueRangeError(f"refine: expected a non-negative int (iterations) or None, got {refine!r}")
+    return int(refine)
 
 
 def _regrow(a: np.ndarray, corr: np.ndarray, layout: np.ndarray, shape: tuple[int, int], gamma: float) -> np.ndarray:
@@ -116,9 +132,10 @@ def _regrow(a: np.ndarray, corr: np.ndarray, layout: np.ndarray, shape: tuple[in
     return layout
 
 
-def _pixel_layout(pc: np.ndarray, corr: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, dict]:
+def _pixel_layout(pc: np.ndarray, corr: np.ndarray, shape: tuple[int, int], *, iterations: int,
+                  seed: int | np.random.Generator) -> tuple[np.ndarray, dict]:
     """Best layout by neighbour agreement among growth restarts and the identity, each regrown
-    from its trusted patch and repaired."""
+    from its trusted patch and repaired; the winner is then refined by iterated local search."""
     a = np.clip(pc, 0, None)
     adj = grid_neighbours(shape)
     score = lambda layout: layout_score(a, layout, adj)  # noqa: E731
@@ -131,10 +148,19 @@ def _pixel_layout(pc: np.ndarray, corr: np.ndarray, shape: tuple[int, int]) -> t
     candidates = {k: repair_layout(a, v, adj) for k, v in candidates.items()}
     scores = {k: score(v) for k, v in candidates.items()}
     best = max(scores, key=scores.get)
-    return candidates[best], {"solver": best, "gamma": gamma, "neighbour_agreement": scores}
+    info = {"solver": best, "gamma": gamma, "neighbour_agreement": scores}
+    if iterations <= 0:
+        return candidates[best], info
+    rng = np.random.default_rng(seed)
+    refined = [refine_layout(a, candidates[best], shape, iterations=iterations, seed=rng) for _ in range(REFINE_RESTARTS)]
+    layout, refined_score = max(refined, key=lambda t: t[1])
+    if refined_score <= scores[best]:
+        return candidates[best], info
+    return layout, info | {"solver": f"{best} refined", "refined_agreement": refined_score}
 
 
-def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05) -> RecoveredKey:
+def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05, refine: int | None = None,
+                         seed: int | np.random.Generator = 0) -> RecoveredKey:
     """Recover a shared pixel rearrangement from ciphertexts alone.
 
     Encrypted positions that were grid neighbours are found by their partial correlation across
@@ -143,7 +169,10 @@ def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05) 
     the largest trusted patch (:func:`~pixinfo.privacy.layout.trusted_segment`) until it stops
     growing, and repaired by linear assignment. The identity layout (right for schemes that move
     few pixels: partial permutations, swaps, weak vortices), treated alike, competes; the layout
-    whose neighbours agree most wins.
+    whose neighbours agree most wins, and is refined by ``refine`` iterations of iterated local
+    search (:func:`~pixinfo.privacy.layout.refine_layout`, two restarts drawn from ``seed``).
+    By default grids of at most 256 positions get 20,000 iterations and larger grids none: on
+    28x28 images the search was slow and gained nothing.
     The result is defined up to the grid's symmetries (see :func:`pixinfo.privacy.align_symmetry`).
 
     Examples
@@ -165,7 +194,7 @@ def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05) 
     copies = stats.copies  # a non-bijective map repeats sources: keep one copy
     corr[copies], corr[:, copies], pc[copies], pc[:, copies] = 0, 0, 0, 0
     info["copies"] = int(copies.sum())
-    layout, more = _pixel_layout(pc, corr, shape)
+    layout, more = _pixel_layout(pc, corr, shape, iterations=_refine_budget(len(pc), refine), seed=seed)
     return RecoveredKey("gather", True, confidence, layout, info=info | more)
 
 
@@ -187,7 +216,8 @@ def _within_layout(stats, pieces: np.ndarray, size: int) -> np.ndarray:
     if size * size < 5:  # 2×2: the two partners of strongest correlation are the diagonal's ends' neighbours
         order = np.argsort(-pooled.correlation()[0])
         return np.array([0, order[0], order[1], order[2]])
-    layout, _ = _pixel_layout(pooled.partial_correlation(), pooled.correlation(), (size, size))
+    layout, _ = _pixel_layout(pooled.partial_correlation(), pooled.correlation(), (size, size),
+                              iterations=_refine_budget(size * size, None), seed=0)
     return layout
 
 
