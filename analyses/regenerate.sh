@@ -11,10 +11,10 @@ run analyses/rvt_accuracy_table.py --models lenet mlp cnn --datasets mnist-5k --
 run analyses/rvt_accuracy_table.py --models mlp --datasets fashion-mnist --tag cpu_fashion_mlp
 run analyses/augmentation_order.py --tag cpu_fashion
 run analyses/info_vs_accuracy.py --datasets mnist-5k --models lenet mlp --seeds 0 1 --tag cpu_mnist5k
-run analyses/info_vs_accuracy.py --datasets fashion-mnist --models mlp --seeds 0 1 --epochs 5 --tag cpu_fashion_mlp_e5
+run analyses/info_vs_accuracy.py --datasets fashion-mnist --models mlp --seeds 0 1 2 --epochs 5 --tag cpu_fashion_mlp_e5
 run analyses/negative_images.py --datasets mnist-5k --epochs 5 --tag cpu_mnist5k
 run analyses/negative_images.py --datasets fashion-mnist --epochs 1 --max-images 5000 --pgd-images 500 --tag cpu_fashion
 run analyses/fooling_images.py --setups lenet:mnist-5k --tag cpu_mnist5k
 run analyses/fooling_images.py --setups cnn:fashion-mnist --generations 200 --rounds 0 --encrypted none --epochs 1 --tag cpu_fashion
 run analyses/key_recovery.py --tag cpu
-run analyses/fooling_gap.py --tag cpu --variants "pixinfo recipe, MNIST-5k 4,000" "pixinfo recipe, no augmentation" "Caffe-like, MNIST-5k 4,000" "Caffe-like, Fashion-MNIST 60,000" "pixinfo recipe, population 400" "Caffe-like, population 400"
+run analyses/fooling_gap.py --tag cpu --variants "pixinfo recipe, MNIST-5k 4,000" "pixinfo recipe, no augmentation" "Caffe-like, MNIST-5k 4,000" "Caffe-like, MNIST-5k 1,000" "Caffe-like, Fashion-MNIST 60,000" "pixinfo recipe, population 400" "Caffe-like, population 400"
