@@ -5,11 +5,14 @@ of accuracy loss on the three measures with model-family interactions.
 For every transform setting and dataset: the three measures of pixinfo.score (structural loss
 1 − R, content loss 1 − I(T X)/I(X), value loss 1 − NMI), and for every model family and seed the
 accuracy loss (final test accuracy of the untransformed model with the same seed minus that of
-the transformed one, in points). Records resume from ``--results``.
+the transformed one, in points). ``--augment`` adds the augmentation order as a factor: a family
+trained with ``before`` or ``none`` is reported as e.g. "mlp (before)", against its own
+untransformed run. Records resume from ``--results``.
 
     python analyses/info_vs_accuracy.py                     # full sweep (GPU)
     python analyses/info_vs_accuracy.py --quick             # CPU, digits, a few minutes
     python analyses/info_vs_accuracy.py --datasets mnist-5k --models lenet mlp --seeds 0 1 --tag cpu
+    python analyses/info_vs_accuracy.py --datasets fashion-mnist --models mlp --augment after before --epochs 5
 """
 
 from __future__ import annotations
@@ -98,8 +101,8 @@ def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cach
 
 PRESETS = {
     "full": dict(datasets=["fashion-mnist", "mnist-5k"], models=["resnet18", "vit", "mlp"], seeds=[0, 1, 2],
-                 n_boot=2000),
-    "quick": dict(datasets=["digits"], models=["cnn", "mlp"], seeds=[0], epochs=4, n_boot=300),
+                 augment=["after"], n_boot=2000),
+    "quick": dict(datasets=["digits"], models=["cnn", "mlp"], seeds=[0], augment=["after"], epochs=4, n_boot=300),
 }  # fmt: skip
 
 
@@ -135,6 +138,8 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--datasets", nargs="+", help="default: fashion-mnist mnist-5k")
     p.add_argument("--models", nargs="+", help="default: resnet18 vit mlp")
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
+    p.add_argument("--augment", nargs="+", choices=["after", "before", "none"],
+                   help="augmentation orders, each a family of its own (default: after, the recipes' order)")
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
     p.add_argument("--no-progress", action="store_true")
@@ -151,10 +156,12 @@ def dataset_rows(name: str, args) -> pd.DataFrame:
         specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
     scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0,
                      from_records=args.from_records)  # fmt: skip
-    configs = [recipe(m, name, transform=spec, seed=s, device=args.device, **epochs_override(args))
-               for m in args.models for s in args.seeds for spec in [None, *(v[1] for v in specs.values())]]
+    configs = [recipe(m, name, transform=spec, seed=s, augment=a, device=args.device, **epochs_override(args))
+               for a in args.augment for m in args.models for s in args.seeds
+               for spec in [None, *(v[1] for v in specs.values())]]  # fmt: skip
     print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
     runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress)
+    runs["model"] = [m if a == "after" else f"{m} ({a})" for m, a in zip(runs["model"], runs["augment"], strict=True)]
     base = runs[runs["transform"] == "original"].set_index(["model", "seed"])["final_test_acc"]
     runs = runs[runs["transform"] != "original"].copy()
     untransformed = runs.set_index(["model", "seed"]).index.map(base)
