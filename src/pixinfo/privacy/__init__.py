@@ -17,7 +17,14 @@ from pixinfo.privacy.attacks import (
     attack_xor,
 )
 from pixinfo.privacy.known_plaintext import known_plaintext
-from pixinfo.privacy.layout import PositionStats, d4_maps, grow_layout, position_stats, structure_fraction
+from pixinfo.privacy.layout import (
+    PositionStats,
+    d4_maps,
+    grow_layout,
+    position_stats,
+    refine_layout,
+    structure_fraction,
+)
 from pixinfo.privacy.measures import accuracy, align_symmetry, image_similarity, key_exactness, recovery_measures
 
 __all__ = [
@@ -37,5 +44,6 @@ __all__ = [
     "known_plaintext",
     "position_stats",
     "recovery_measures",
+    "refine_layout",
     "structure_fraction",
 ]
