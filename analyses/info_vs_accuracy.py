@@ -7,7 +7,8 @@ For every transform setting and dataset: the three measures of pixinfo.score (st
 accuracy loss (final test accuracy of the untransformed model with the same seed minus that of
 the transformed one, in points). ``--augment`` adds the augmentation order as a factor: a family
 trained with ``before`` or ``none`` is reported as e.g. "mlp (before)", against its own
-untransformed run. Records resume from ``--results``.
+untransformed run, on the shared-key settings only (a per-image key cannot follow an image
+through augmentations drawn before encryption). Records resume from ``--results``.
 
     python analyses/info_vs_accuracy.py                     # full sweep (GPU)
     python analyses/info_vs_accuracy.py --quick             # CPU, digits, a few minutes
@@ -156,9 +157,13 @@ def dataset_rows(name: str, args) -> pd.DataFrame:
         specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
     scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0,
                      from_records=args.from_records)  # fmt: skip
+    shared = {spec: build_transform(spec, shape=ds.image_shape, dataset=name).shared_key for _, spec in specs.values()}
+    # a per-image key cannot follow an image through augmentations drawn before encryption, so the
+    # keyless settings belong to the recipes' order only
+    specs_run = [None, *(v[1] for v in specs.values())]
     configs = [recipe(m, name, transform=spec, seed=s, augment=a, device=args.device, **epochs_override(args))
-               for a in args.augment for m in args.models for s in args.seeds
-               for spec in [None, *(v[1] for v in specs.values())]]  # fmt: skip
+               for a in args.augment for m in args.models for s in args.seeds for spec in specs_run
+               if a == "after" or spec is None or shared[spec]]  # fmt: skip
     print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
     runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress)
     runs["model"] = [m if a == "after" else f"{m} ({a})" for m, a in zip(runs["model"], runs["augment"], strict=True)]
@@ -170,7 +175,6 @@ def dataset_rows(name: str, args) -> pd.DataFrame:
     label = {spec: (lab, fam) for lab, (fam, spec) in specs.items()}
     runs["setting"] = runs["transform"].map(lambda s: label[s][0])
     runs["family"] = runs["transform"].map(lambda s: label[s][1])
-    shared = {spec: build_transform(spec, shape=ds.image_shape, dataset=name).shared_key for _, spec in specs.values()}
     runs["shared_key"] = runs["transform"].map(shared)
     return runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"])
 
