@@ -231,7 +231,7 @@ def to_markdown(data, table, fits) -> str:
         }).to_markdown(index=False, disable_numparse=True))  # fmt: skip
     per_setting = data.groupby(["dataset", "setting", "model"])["accuracy_loss"].mean().unstack("model")
     parts += ["Mean accuracy loss (points) per setting and model:",
-              per_setting.map("{:.1f}".format).reset_index().to_markdown(index=False, disable_numparse=True)]
+              per_setting.map(lambda v: "–" if pd.isna(v) else f"{v:.1f}").reset_index().to_markdown(index=False, disable_numparse=True)]
     return "\n\n".join(parts) + "\n"
 
 
