@@ -230,8 +230,9 @@ def to_markdown(data, table, fits) -> str:
             "95% CI": [f"[{lo:.2f}, {hi:.2f}]" for lo, hi in zip(coef["ci_low"], coef["ci_high"], strict=True)],
         }).to_markdown(index=False, disable_numparse=True))  # fmt: skip
     per_setting = data.groupby(["dataset", "setting", "model"])["accuracy_loss"].mean().unstack("model")
+    cells = per_setting.map(lambda v: "–" if pd.isna(v) else f"{v:.1f}")  # – : a family without the setting
     parts += ["Mean accuracy loss (points) per setting and model:",
-              per_setting.map(lambda v: "–" if pd.isna(v) else f"{v:.1f}").reset_index().to_markdown(index=False, disable_numparse=True)]
+              cells.reset_index().to_markdown(index=False, disable_numparse=True)]
     return "\n\n".join(parts) + "\n"
 
 

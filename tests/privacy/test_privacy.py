@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from pixinfo.errors import DTypeError, ShapeError, UnsupportedSchemeError, ValueRangeError
+from pixinfo.errors import DTypeError, ParameterError, ShapeError, UnsupportedSchemeError, ValueRangeError
 from pixinfo.privacy import (
     RecoveredKey,
     attack,
@@ -60,10 +60,20 @@ def test_refine_layout_finds_the_grid_from_a_random_start():
 
 
 @pytest.mark.parametrize("refine", [-1, 2.5, True, "many"])
-def test_refine_rejects_bad_iterations(digits, refine):
-    t = build_transform("permutation:seed=0", shape=digits.image_shape)
-    with pytest.raises(ValueRangeError, match="refine"):
+@pytest.mark.parametrize("spec", ["permutation:seed=0", "per-image-permutation"])
+def test_refine_rejects_bad_iterations(digits, refine, spec):
+    """Checked where it comes in: also when the ciphertexts show no key and nothing is refined."""
+    t = build_transform(spec, shape=digits.image_shape)
+    with pytest.raises(ParameterError, match="refine"):
         attack_rearrangement(t(digits.train.images[:300]), refine=refine)
+
+
+@pytest.mark.parametrize(("option", "value"), [("iterations", -1), ("iterations", 1.5), ("temperature", -0.1),
+                                               ("temperature", float("nan"))])
+def test_refine_layout_rejects_bad_options(option, value):
+    a = grid_neighbours((3, 3))
+    with pytest.raises(ParameterError, match=option):
+        refine_layout(a, np.arange(9), (3, 3), **{option: value})
 
 
 def test_refine_layout_rejects_mismatched_shapes():

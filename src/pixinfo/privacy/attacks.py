@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy.stats import binom
 
-from pixinfo._checks import check_image_batch, describe
+from pixinfo._checks import check_image_batch, check_nonnegative_int, describe
 from pixinfo.data import to_uint8
 from pixinfo.errors import ShapeError, UnsupportedSchemeError, ValueRangeError
 from pixinfo.privacy.layout import (
@@ -115,9 +115,7 @@ def _refine_budget(positions: int, refine: int | None) -> int:
     """Iterations of layout refinement: ``refine`` when given, else the default for the grid's size."""
     if refine is None:
         return REFINE_ITERATIONS if positions <= REFINE_MAX_POSITIONS else 0
-    if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
-        raise ValueRangeError(f"refine: expected a non-negative int (iterations) or None, got {refine!r}")
-    return int(refine)
+    return check_nonnegative_int(refine, "refine")
 
 
 def _regrow(a: np.ndarray, corr: np.ndarray, layout: np.ndarray, shape: tuple[int, int], gamma: float) -> np.ndarray:
@@ -185,6 +183,7 @@ def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05, 
     """
     ciphertexts = _check_ciphertexts(ciphertexts)
     shape = tuple(ciphertexts.shape[-2:])
+    iterations = _refine_budget(shape[0] * shape[1], refine)
     stats = position_stats(ciphertexts)
     confidence = structure_fraction(stats.correlation()[np.ix_(stats.varying, stats.varying)], stats.n)
     info: dict[str, Any] = {"n_images": stats.n, "varying_positions": int(stats.varying.sum())}
@@ -194,7 +193,7 @@ def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05, 
     copies = stats.copies  # a non-bijective map repeats sources: keep one copy
     corr[copies], corr[:, copies], pc[copies], pc[:, copies] = 0, 0, 0, 0
     info["copies"] = int(copies.sum())
-    layout, more = _pixel_layout(pc, corr, shape, iterations=_refine_budget(len(pc), refine), seed=seed)
+    layout, more = _pixel_layout(pc, corr, shape, iterations=iterations, seed=seed)
     return RecoveredKey("gather", True, confidence, layout, info=info | more)
 
 

@@ -14,7 +14,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import norm
 
-from pixinfo._checks import check_image_batch, describe
+from pixinfo._checks import check_finite, check_grid_shape, check_image_batch, check_nonnegative_int, describe
 from pixinfo.errors import ShapeError
 
 
@@ -295,7 +295,9 @@ def refine_layout(
     """
     from pixinfo.privacy import _anneal
 
-    h, w = shape
+    h, w = check_grid_shape(shape)
+    iterations = check_nonnegative_int(iterations, "iterations")
+    temperature = check_finite(temperature, "temperature", low=0)
     a = np.ascontiguousarray(affinity, dtype=np.float64)
     layout = np.asarray(layout, dtype=np.int64)
     if a.shape != (h * w, h * w) or layout.shape != (h * w,):
@@ -303,7 +305,8 @@ def refine_layout(
                          f"got {a.shape} and {layout.shape}")  # fmt: skip
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, 2**31, size=(iterations, 5))
-    unit = float(np.max(a, 1)[np.max(a, 1) > 0].mean()) if (a > 0).any() else 1.0
+    strongest = a.max(1)
+    unit = float(strongest[strongest > 0].mean()) if (strongest > 0).any() else 1.0
     best, score = _anneal.iterated_search(a, neighbour_lists(shape), layout.copy(), h, w, draws, rng.random(iterations),
                                           temperature * unit)  # fmt: skip
     return best, float(score)
