@@ -12,14 +12,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "analyses" / "results" / "runs"
 
 
 def add_common_arguments(p: argparse.ArgumentParser, *, experiment: str, quick_help: str) -> None:
-    """--epochs, --device, --results, --out-dir, --figure-dir, --tag, --quick, --from-records,
-    --workers, --ray, --ray-address."""
+    """--epochs, --max-train, --device, --results, --out-dir, --figure-dir, --tag, --quick,
+    --from-records, --workers, --ray, --ray-address."""
     p.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    p.add_argument("--max-train", type=int,
+                   help="train on a seeded subset of this many training images (the test set is never shrunk)")
     p.add_argument("--device", default="auto")
     p.add_argument("--results", default=str(RUNS / experiment),
                    help="folder of per-run records (committed; runs resume from it)")  # fmt: skip
@@ -83,8 +87,21 @@ def outputs(args: argparse.Namespace, name: str) -> tuple[Path, Path, str]:
     return out_dir / f"{name}{suffix}", figures, suffix
 
 
-def epochs_override(args: argparse.Namespace) -> dict:
-    return {"epochs": args.epochs} if args.epochs else {}
+def recipe_overrides(args: argparse.Namespace) -> dict:
+    """The recipe changes given on the command line: ``--epochs`` and ``--max-train``."""
+    given = {"epochs": args.epochs, "max_train": args.max_train}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def training_note(max_train) -> str:
+    """For a table's introduction: "" when every run used all training images, else " on a seeded
+    subset of N training images" (``max_train``: the runs' values, None for all)."""
+    given = pd.Series(list(max_train), dtype=object)
+    sizes = sorted({int(v) for v in given.dropna()})
+    if not sizes:
+        return ""
+    return (f" on a seeded subset of {' / '.join(f'{n:,}' for n in sizes)} training images"
+            + (" (some runs on all)" if given.isna().any() else ""))
 
 
 def sweep(configs, args: argparse.Namespace, *, data=None, progress: bool = True):

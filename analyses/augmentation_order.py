@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import add_common_arguments, apply_preset, epochs_override, outputs, save_figure, sweep, write_table
+from _experiment import (add_common_arguments, apply_preset, outputs, recipe_overrides, save_figure, sweep,
+                         training_note, write_table)
 
 from pixinfo.train.recipes import recipe
 
@@ -44,7 +45,7 @@ PRESETS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = apply_preset(parse(argv), PRESETS)
-    overrides = {**args.overrides, **epochs_override(args)}
+    overrides = {**args.overrides, **recipe_overrides(args)}
     configs = make_configs(args.models, args.dataset, args.seeds, overrides, device=args.device)
     print(f"{len(configs)} runs", file=sys.stderr)
     runs = sweep(configs, args, progress=not args.no_progress)
@@ -101,7 +102,8 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def describe(runs: pd.DataFrame) -> str:
     devices = ", ".join(sorted(set(runs["device_name"])))
-    return (f"Final test accuracy (%) after {sorted(set(runs['epochs']))} epochs, mean ± sd over seeds "
+    return (f"Final test accuracy (%) after {sorted(set(runs['epochs']))} epochs{training_note(runs['max_train'])}, "
+            f"mean ± sd over seeds "
             f"{sorted(set(runs['seed']))}; cost = origin's accuracy under the same augmentation minus this "
             f"cell's ('before' is compared with origin 'after'). Devices: {devices}.\n\n")  # fmt: skip
 

@@ -30,7 +30,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import torch
-from _experiment import add_common_arguments, apply_preset, epochs_override, outputs, trained_model
+from _experiment import add_common_arguments, apply_preset, outputs, recipe_overrides, trained_model
 
 from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, evolve, gradient_ascent
 from pixinfo.data import Dataset, Split, load_dataset, to_uint8
@@ -44,7 +44,7 @@ ENCODINGS = {"direct": DirectEncoding, "cppn": CPPNEncoding}
 def trained(model: str, dataset: str, args, *, seed: int = 0, transform: str | None = None, data=None,
             data_tag: str | None = None):
     config = recipe(model, dataset, seed=seed, transform=transform, device=args.device, data_tag=data_tag,
-                    **epochs_override(args))  # fmt: skip
+                    **recipe_overrides(args))  # fmt: skip
     return trained_model(config, args, data=data)
 
 
@@ -123,8 +123,15 @@ SECTIONS = ("evolution", "timing", "ascent", "transfer", "retraining")
 RESULT_OPTIONS = ("runs", "population", "generations", "target", "rounds", "encrypted", "epochs", "device")
 
 
-def setup_record_path(setup: str, args) -> Path:
+def result_options(args) -> dict:
+    """The options of ``RESULT_OPTIONS``, and ``max_train`` when given (records made before it
+    existed keep their names)."""
     options = {k: getattr(args, k) for k in RESULT_OPTIONS}
+    return options | ({"max_train": args.max_train} if args.max_train is not None else {})
+
+
+def setup_record_path(setup: str, args) -> Path:
+    options = result_options(args)
     key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
     return Path(args.results) / f"fooling-{setup.replace(':', '-')}-{key}.json"
 
@@ -142,7 +149,7 @@ def setup_result(setup: str, args) -> dict:
     result = run_setup(setup, args)
     gallery = {enc: {"images": to_uint8(res.images.clamp(0, 1)).tolist(), "confidences": res.confidences.tolist()}
                for enc, res in result.pop("gallery").items()}  # fmt: skip
-    options = {k: getattr(args, k) for k in RESULT_OPTIONS}
+    options = result_options(args)
     write_json(path, make_record("fooling_images", {"setup": setup, **options}, {**result, "gallery": gallery}))
     return {**result, "gallery": _gallery_from_lists(gallery), "path": str(path)}
 

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import add_common_arguments, apply_preset, epochs_override, outputs, sweep
+from _experiment import add_common_arguments, apply_preset, outputs, recipe_overrides, sweep, training_note
 
 import pixinfo
 from pixinfo.info import DEFAULT_KERNEL
@@ -161,7 +161,7 @@ def dataset_rows(name: str, args) -> pd.DataFrame:
     # a per-image key cannot follow an image through augmentations drawn before encryption, so the
     # keyless settings belong to the recipes' order only
     specs_run = [None, *(v[1] for v in specs.values())]
-    configs = [recipe(m, name, transform=spec, seed=s, augment=a, device=args.device, **epochs_override(args))
+    configs = [recipe(m, name, transform=spec, seed=s, augment=a, device=args.device, **recipe_overrides(args))
                for a in args.augment for m in args.models for s in args.seeds for spec in specs_run
                if a == "after" or spec is None or shared[spec]]  # fmt: skip
     print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
@@ -202,7 +202,8 @@ def to_markdown(data, table, fits) -> str:
     trained = data.groupby(["dataset", "model"])["untransformed_acc"].mean().round(2)
     parts = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs ({n_shared} with a "
              f"shared key) × models {sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}, "
-             f"epochs {sorted(set(data['epochs']))}; devices {', '.join(sorted(set(data['device_name'])))}. "
+             f"epochs {sorted(set(data['epochs']))}{training_note(data['max_train'])}; "
+             f"devices {', '.join(sorted(set(data['device_name'])))}. "
              "Untransformed test accuracy (%), mean over seeds: "
              + ", ".join(f"{d} / {m} {v:.2f}" for (d, m), v in trained.items())
              + ". Accuracy loss in points (final test accuracy). Intervals: 95% percentile bootstrap over "

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from _experiment import (add_common_arguments, apply_preset, epochs_override, outputs, trained_model,
-                         with_local_datasets, write_table)
+from _experiment import (add_common_arguments, apply_preset, outputs, recipe_overrides, trained_model,
+                         training_note, with_local_datasets, write_table)
 
 from pixinfo.adversarial import LinfPGD
 from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
@@ -167,11 +167,12 @@ def collect(args) -> tuple[pd.DataFrame, dict]:
         ds = None if args.from_records else load_dataset(dataset)
         for name, change in variants(args.epsilons, args.trainings).items():
             for seed in args.seeds:
-                config = recipe(args.model, dataset, seed=seed, device=args.device, **change, **epochs_override(args))
+                config = recipe(args.model, dataset, seed=seed, device=args.device, **change, **recipe_overrides(args))
                 evaluation, record = model_evaluation(config, ds, args, seed)
                 row = evaluation["row"]
                 rows.append({"dataset": dataset, "training": name, "seed": seed, **row,
                              "train_seconds": record["results"]["train_seconds"],
+                             "max_train": record["config"].get("max_train"),
                              "device_name": record["environment"]["device"],
                              "commit": record["environment"]["git"]["commit"]})  # fmt: skip
                 print(f"{dataset:14s} {name:26s} seed {seed}: test {row['identity (test)']:.2f}  "
@@ -197,7 +198,8 @@ def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
     table = table.reindex(index=rows, columns=list(TABLE_COLUMNS.values())).fillna("–")
     table.columns = list(TABLE_COLUMNS)
     table["paper test / negatives"] = [_paper(d, t) for d, t in table.index]
-    intro = (f"Accuracy (%), mean ± sd over seeds {sorted(set(runs['seed']))}; devices: "
+    intro = (f"Accuracy (%), mean ± sd over seeds {sorted(set(runs['seed']))}, models trained"
+             f"{training_note(runs['max_train']) or ' on all training images'}; devices: "
              f"{', '.join(sorted(set(runs['device_name'])))}. Paper (Table I): test / negatives of training images.\n\n")
     return intro + table.reset_index().to_markdown(index=False, disable_numparse=True) + "\n"
 

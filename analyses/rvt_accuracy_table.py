@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import (add_common_arguments, apply_preset, epochs_override, outputs, save_figure, sweep,
-                         with_local_datasets, write_table)
+from _experiment import (add_common_arguments, apply_preset, outputs, recipe_overrides, save_figure, sweep,
+                         training_note, with_local_datasets, write_table)
 
 from pixinfo.data import load_dataset
 from pixinfo.train import summarize
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     out, figures, suffix = outputs(args, "rvt_accuracy_table")
     data = {} if args.from_records or args.workers > 1 or args.ray else {n: load_dataset(n) for n in args.datasets}
-    configs = [recipe(model, dataset, transform=COLUMNS[column], seed=seed, device=args.device, **epochs_override(args))
+    configs = [recipe(model, dataset, transform=COLUMNS[column], seed=seed, device=args.device, **recipe_overrides(args))
                for dataset in args.datasets for model in args.models for column in args.columns
                for seed in args.seeds]  # fmt: skip
     print(f"{len(configs)} runs ({len(args.datasets)} datasets x {len(args.models)} models x "
@@ -115,7 +115,7 @@ def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
     table["paper origin / vortex / random"] = [_paper(d, m) for d, m in table.index]
     seconds = summary.groupby(["dataset", "model"])["train_seconds"].mean()
     table["train s/run"] = [f"{seconds[r]:.1f}" for r in table.index]
-    intro = ("Final test accuracy (%) after the last epoch, mean ± sd over seeds "
+    intro = (f"Final test accuracy (%) after the last epoch{training_note(runs['max_train'])}, mean ± sd over seeds "
              f"{sorted(set(runs['seed']))}; in brackets the mean of the best epoch, which is what the paper "
              "reports. Paper: best epoch, one run, ResNet-18 / ImageNet-pretrained ViT-B/16 at 224 px.\n"
              f"Devices: {', '.join(sorted(set(runs['device_name'])))}.\n\n")  # fmt: skip

@@ -31,6 +31,14 @@ def test_rvt_accuracy_table_quick(tmp_path):
     assert (tmp_path / "fig" / "rvt_accuracy_table_quick.png").stat().st_size > 5_000
 
 
+def test_max_train_shrinks_the_training_set_and_the_table_says_so(tmp_path):
+    _run("rvt_accuracy_table.py", tmp_path, "--no-progress", "--columns", "origin", "--max-train", "200")
+    table = (tmp_path / "out" / "rvt_accuracy_table_quick.md").read_text()
+    assert "after the last epoch on a seeded subset of 200 training images," in table, table
+    (record,) = [r for r in (tmp_path / "runs").glob("train-*.json")]
+    assert '"max_train": 200' in record.read_text() and '"n_train": 200' in record.read_text()
+
+
 def test_negative_images_quick(tmp_path):
     _run("negative_images.py", tmp_path)
     runs = pd.read_csv(tmp_path / "out" / "negative_images_quick.csv")

@@ -13,6 +13,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from pixinfo.errors import DeviceError, DTypeError, ParameterError, ShapeError, ValueRangeError
@@ -69,6 +70,14 @@ def check_nonnegative_int(value: object, name: str) -> int:
 def check_seed(value: object, name: str = "seed") -> int:
     """A seed: an integer in ``[0, 2**63)``."""
     return check_int(value, name, low=0, high=SEED_LIMIT - 1)
+
+
+def check_rng(value: object, name: str = "seed") -> np.random.Generator:
+    """A NumPy generator: ``value`` itself if it is one, else one seeded by ``value`` (a seed, as
+    :func:`check_seed` checks it)."""
+    if isinstance(value, np.random.Generator):
+        return value
+    return np.random.default_rng(check_seed(value, name))
 
 
 def check_finite(

@@ -69,11 +69,28 @@ def test_refine_rejects_bad_iterations(digits, refine, spec):
 
 
 @pytest.mark.parametrize(("option", "value"), [("iterations", -1), ("iterations", 1.5), ("temperature", -0.1),
-                                               ("temperature", float("nan"))])
+                                               ("temperature", float("nan")), ("seed", -1), ("seed", 1.5),
+                                               ("seed", "0")])
 def test_refine_layout_rejects_bad_options(option, value):
     a = grid_neighbours((3, 3))
     with pytest.raises(ParameterError, match=option):
         refine_layout(a, np.arange(9), (3, 3), **{option: value})
+
+
+@pytest.mark.parametrize("seed", [-1, 2.5, None, "0"])
+def test_attack_rearrangement_rejects_bad_seeds(digits, seed):
+    """Checked where it comes in, before any statistics (numpy would accept None and raise its own
+    ValueError for the others)."""
+    with pytest.raises(ParameterError, match="seed"):
+        attack_rearrangement(digits.train.images[:300], seed=seed)
+
+
+def test_a_generator_is_accepted_as_the_seed(digits):
+    t = build_transform("permutation:seed=0", shape=digits.image_shape)
+    c = t(digits.train.images[:300])
+    by_int = attack_rearrangement(c, refine=300, seed=5)
+    by_generator = attack_rearrangement(c, refine=300, seed=np.random.default_rng(5))
+    assert by_int.found and np.array_equal(by_int.inverse, by_generator.inverse)
 
 
 def test_refine_layout_rejects_mismatched_shapes():

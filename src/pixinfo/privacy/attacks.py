@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy.stats import binom
 
-from pixinfo._checks import check_image_batch, check_nonnegative_int, describe
+from pixinfo._checks import check_image_batch, check_nonnegative_int, check_rng, describe
 from pixinfo.data import to_uint8
 from pixinfo.errors import ShapeError, UnsupportedSchemeError, ValueRangeError
 from pixinfo.privacy.layout import (
@@ -131,7 +131,7 @@ def _regrow(a: np.ndarray, corr: np.ndarray, layout: np.ndarray, shape: tuple[in
 
 
 def _pixel_layout(pc: np.ndarray, corr: np.ndarray, shape: tuple[int, int], *, iterations: int,
-                  seed: int | np.random.Generator) -> tuple[np.ndarray, dict]:
+                  rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """Best layout by neighbour agreement among growth restarts and the identity, each regrown
     from its trusted patch and repaired; the winner is then refined by iterated local search."""
     a = np.clip(pc, 0, None)
@@ -149,7 +149,6 @@ def _pixel_layout(pc: np.ndarray, corr: np.ndarray, shape: tuple[int, int], *, i
     info = {"solver": best, "gamma": gamma, "neighbour_agreement": scores}
     if iterations <= 0:
         return candidates[best], info
-    rng = np.random.default_rng(seed)
     refined = [refine_layout(a, candidates[best], shape, iterations=iterations, seed=rng) for _ in range(REFINE_RESTARTS)]
     layout, refined_score = max(refined, key=lambda t: t[1])
     if refined_score <= scores[best]:
@@ -184,6 +183,7 @@ def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05, 
     ciphertexts = _check_ciphertexts(ciphertexts)
     shape = tuple(ciphertexts.shape[-2:])
     iterations = _refine_budget(shape[0] * shape[1], refine)
+    rng = check_rng(seed)
     stats = position_stats(ciphertexts)
     confidence = structure_fraction(stats.correlation()[np.ix_(stats.varying, stats.varying)], stats.n)
     info: dict[str, Any] = {"n_images": stats.n, "varying_positions": int(stats.varying.sum())}
@@ -193,7 +193,7 @@ def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05, 
     copies = stats.copies  # a non-bijective map repeats sources: keep one copy
     corr[copies], corr[:, copies], pc[copies], pc[:, copies] = 0, 0, 0, 0
     info["copies"] = int(copies.sum())
-    layout, more = _pixel_layout(pc, corr, shape, iterations=iterations, seed=seed)
+    layout, more = _pixel_layout(pc, corr, shape, iterations=iterations, rng=rng)
     return RecoveredKey("gather", True, confidence, layout, info=info | more)
 
 
@@ -216,7 +216,7 @@ def _within_layout(stats, pieces: np.ndarray, size: int) -> np.ndarray:
         order = np.argsort(-pooled.correlation()[0])
         return np.array([0, order[0], order[1], order[2]])
     layout, _ = _pixel_layout(pooled.partial_correlation(), pooled.correlation(), (size, size),
-                              iterations=_refine_budget(size * size, None), seed=0)
+                              iterations=_refine_budget(size * size, None), rng=np.random.default_rng(0))
     return layout
 
 

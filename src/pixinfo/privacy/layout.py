@@ -14,7 +14,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import norm
 
-from pixinfo._checks import check_finite, check_grid_shape, check_image_batch, check_nonnegative_int, describe
+from pixinfo._checks import check_finite, check_grid_shape, check_image_batch, check_nonnegative_int, check_rng, describe
 from pixinfo.errors import ShapeError
 
 
@@ -303,7 +303,7 @@ def refine_layout(
     if a.shape != (h * w, h * w) or layout.shape != (h * w,):
         raise ShapeError(f"affinity and layout: expected ({h * w}, {h * w}) and ({h * w},) for a {h}x{w} grid, "
                          f"got {a.shape} and {layout.shape}")  # fmt: skip
-    rng = np.random.default_rng(seed)
+    rng = check_rng(seed)
     draws = rng.integers(0, 2**31, size=(iterations, 5))
     strongest = a.max(1)
     unit = float(strongest[strongest > 0].mean()) if (strongest > 0).any() else 1.0
