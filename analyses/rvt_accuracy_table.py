@@ -100,10 +100,15 @@ def _cell(row) -> str:
 
 
 def _paper(dataset: str, model: str) -> str:
-    paper = PAPER.get((model, PAPER_DATASET.get(dataset, "")))
+    """The paper's figures for this model and dataset; for a model the paper did not train, its
+    ResNet-18's on the same dataset, marked as such."""
+    name = PAPER_DATASET.get(dataset, "")
+    paper, stand_in = PAPER.get((model, name)), ""
+    if not paper and (paper := PAPER.get(("resnet18", name))):
+        stand_in = "ResNet-18: "
     if not paper:
         return "–"
-    return " / ".join(f"{v:.2f}" for v in paper) + (" (full MNIST)" if dataset == "mnist-5k" else "")
+    return stand_in + " / ".join(f"{v:.2f}" for v in paper) + (" (full MNIST)" if dataset == "mnist-5k" else "")
 
 
 def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
