@@ -64,6 +64,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--models", nargs="+", help="default: mlp")
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--partial", action="store_true",
+                   help="with --from-records, leave out the runs that have no record yet (a sweep in progress: "
+                        "each cell says how many runs it holds)")  # fmt: skip
     add_common_arguments(p, experiment="augmentation_order", quick_help="CPU smoke run: MNIST-5k, 1,000 training images, mlp, 1 seed, 2 epochs")
     return p.parse_args(argv)
 
@@ -105,7 +108,16 @@ def describe(runs: pd.DataFrame) -> str:
     return (f"Final test accuracy (%) after {sorted(set(runs['epochs']))} epochs{training_note(runs['max_train'])}, "
             f"mean ± sd over seeds "
             f"{sorted(set(runs['seed']))}; cost = origin's accuracy under the same augmentation minus this "
-            f"cell's ('before' is compared with origin 'after'). Devices: {devices}.\n\n")  # fmt: skip
+            f"cell's ('before' is compared with origin 'after'){partial_note(runs)}. Devices: {devices}.\n\n")  # fmt: skip
+
+
+def partial_note(runs: pd.DataFrame) -> str:
+    """A clause for the table's introduction when its cells hold unequal numbers of runs (a
+    ``--partial`` table of a sweep in progress), else ""."""
+    counts = runs.groupby(["dataset", "model", "column", "augment"]).size()
+    if counts.nunique() <= 1:
+        return ""
+    return f"; cells hold the runs finished so far, n = {counts.min()} to {counts.max()}"
 
 
 def plot(runs: pd.DataFrame, path: Path) -> None:

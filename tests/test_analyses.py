@@ -110,6 +110,14 @@ def test_augmentation_order_quick(tmp_path):
     table = (tmp_path / "out" / "augmentation_order_quick.md").read_text()
     assert re.search(r"\|\s*mnist-5k\s*\|\s*mlp\s*\|\s*fixed permutation\s*\|", table), table
     assert (tmp_path / "fig" / "augmentation_order_quick.png").stat().st_size > 5_000
+    # a sweep in progress (seed 1 has no runs yet): refused, unless --partial leaves the missing runs out
+    _run("augmentation_order.py", tmp_path, "--from-records", "--partial", "--seeds", "0", "1", out="partial")
+    assert (tmp_path / "partial" / "augmentation_order_quick.md").read_text() == table
+    refused = subprocess.run([sys.executable, str(ANALYSES / "augmentation_order.py"), "--quick", "--from-records",
+                              "--seeds", "0", "1", "--results", str(tmp_path / "runs"), "--out-dir",
+                              str(tmp_path / "refused"), "--figure-dir", str(tmp_path / "fig")],
+                             capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+    assert refused.returncode != 0 and "11 of 22 runs have no finished record" in refused.stderr
 
 
 def test_fooling_gap_quick(tmp_path):

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from pixinfo.errors import ParameterError
 from pixinfo.models import ConfigError
 from pixinfo.train import TrainConfig, run_configs
 from pixinfo.train.executors import InProcess, ProcessPool, RayExecutor, RunOptions, make_executor
@@ -59,6 +60,11 @@ def test_sweep_reuses_records_and_from_records_needs_them(tmp_path, digits):
     assert {p.name: json.loads(p.read_text())["created"] for p in tmp_path.glob("*.json")} == created
     with pytest.raises(ConfigError, match="1 of 3 runs have no finished record"):
         run_configs(CONFIGS[:3], results_dir=tmp_path, progress=False, from_records=True)
+    # a sweep in progress: the finished runs only, nothing trained
+    partial = run_configs(CONFIGS[:3], results_dir=tmp_path, progress=False, from_records=True, missing="skip")
+    assert sorted(partial["path"]) == sorted(frame["path"]) and len(list(tmp_path.glob("*.json"))) == 2
+    with pytest.raises(ParameterError, match="missing"):
+        run_configs(CONFIGS[:2], results_dir=tmp_path, progress=False, from_records=True, missing="ignore")
 
 
 def test_make_executor_and_bad_workers():

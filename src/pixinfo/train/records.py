@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pixinfo._checks import check_choice
 from pixinfo.models import ConfigError
 
 
@@ -73,7 +74,7 @@ def collect_records(folder: str | Path) -> pd.DataFrame:
 
 def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, resume: bool = True,
                 save_model: bool = False, progress: bool = True, data=None, executor=None,
-                from_records: bool = False, reuse_from=()) -> pd.DataFrame:  # fmt: skip
+                from_records: bool = False, missing: str = "raise", reuse_from=()) -> pd.DataFrame:  # fmt: skip
     """Train every config (reusing finished records of identical configs) and return their rows.
 
     Parameters
@@ -86,6 +87,9 @@ def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, resume:
     from_records : bool
         Train nothing: build the rows from the finished records in ``results_dir`` alone, and
         raise :class:`~pixinfo.models.ConfigError` naming the configs that have none.
+    missing : {"raise", "skip"}
+        With ``from_records``, what becomes of configs without a finished record: the error above,
+        or left out of the rows (the runs of a sweep that has not finished yet).
     reuse_from : sequence of paths
         Other results folders (e.g. other experiments'): a finished record of the same config
         there is copied into ``results_dir`` instead of training the run again, so that
@@ -95,11 +99,12 @@ def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, resume:
     from pixinfo.train.trainer import find_record, record_path
 
     configs = list(configs)
+    missing = check_choice(missing, "missing", ("raise", "skip"))
     if from_records:
-        missing = [c for c in configs if find_record(c, results_dir) is None]
-        if missing:
-            names = ", ".join(record_path(results_dir, c).name for c in missing[:5])
-            raise ConfigError(f"--from-records: {len(missing)} of {len(configs)} runs have no finished record in "
+        absent = [c for c in configs if find_record(c, results_dir) is None]
+        if absent and missing == "raise":
+            names = ", ".join(record_path(results_dir, c).name for c in absent[:5])
+            raise ConfigError(f"--from-records: {len(absent)} of {len(configs)} runs have no finished record in "
                               f"{results_dir} (e.g. {names}); run without --from-records to train them")  # fmt: skip
     else:
         if reuse:
