@@ -49,6 +49,9 @@ VARIANTS = {
     "Caffe-like, MNIST-5k 4,000": ("lenet", "mnist-5k", {**CAFFE, "epochs": 160}, {}),
     "Caffe-like, MNIST-5k 1,000": ("lenet", "mnist-5k", {**CAFFE, "epochs": 640, "max_train": 1000}, {}),
     "Caffe-like, Fashion-MNIST 60,000": ("lenet", "fashion-mnist", {**CAFFE, "epochs": 11, "flip": False}, {}),
+    "Caffe LeNet (20-50-500, one ReLU), Caffe-like": ("caffe-lenet", "mnist-5k", {**CAFFE, "epochs": 160}, {}),
+    "Caffe LeNet, Caffe-like, inputs not standardised": ("caffe-lenet", "mnist-5k",
+                                                         {**CAFFE, "epochs": 160, "normalization": "none"}, {}),
     "pixinfo recipe, population 400": ("lenet", "mnist-5k", {}, {"population": 400}),
     "Caffe-like, population 400": ("lenet", "mnist-5k", {**CAFFE, "epochs": 160}, {"population": 400}),
 }

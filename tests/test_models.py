@@ -18,6 +18,7 @@ def test_every_model_gives_logits(name, shape):
 @pytest.mark.parametrize("name, shape, message", [
     ("lenet", (1, 8, 8), "at least 12x12"),
     ("cnn", (1, 5, 5), "at least 6x6"),
+    ("caffe-lenet", (1, 12, 12), "at least 16x16"),
     ("vit", (1, 30, 30), "patch size 4 must divide"),
     ("resnet", (1, 28, 28), "unknown model"),
     ("mlp", (1, 28), "image_shape"),
@@ -25,6 +26,13 @@ def test_every_model_gives_logits(name, shape):
 def test_bad_model_configs(name, shape, message):
     with pytest.raises(ConfigError, match=message):
         build_model(name, image_shape=shape, num_classes=10)
+
+
+def test_caffe_lenet_is_caffes_mnist_example():
+    """20 and 50 5x5 filters, 500 hidden units, one ReLU: 431,080 parameters on 28x28 digits."""
+    net = build_model("caffe-lenet", image_shape=(1, 28, 28), num_classes=10).net
+    assert sum(p.numel() for p in net.parameters()) == 20 * 26 + 50 * 501 + 800 * 500 + 500 + 500 * 10 + 10
+    assert sum(isinstance(m, nn.ReLU) for m in net.modules()) == 1
 
 
 def test_wrong_channel_count_and_wrong_class_count_are_reported():

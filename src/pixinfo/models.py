@@ -161,6 +161,16 @@ def _lenet(c: int, h: int, w: int, k: int) -> nn.Module:
     )  # fmt: skip
 
 
+def _caffe_lenet(c: int, h: int, w: int, k: int) -> nn.Module:
+    """Caffe's MNIST example "LeNet" (the network Nguyen et al. fooled): conv 20 5x5 → max-pool →
+    conv 50 5x5 → max-pool → FC 500 → ReLU → classes; no nonlinearity after the convolutions."""
+    oh, ow = ((h - 4) // 2 - 4) // 2, ((w - 4) // 2 - 4) // 2
+    return nn.Sequential(
+        nn.Conv2d(c, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(50 * oh * ow, 500), nn.ReLU(), nn.Linear(500, k),
+    )  # fmt: skip
+
+
 def _mlp(c: int, h: int, w: int, k: int, *, hidden: tuple[int, ...] | list[int] = (512, 256)) -> nn.Module:
     if not isinstance(hidden, (list, tuple)):
         raise ParameterError(f"hidden must be a list of positive integers (layer widths), got {hidden!r}")
@@ -186,6 +196,7 @@ MODELS: dict[str, ModelInfo] = {
     "vit": ModelInfo(ViT, 4, "ViT from scratch: patch 4 (16 above 64 px), dim 192, depth 6, 3 heads"),
     "cnn": ModelInfo(_cnn, 6, "CNN of Hosseini & Poovendran: conv32-conv64-pool-FC200-FC200"),
     "lenet": ModelInfo(_lenet, 12, "LeNet-5 with ReLU and max-pool"),
+    "caffe-lenet": ModelInfo(_caffe_lenet, 16, "Caffe's MNIST LeNet: conv20-pool-conv50-pool-FC500, one ReLU"),
     "mlp": ModelInfo(_mlp, 1, "MLP, hidden (512, 256)"),
 }
 
@@ -205,7 +216,7 @@ def build_model(
     Parameters
     ----------
     name : str
-        One of ``resnet18``, ``vit``, ``cnn``, ``lenet``, ``mlp``.
+        One of ``resnet18``, ``vit``, ``cnn``, ``lenet``, ``caffe-lenet``, ``mlp``.
     image_shape : tuple of int
         ``(C, H, W)`` of the inputs.
     num_classes : int

@@ -26,6 +26,8 @@ RECIPES: dict[str, dict[str, Any]] = {
                 schedule="onecycle", warmup=0.2),
     "lenet": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
                   schedule="onecycle", warmup=0.2),
+    "caffe-lenet": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
+                        schedule="onecycle", warmup=0.2),
     "mlp": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
                 schedule="onecycle", warmup=0.2),
 }  # fmt: skip
