@@ -104,19 +104,19 @@ def training_note(max_train) -> str:
             + (" (some runs on all)" if given.isna().any() else ""))
 
 
-def sweep(configs, args: argparse.Namespace, *, data=None, progress: bool = True):
+def sweep(configs, args: argparse.Namespace, *, data=None, progress: bool = True, missing: str = "raise"):
     """Run (or with ``--from-records`` only read) every config; their record rows as a DataFrame.
 
     A run that another experiment already finished (same config, a record under ``RUNS``) is
-    copied into ``--results`` rather than trained again. With ``--from-records`` and a script's
-    ``--partial``, configs that have no record yet are left out instead of refused."""
+    copied into ``--results`` rather than trained again. With ``--from-records``, ``missing="skip"``
+    leaves out configs that have no record yet instead of refusing them."""
     from pixinfo.train import run_configs
     from pixinfo.train.executors import make_executor
 
     executor = make_executor(workers=args.workers, ray=args.ray, ray_address=args.ray_address, progress=progress)
     return run_configs(configs, results_dir=args.results, data=data, executor=executor,
                        from_records=args.from_records, progress=progress,
-                       missing="skip" if getattr(args, "partial", False) else "raise",
+                       missing=missing,
                        reuse_from=sorted(p for p in RUNS.glob("*") if p.is_dir()))  # fmt: skip
 
 

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {**args.overrides, **recipe_overrides(args)}
     configs = make_configs(args.models, args.dataset, args.seeds, overrides, device=args.device)
     print(f"{len(configs)} runs", file=sys.stderr)
-    runs = sweep(configs, args, progress=not args.no_progress)
+    runs = sweep(configs, args, progress=not args.no_progress, missing="skip" if args.partial else "raise")
     runs["column"] = runs["transform"].map({v or "original": k for k, v in TRANSFORMS.items()})
     out, figures, suffix = outputs(args, "augmentation_order")
     runs.to_csv(out.with_suffix(".csv"), index=False)

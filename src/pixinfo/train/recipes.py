@@ -17,19 +17,15 @@ from typing import Any
 from pixinfo.models import MODELS, ConfigError
 from pixinfo.train.config import TrainConfig
 
+# the small networks share one recipe
+SMALL_NETWORK = dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
+                     schedule="onecycle", warmup=0.2)  # fmt: skip
 RECIPES: dict[str, dict[str, Any]] = {
     "resnet18": dict(optimizer="sgd", lr=0.2, momentum=0.9, weight_decay=5e-4, batch_size=512, epochs=15,
                      label_smoothing=0.1, schedule="onecycle", warmup=0.2),
     "vit": dict(optimizer="adamw", lr=1e-3, weight_decay=0.05, batch_size=512, epochs=30,
                 label_smoothing=0.1, schedule="onecycle", warmup=0.1),
-    "cnn": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
-                schedule="onecycle", warmup=0.2),
-    "lenet": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
-                  schedule="onecycle", warmup=0.2),
-    "caffe-lenet": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
-                        schedule="onecycle", warmup=0.2),
-    "mlp": dict(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128, epochs=15,
-                schedule="onecycle", warmup=0.2),
+    **{name: dict(SMALL_NETWORK) for name in ("cnn", "lenet", "caffe-lenet", "mlp")},
 }  # fmt: skip
 
 # horizontal flips keep the class of clothes and objects, not of digits
