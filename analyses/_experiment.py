@@ -21,9 +21,11 @@ RUNS = ROOT / "analyses" / "results" / "runs"
 def add_common_arguments(p: argparse.ArgumentParser, *, experiment: str, quick_help: str) -> None:
     """--epochs, --max-train, --device, --results, --out-dir, --figure-dir, --tag, --quick,
     --from-records, --workers, --ray, --ray-address."""
-    p.add_argument("--epochs", type=int, help="override the recipe's epochs")
-    p.add_argument("--max-train", type=int,
-                   help="train on a seeded subset of this many training images (the test set is never shrunk)")
+    p.add_argument("--epochs", nargs="+", type=model_value, action=PerModel, metavar="[MODEL=]N",
+                   help="override the recipe's epochs: N for every model, MODEL=N for one (e.g. mlp=5 cnn=2)")
+    p.add_argument("--max-train", nargs="+", type=model_value, action=PerModel, metavar="[MODEL=]N",
+                   help="train on a seeded subset of N training images (the test set is never shrunk); "
+                        "N for every model, MODEL=N for one")  # fmt: skip
     p.add_argument("--device", default="auto")
     p.add_argument("--results", default=str(RUNS / experiment),
                    help="folder of per-run records (committed; runs resume from it)")  # fmt: skip
@@ -87,21 +89,81 @@ def outputs(args: argparse.Namespace, name: str) -> tuple[Path, Path, str]:
     return out_dir / f"{name}{suffix}", figures, suffix
 
 
-def recipe_overrides(args: argparse.Namespace) -> dict:
-    """The recipe changes given on the command line: ``--epochs`` and ``--max-train``."""
-    given = {"epochs": args.epochs, "max_train": args.max_train}
+def model_value(text: str) -> tuple[str | None, int]:
+    """``type`` of a per-model option: ``"N"`` → (None, N), ``"MODEL=N"`` → (MODEL, N); N ≥ 1."""
+    from pixinfo.models import MODELS
+
+    model, sep, number = text.rpartition("=")
+    if sep and model not in MODELS:
+        raise argparse.ArgumentTypeError(f"unknown model {model!r} in {text!r}; models: {', '.join(sorted(MODELS))}")
+    try:
+        value = int(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or MODEL=N with an integer N, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer N >= 1, got {text!r}")
+    return (model or None, value)
+
+
+class PerModel(argparse.Action):
+    """Store ``[MODEL=]N`` values as ``{MODEL or None: N}``; a model (or the plain N) given twice is an error."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given: dict[str | None, int] = {}
+        for model, value in values:
+            if model in given:
+                parser.error(f"argument {option_string}: {model or 'a plain N'} given twice")
+            given[model] = value
+        setattr(namespace, self.dest, given)
+
+
+def for_model(value, model: str) -> int | None:
+    """A per-model option's value for ``model``: its ``MODEL=N``, else the plain N, else None
+    (``value``: what :class:`PerModel` stored, a preset's int, or None)."""
+    if value is None or isinstance(value, int):
+        return value
+    return value.get(model, value.get(None))
+
+
+def check_model_values(parser: argparse.ArgumentParser, args: argparse.Namespace, models) -> None:
+    """Refuse a ``MODEL=N`` of ``--epochs`` or ``--max-train`` for a model the run does not train."""
+    for option in ("epochs", "max_train"):
+        value = getattr(args, option)
+        unused = sorted(m for m in value if m is not None and m not in models) if isinstance(value, dict) else []
+        if unused:
+            parser.error(f"argument --{option.replace('_', '-')}: {', '.join(unused)} not among the models "
+                         f"trained ({', '.join(models)})")
+
+
+def recipe_overrides(args: argparse.Namespace, model: str) -> dict:
+    """The recipe changes given on the command line for ``model``: ``--epochs`` and ``--max-train``."""
+    given = {"epochs": for_model(args.epochs, model), "max_train": for_model(args.max_train, model)}
     return {k: v for k, v in given.items() if v is not None}
 
 
-def training_note(max_train) -> str:
+def training_note(runs: pd.DataFrame) -> str:
     """For a table's introduction: "" when every run used all training images, else " on a seeded
-    subset of N training images" (``max_train``: the runs' values, None for all)."""
-    given = pd.Series(list(max_train), dtype=object)
-    sizes = sorted({int(v) for v in given.dropna()})
-    if not sizes:
+    subset of N training images" (``runs``: record rows with ``max_train`` and, where the record
+    has it, ``n_train``; a run whose ``max_train`` was at least its dataset's size, so that it
+    trained on fewer images than that, used all of them)."""
+    n_train = runs["n_train"] if "n_train" in runs else pd.Series(float("nan"), index=runs.index)
+    sizes = [None if pd.isna(m) or (not pd.isna(n) and n < m) else int(m)
+             for m, n in zip(pd.Series(list(runs["max_train"]), dtype=object), n_train, strict=True)]  # fmt: skip
+    subsets = sorted({n for n in sizes if n is not None})
+    if not subsets:
         return ""
-    return (f" on a seeded subset of {' / '.join(f'{n:,}' for n in sizes)} training images"
-            + (" (some runs on all)" if given.isna().any() else ""))
+    return (f" on a seeded subset of {' / '.join(f'{n:,}' for n in subsets)} training images"
+            + (" (some runs on all)" if None in sizes else ""))
+
+
+def training_by_model(runs: pd.DataFrame) -> str:
+    """"epochs [E] on …" (:func:`training_note`) when every model was trained alike, else that
+    phrase per model, e.g. "cnn: epochs [2] on a seeded subset of 10,000 training images; mlp:
+    epochs [5]"."""
+    parts = {m: f"epochs {sorted(set(g['epochs']))}{training_note(g)}" for m, g in runs.groupby("model")}
+    if len(set(parts.values())) == 1:
+        return next(iter(parts.values()))
+    return "; ".join(f"{m}: {text}" for m, text in parts.items())
 
 
 def sweep(configs, args: argparse.Namespace, *, data=None, progress: bool = True, missing: str = "raise"):

@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import (add_common_arguments, apply_preset, outputs, recipe_overrides, save_figure, sweep,
-                         training_note, write_table)
+from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides,
+                         save_figure, sweep, training_note, write_table)
 
 from pixinfo.train.recipes import recipe
 
@@ -44,8 +44,8 @@ PRESETS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = apply_preset(parse(argv), PRESETS)
-    overrides = {**args.overrides, **recipe_overrides(args)}
+    args = parse(argv)
+    overrides = {model: {**args.overrides, **recipe_overrides(args, model)} for model in args.models}
     configs = make_configs(args.models, args.dataset, args.seeds, overrides, device=args.device)
     print(f"{len(configs)} runs", file=sys.stderr)
     runs = sweep(configs, args, progress=not args.no_progress, missing="skip" if args.partial else "raise")
@@ -68,19 +68,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="with --from-records, leave out the runs that have no record yet (a sweep in progress: "
                         "each cell says how many runs it holds)")  # fmt: skip
     add_common_arguments(p, experiment="augmentation_order", quick_help="CPU smoke run: MNIST-5k, 1,000 training images, mlp, 1 seed, 2 epochs")
-    return p.parse_args(argv)
+    args = apply_preset(p.parse_args(argv), PRESETS)
+    check_model_values(p, args, args.models)
+    return args
 
 
 def make_configs(models, dataset, seeds, overrides, *, device):
     """Seed-major, so that an interrupted sweep has whole seeds: origin runs 'after' and 'none'
-    ('before' is the same thing without a transform)."""
+    ('before' is the same thing without a transform). ``overrides``: recipe changes per model."""
     configs = []
     for seed in seeds:
         for model in models:
             for column, spec in TRANSFORMS.items():
                 for order in ORDERS if spec else ("after", "none"):
                     configs.append(recipe(model, dataset, transform=spec, augment=order, seed=seed,
-                                          device=device, **overrides))  # fmt: skip
+                                          device=device, **overrides[model]))  # fmt: skip
     return configs
 
 
@@ -105,7 +107,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def describe(runs: pd.DataFrame) -> str:
     devices = ", ".join(sorted(set(runs["device_name"])))
-    return (f"Final test accuracy (%) after {sorted(set(runs['epochs']))} epochs{training_note(runs['max_train'])}, "
+    return (f"Final test accuracy (%) after {sorted(set(runs['epochs']))} epochs{training_note(runs)}, "
             f"mean ± sd over seeds "
             f"{sorted(set(runs['seed']))}; cost = origin's accuracy under the same augmentation minus this "
             f"cell's ('before' is compared with origin 'after'){partial_note(runs)}. Devices: {devices}.\n\n")  # fmt: skip

@@ -30,7 +30,8 @@ from types import SimpleNamespace
 
 import pandas as pd
 import torch
-from _experiment import add_common_arguments, apply_preset, outputs, recipe_overrides, trained_model
+from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides,
+                         trained_model)
 
 from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, evolve, gradient_ascent
 from pixinfo.data import Dataset, Split, load_dataset, to_uint8
@@ -44,7 +45,7 @@ ENCODINGS = {"direct": DirectEncoding, "cppn": CPPNEncoding}
 def trained(model: str, dataset: str, args, *, seed: int = 0, transform: str | None = None, data=None,
             data_tag: str | None = None):
     config = recipe(model, dataset, seed=seed, transform=transform, device=args.device, data_tag=data_tag,
-                    **recipe_overrides(args))  # fmt: skip
+                    **recipe_overrides(args, model))  # fmt: skip
     return trained_model(config, args, data=data)
 
 
@@ -102,6 +103,7 @@ def main(argv=None) -> int:
                                        "default vortex:authors)")  # fmt: skip
     add_common_arguments(p, experiment="fooling_images", quick_help="CPU smoke run on digits")
     args = apply_preset(p.parse_args(argv), PRESETS)
+    check_model_values(p, args, [setup.split(":")[0] for setup in args.setups])
     base, figures, suffix = outputs(args, "fooling_images")
     results = [setup_result(setup, args) for setup in args.setups]
     frames = {name: pd.DataFrame([row for r in results for row in r[name]]) for name in SECTIONS}
@@ -123,15 +125,16 @@ SECTIONS = ("evolution", "timing", "ascent", "transfer", "retraining")
 RESULT_OPTIONS = ("runs", "population", "generations", "target", "rounds", "encrypted", "epochs", "device")
 
 
-def result_options(args) -> dict:
-    """The options of ``RESULT_OPTIONS``, and ``max_train`` when given (records made before it
-    existed keep their names)."""
-    options = {k: getattr(args, k) for k in RESULT_OPTIONS}
-    return options | ({"max_train": args.max_train} if args.max_train is not None else {})
+def result_options(setup: str, args) -> dict:
+    """The options of ``RESULT_OPTIONS`` (``epochs`` as it applies to the setup's model), and
+    ``max_train`` when given (records made before it existed keep their names)."""
+    overrides = recipe_overrides(args, setup.split(":")[0])
+    options = {k: getattr(args, k) for k in RESULT_OPTIONS} | {"epochs": overrides.get("epochs")}
+    return options | ({"max_train": overrides["max_train"]} if "max_train" in overrides else {})
 
 
 def setup_record_path(setup: str, args) -> Path:
-    options = result_options(args)
+    options = result_options(setup, args)
     key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
     return Path(args.results) / f"fooling-{setup.replace(':', '-')}-{key}.json"
 
@@ -149,7 +152,7 @@ def setup_result(setup: str, args) -> dict:
     result = run_setup(setup, args)
     gallery = {enc: {"images": to_uint8(res.images.clamp(0, 1)).tolist(), "confidences": res.confidences.tolist()}
                for enc, res in result.pop("gallery").items()}  # fmt: skip
-    options = result_options(args)
+    options = result_options(setup, args)
     write_json(path, make_record("fooling_images", {"setup": setup, **options}, {**result, "gallery": gallery}))
     return {**result, "gallery": _gallery_from_lists(gallery), "path": str(path)}
 

@@ -23,7 +23,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import add_common_arguments, apply_preset, outputs, recipe_overrides, sweep, training_note
+from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides, sweep,
+                         training_by_model)
 
 import pixinfo
 from pixinfo.info import DEFAULT_KERNEL
@@ -145,7 +146,9 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
     p.add_argument("--no-progress", action="store_true")
     add_common_arguments(p, experiment="info_vs_accuracy", quick_help="CPU: digits, cnn and mlp, one seed, 4 epochs")
-    return apply_preset(p.parse_args(argv), PRESETS)
+    args = apply_preset(p.parse_args(argv), PRESETS)
+    check_model_values(p, args, args.models)
+    return args
 
 
 def dataset_rows(name: str, args) -> pd.DataFrame:
@@ -161,7 +164,7 @@ def dataset_rows(name: str, args) -> pd.DataFrame:
     # a per-image key cannot follow an image through augmentations drawn before encryption, so the
     # keyless settings belong to the recipes' order only
     specs_run = [None, *(v[1] for v in specs.values())]
-    configs = [recipe(m, name, transform=spec, seed=s, augment=a, device=args.device, **recipe_overrides(args))
+    configs = [recipe(m, name, transform=spec, seed=s, augment=a, device=args.device, **recipe_overrides(args, m))
                for a in args.augment for m in args.models for s in args.seeds for spec in specs_run
                if a == "after" or spec is None or shared[spec]]  # fmt: skip
     print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
@@ -202,7 +205,7 @@ def to_markdown(data, table, fits) -> str:
     trained = data.groupby(["dataset", "model"])["untransformed_acc"].mean().round(2)
     parts = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs ({n_shared} with a "
              f"shared key) × models {sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}, "
-             f"epochs {sorted(set(data['epochs']))}{training_note(data['max_train'])}; "
+             f"{training_by_model(data)}; "
              f"devices {', '.join(sorted(set(data['device_name'])))}. "
              "Untransformed test accuracy (%), mean over seeds: "
              + ", ".join(f"{d} / {m} {v:.2f}" for (d, m), v in trained.items())

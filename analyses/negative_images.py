@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from _experiment import (add_common_arguments, apply_preset, outputs, recipe_overrides, trained_model,
-                         training_note, with_local_datasets, write_table)
+from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides,
+                         trained_model, training_note, with_local_datasets, write_table)
 
 from pixinfo.adversarial import LinfPGD
 from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
@@ -154,6 +154,7 @@ def parse(argv) -> argparse.Namespace:
     add_common_arguments(p, experiment="negative_images", quick_help="CPU smoke run: digits, 1 seed, 3 epochs")
     args = p.parse_args(argv)
     apply_preset(args, PRESETS)
+    check_model_values(p, args, [args.model])
     if args.datasets is None:
         args.datasets = with_local_datasets(["mnist-5k", "fashion-mnist"], ["mnist", "gtsrb"])
     return args
@@ -167,12 +168,14 @@ def collect(args) -> tuple[pd.DataFrame, dict]:
         ds = None if args.from_records else load_dataset(dataset)
         for name, change in variants(args.epsilons, args.trainings).items():
             for seed in args.seeds:
-                config = recipe(args.model, dataset, seed=seed, device=args.device, **change, **recipe_overrides(args))
+                config = recipe(args.model, dataset, seed=seed, device=args.device, **change,
+                                **recipe_overrides(args, args.model))
                 evaluation, record = model_evaluation(config, ds, args, seed)
                 row = evaluation["row"]
                 rows.append({"dataset": dataset, "training": name, "seed": seed, **row,
                              "train_seconds": record["results"]["train_seconds"],
                              "max_train": record["config"].get("max_train"),
+                             "n_train": record["results"].get("n_train"),
                              "device_name": record["environment"]["device"],
                              "commit": record["environment"]["git"]["commit"]})  # fmt: skip
                 print(f"{dataset:14s} {name:26s} seed {seed}: test {row['identity (test)']:.2f}  "
@@ -199,7 +202,7 @@ def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
     table.columns = list(TABLE_COLUMNS)
     table["paper test / negatives"] = [_paper(d, t) for d, t in table.index]
     intro = (f"Accuracy (%), mean ± sd over seeds {sorted(set(runs['seed']))}, models trained"
-             f"{training_note(runs['max_train']) or ' on all training images'}; devices: "
+             f"{training_note(runs) or ' on all training images'}; devices: "
              f"{', '.join(sorted(set(runs['device_name'])))}. Paper (Table I): test / negatives of training images.\n\n")
     return intro + table.reset_index().to_markdown(index=False, disable_numparse=True) + "\n"
 

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import (add_common_arguments, apply_preset, outputs, recipe_overrides, save_figure, sweep,
-                         training_note, with_local_datasets, write_table)
+from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides,
+                         save_figure, sweep, training_note, with_local_datasets, write_table)
 
 from pixinfo.data import load_dataset
 from pixinfo.train import summarize
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     out, figures, suffix = outputs(args, "rvt_accuracy_table")
     data = {} if args.from_records or args.workers > 1 or args.ray else {n: load_dataset(n) for n in args.datasets}
-    configs = [recipe(model, dataset, transform=COLUMNS[column], seed=seed, device=args.device, **recipe_overrides(args))
+    configs = [recipe(model, dataset, transform=COLUMNS[column], seed=seed, device=args.device, **recipe_overrides(args, model))
                for dataset in args.datasets for model in args.models for column in args.columns
                for seed in args.seeds]  # fmt: skip
     print(f"{len(configs)} runs ({len(args.datasets)} datasets x {len(args.models)} models x "
@@ -81,6 +81,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     add_common_arguments(p, experiment="rvt_accuracy_table", quick_help="CPU smoke run: digits, cnn, 1 seed, 3 epochs")
     args = p.parse_args(argv)
     apply_preset(args, PRESETS)
+    check_model_values(p, args, args.models)
     if args.datasets is None:
         args.datasets = with_local_datasets(["fashion-mnist", "mnist-5k"], ["mnist", "cifar10"])
     return args
@@ -120,7 +121,7 @@ def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
     table["paper origin / vortex / random"] = [_paper(d, m) for d, m in table.index]
     seconds = summary.groupby(["dataset", "model"])["train_seconds"].mean()
     table["train s/run"] = [f"{seconds[r]:.1f}" for r in table.index]
-    intro = (f"Final test accuracy (%) after the last epoch{training_note(runs['max_train'])}, mean ± sd over seeds "
+    intro = (f"Final test accuracy (%) after the last epoch{training_note(runs)}, mean ± sd over seeds "
              f"{sorted(set(runs['seed']))}; in brackets the mean of the best epoch, which is what the paper "
              "reports. Paper: best epoch, one run, ResNet-18 / ImageNet-pretrained ViT-B/16 at 224 px.\n"
              f"Devices: {', '.join(sorted(set(runs['device_name'])))}.\n\n")  # fmt: skip

@@ -60,6 +60,8 @@ def collect_records(folder: str | Path) -> pd.DataFrame:
             best_epoch=res["best_epoch"],
             train_seconds=res["train_seconds"],
             train_images_per_second=res["train_images_per_second"],
+            n_train=res.get("n_train"),  # absent from records made before it was recorded
+            n_test=res.get("n_test"),
             world_size=res["world_size"],
             precision_used=res.get("precision"),
             transform_key=record.get("transform_key"),

@@ -1,0 +1,115 @@
+"""The analysis scripts' shared options (analyses/_experiment.py): per-model ``--epochs`` and
+``--max-train``, and how a table's introduction describes the training."""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ANALYSES = Path(__file__).resolve().parents[1] / "analyses"
+
+
+@pytest.fixture(scope="module")
+def experiment():
+    sys.path.insert(0, str(ANALYSES))
+    try:
+        import _experiment
+    finally:
+        sys.path.remove(str(ANALYSES))
+    return _experiment
+
+
+def _parser(experiment):
+    p = argparse.ArgumentParser()
+    experiment.add_common_arguments(p, experiment="test", quick_help="")
+    return p
+
+
+@pytest.mark.parametrize(("text", "expected"), [("5", (None, 5)), ("cnn=2", ("cnn", 2)), ("mlp=10000", ("mlp", 10000))])
+def test_model_value_parses_a_plain_or_a_per_model_value(experiment, text, expected):
+    assert experiment.model_value(text) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [("cnnn=2", "unknown model 'cnnn'"), ("cnn=two", "integer N"),
+                                               ("0", ">= 1"), ("cnn=-1", ">= 1"), ("", "integer N")])
+def test_model_value_refuses_bad_values(experiment, text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        experiment.model_value(text)
+
+
+@pytest.mark.parametrize(("argv", "cnn", "mlp"), [
+    ([], {}, {}),
+    (["--epochs", "3"], {"epochs": 3}, {"epochs": 3}),
+    (["--epochs", "3", "cnn=2"], {"epochs": 2}, {"epochs": 3}),
+    (["--epochs", "mlp=5", "cnn=2", "--max-train", "cnn=10000"], {"epochs": 2, "max_train": 10000}, {"epochs": 5}),
+    (["--max-train", "500"], {"max_train": 500}, {"max_train": 500}),
+])  # fmt: skip
+def test_recipe_overrides_apply_per_model(experiment, argv, cnn, mlp):
+    args = _parser(experiment).parse_args(argv)
+    assert experiment.recipe_overrides(args, "cnn") == cnn
+    assert experiment.recipe_overrides(args, "mlp") == mlp
+
+
+def test_a_preset_int_applies_to_every_model(experiment):
+    args = argparse.Namespace(epochs=4, max_train=None)
+    assert experiment.recipe_overrides(args, "cnn") == {"epochs": 4}
+
+
+def test_a_model_given_twice_is_refused(experiment, capsys):
+    with pytest.raises(SystemExit):
+        _parser(experiment).parse_args(["--epochs", "cnn=2", "cnn=3"])
+    assert "cnn given twice" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _parser(experiment).parse_args(["--max-train", "5", "7"])
+    assert "a plain N given twice" in capsys.readouterr().err
+
+
+def test_a_value_for_a_model_not_trained_is_refused(experiment, capsys):
+    p = _parser(experiment)
+    args = p.parse_args(["--epochs", "3", "mlp=5"])
+    experiment.check_model_values(p, args, ["mlp", "cnn"])  # accepted
+    with pytest.raises(SystemExit):
+        experiment.check_model_values(p, args, ["cnn", "lenet"])
+    assert "--epochs: mlp not among the models trained (cnn, lenet)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("max_train", "n_train", "note"), [
+    ([None, None], [60000, 60000], ""),
+    ([1000, 1000], [1000, 1000], " on a seeded subset of 1,000 training images"),
+    ([1000, None], [1000, 60000], " on a seeded subset of 1,000 training images (some runs on all)"),
+    ([100000, 100000], [60000, 60000], ""),  # at least the dataset's size: all of it
+    ([100000, 1000], [60000, 1000], " on a seeded subset of 1,000 training images (some runs on all)"),
+    ([1000, 2000], [None, None], " on a seeded subset of 1,000 / 2,000 training images"),  # records without n_train
+])  # fmt: skip
+def test_training_note_reads_the_images_each_run_trained_on(experiment, max_train, n_train, note):
+    runs = pd.DataFrame({"max_train": pd.Series(max_train, dtype=object), "n_train": n_train})
+    assert experiment.training_note(runs) == note
+    if all(n is None for n in n_train):
+        assert experiment.training_note(runs.drop(columns="n_train")) == note
+
+
+def test_training_by_model_names_each_family_only_when_they_differ(experiment):
+    alike = pd.DataFrame({"model": ["cnn", "mlp"], "epochs": [5, 5], "max_train": [None, None], "n_train": [60000] * 2})
+    assert experiment.training_by_model(alike) == "epochs [5]"
+    differ = alike.assign(epochs=[2, 5], max_train=pd.Series([10000, None], dtype=object), n_train=[10000, 60000])
+    assert (experiment.training_by_model(differ)
+            == "cnn: epochs [2] on a seeded subset of 10,000 training images; mlp: epochs [5]")
+
+
+def test_per_model_epochs_reach_the_records_and_the_table(tmp_path):
+    """End to end: ``--epochs cnn=1 mlp=2`` trains each family for its own number of epochs."""
+    args = [sys.executable, str(ANALYSES / "rvt_accuracy_table.py"), "--quick", "--no-progress", "--models", "cnn",
+            "mlp", "--columns", "origin", "--epochs", "cnn=1", "mlp=2", "--results", str(tmp_path / "runs"),
+            "--out-dir", str(tmp_path / "out"), "--figure-dir", str(tmp_path / "fig")]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    epochs = {r["config"]["model"]: r["config"]["epochs"]
+              for r in map(json.loads, map(Path.read_text, (tmp_path / "runs").glob("train-*.json")))}  # fmt: skip
+    assert epochs == {"cnn": 1, "mlp": 2}
+    refused = subprocess.run([*args[:-6], "--epochs", "lenet=1", *args[-6:]], capture_output=True, text=True,
+                             check=False, timeout=300)  # fmt: skip
+    assert refused.returncode == 2 and "lenet not among the models trained" in refused.stderr
