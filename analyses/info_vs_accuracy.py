@@ -112,7 +112,9 @@ def main(argv=None) -> int:
     args = parse(argv)
     base, figures, suffix = outputs(args, "info_vs_accuracy")
     out_dir = base.parent
-    data = pd.concat([dataset_rows(name, args) for name in args.datasets], ignore_index=True)
+    parts = [dataset_rows(name, args) for name in args.datasets]
+    data = pd.concat([rows for rows, _ in parts], ignore_index=True)
+    finished, planned = (sum(n[i] for _, n in parts) for i in (0, 1))
     data["structural_loss"] = 1 - data["structural_retention"]
     data["content_loss"] = 1 - data["content_retention"]
     data["value_loss"] = 1 - data["value_nmi"]
@@ -121,7 +123,7 @@ def main(argv=None) -> int:
     table.to_csv(out_dir / f"info_vs_accuracy_correlations{suffix}.csv", index=False)
     pd.concat([f.coefficients.assign(scope=k) for k, f in fits.items()]).to_csv(
         out_dir / f"info_vs_accuracy_regression{suffix}.csv", index=False)
-    markdown = to_markdown(data, table, fits)
+    markdown = to_markdown(data, table, fits, note=partial_note(finished, planned))
     (out_dir / f"info_vs_accuracy{suffix}.md").write_text(markdown)
     print(markdown)
     plot(data, table, figures, suffix)
@@ -145,15 +147,19 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--partial", action="store_true",
+                   help="with --from-records, leave out the runs that have no record yet (a sweep in progress: "
+                        "a setting's n says how many runs it holds)")  # fmt: skip
     add_common_arguments(p, experiment="info_vs_accuracy", quick_help="CPU: digits, cnn and mlp, one seed, 4 epochs")
     args = apply_preset(p.parse_args(argv), PRESETS)
     check_model_values(p, args, args.models)
     return args
 
 
-def dataset_rows(name: str, args) -> pd.DataFrame:
+def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
     """Every transformed run of one dataset: its accuracy loss against the untransformed run of
-    the same model and seed, its setting and family, and the setting's three measures."""
+    the same model and seed, its setting and family, and the setting's three measures; and
+    (runs finished, runs planned), which differ in a ``--partial`` table."""
     ds = load_dataset(name)
     specs = settings(ds.image_shape[1])
     if args.quick:  # a spread of settings that runs in minutes
@@ -168,10 +174,13 @@ def dataset_rows(name: str, args) -> pd.DataFrame:
                for a in args.augment for m in args.models for s in args.seeds for spec in specs_run
                if a == "after" or spec is None or shared[spec]]  # fmt: skip
     print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
-    runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress)
+    runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress,
+                 missing="skip" if args.partial else "raise")  # fmt: skip
+    finished = len(runs)
     runs["model"] = [m if a == "after" else f"{m} ({a})" for m, a in zip(runs["model"], runs["augment"], strict=True)]
     base = runs[runs["transform"] == "original"].set_index(["model", "seed"])["final_test_acc"]
-    runs = runs[runs["transform"] != "original"].copy()
+    runs = runs[runs["transform"] != "original"]
+    runs = runs[runs.set_index(["model", "seed"]).index.isin(base.index)].copy()  # --partial: baseline not run yet
     untransformed = runs.set_index(["model", "seed"]).index.map(base)
     runs["untransformed_acc"] = 100 * untransformed
     runs["accuracy_loss"] = 100 * (untransformed - runs["final_test_acc"])
@@ -179,7 +188,7 @@ def dataset_rows(name: str, args) -> pd.DataFrame:
     runs["setting"] = runs["transform"].map(lambda s: label[s][0])
     runs["family"] = runs["transform"].map(lambda s: label[s][1])
     runs["shared_key"] = runs["transform"].map(shared)
-    return runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"])
+    return runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"]), (finished, len(configs))
 
 
 def statistics(data: pd.DataFrame, *, n_boot: int):
@@ -199,7 +208,7 @@ def _ci(estimate: float, low: float, high: float) -> str:
     return f"{estimate:.2f} [{low:.2f}, {high:.2f}]"
 
 
-def to_markdown(data, table, fits) -> str:
+def to_markdown(data, table, fits, *, note: str = "") -> str:
     n_settings = data[["dataset", "setting"]].drop_duplicates().shape[0]
     n_shared = data[data["shared_key"]][["dataset", "setting"]].drop_duplicates().shape[0]
     trained = data.groupby(["dataset", "model"])["untransformed_acc"].mean().round(2)
@@ -209,8 +218,8 @@ def to_markdown(data, table, fits) -> str:
              f"devices {', '.join(sorted(set(data['device_name'])))}. "
              "Untransformed test accuracy (%), mean over seeds: "
              + ", ".join(f"{d} / {m} {v:.2f}" for (d, m), v in trained.items())
-             + ". Accuracy loss in points (final test accuracy). Intervals: 95% percentile bootstrap over "
-             "transform settings; p: usual test, Holm-adjusted over every row."]  # fmt: skip
+             + f"{note}. Accuracy loss in points (final test accuracy). Intervals: 95% percentile "
+             "bootstrap over transform settings; p: usual test, Holm-adjusted over every row."]  # fmt: skip
     cells = table.assign(cell=[_ci(e, lo, hi) for e, lo, hi in zip(table["estimate"], table["ci_low"],
                                                                     table["ci_high"], strict=True)])  # fmt: skip
     wide = cells.pivot_table(index=["group", "x"], columns="method", values="cell", aggfunc="first", sort=False)
@@ -238,6 +247,14 @@ def to_markdown(data, table, fits) -> str:
     parts += ["Mean accuracy loss (points) per setting and model:",
               cells.reset_index().to_markdown(index=False, disable_numparse=True)]
     return "\n\n".join(parts) + "\n"
+
+
+def partial_note(finished: int, planned: int) -> str:
+    """A clause for the introduction of a ``--partial`` table of a sweep in progress, else ""."""
+    if finished == planned:
+        return ""
+    return (f" (a sweep in progress: {finished} of {planned} runs finished, untransformed ones included; "
+            "a transformed run counts once its untransformed run has finished)")
 
 
 def plot(data, table, figures: Path, suffix: str) -> None:

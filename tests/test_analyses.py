@@ -71,6 +71,20 @@ def test_info_vs_accuracy_quick(tmp_path):
     assert table["estimate"].between(-1, 1).all()
     for name in ("scatter", "heatmap"):
         assert (tmp_path / "fig" / f"info_vs_accuracy_{name}_quick.png").stat().st_size > 5_000
+    # a sweep in progress (one run's record not written yet): refused, unless --partial leaves it out and says so
+    (record,) = (tmp_path / "runs").glob("train-digits-mlp-negative-s0-*.json")
+    record.unlink()
+    planned = len(data) + 2  # the transformed runs and the two untransformed ones
+    _run("info_vs_accuracy.py", tmp_path, "--no-progress", "--from-records", "--partial", out="partial")
+    partial = pd.read_csv(tmp_path / "partial" / "info_vs_accuracy_quick.csv")
+    assert len(partial) == len(data) - 1 and not ((partial["model"] == "mlp") & (partial["setting"] == "negative")).any()
+    text = (tmp_path / "partial" / "info_vs_accuracy_quick.md").read_text()
+    assert f"(a sweep in progress: {planned - 1} of {planned} runs finished" in text, text[:600]
+    refused = subprocess.run([sys.executable, str(ANALYSES / "info_vs_accuracy.py"), "--quick", "--from-records",
+                              "--results", str(tmp_path / "runs"), "--out-dir", str(tmp_path / "refused"),
+                              "--figure-dir", str(tmp_path / "fig")],
+                             capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+    assert refused.returncode != 0 and f"1 of {planned} runs have no finished record" in refused.stderr
 
 
 def test_measure_cache_is_keyed_by_every_setting(tmp_path, digits):
