@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     out, figures, suffix = outputs(args, "rvt_accuracy_table")
     data = {} if args.from_records or args.workers > 1 or args.ray else {n: load_dataset(n) for n in args.datasets}
-    configs = [recipe(model, dataset, transform=COLUMNS[column], seed=seed, device=args.device, **recipe_overrides(args, model))
+    configs = [recipe(model, dataset, transform=COLUMNS[column], seed=seed, device=args.device,
+                      **recipe_overrides(args, model))
                for dataset in args.datasets for model in args.models for column in args.columns
                for seed in args.seeds]  # fmt: skip
     print(f"{len(configs)} runs ({len(args.datasets)} datasets x {len(args.models)} models x "
