@@ -17,7 +17,7 @@ against a plain fp32 eager loop (a DataLoader over float tensors) on the same mo
 images, interleaved in the same run, for ResNet-18, the CNN and the ViT.
 
     python analyses/bench_training.py --device cuda
-    python analyses/bench_training.py --device cpu --also-bf16
+    python analyses/bench_training.py --device cpu --also-precision bf16   # bf16 forced as well
 """
 
 from __future__ import annotations
@@ -175,13 +175,15 @@ def cpu_main(args) -> int:
             ours = pixinfo_trainer(name, ds, device=device, batch_size=args.batch_size, steps=steps, seed=args.seed)
             row = {"model": name, "repeat": rep, "eager_fp32": eager, "pixinfo": ours,
                    "speedup": ours["images_per_second"] / eager["images_per_second"]}  # fmt: skip
-            if args.also_bf16:
-                row["pixinfo_bf16"] = pixinfo_trainer(name, ds, device=device, batch_size=args.batch_size,
-                                                      steps=steps, seed=args.seed, precision="bf16")  # fmt: skip
+            also = f"pixinfo_{args.also_precision}"
+            if args.also_precision:
+                row[also] = pixinfo_trainer(name, ds, device=device, batch_size=args.batch_size, steps=steps,
+                                            seed=args.seed, precision=args.also_precision)  # fmt: skip
             rows.append(row)
             print(f"{name} (repeat {rep}): eager fp32 {eager['images_per_second']:.1f} img/s, pixinfo "
                   f"{ours['images_per_second']:.1f} img/s ({ours['precision']}), {row['speedup']:.2f}x"
-                  + (f"; pixinfo bf16 {row['pixinfo_bf16']['images_per_second']:.1f}" if args.also_bf16 else ""),
+                  + (f"; pixinfo {args.also_precision} {row[also]['images_per_second']:.1f}"
+                     if args.also_precision else ""),
                   file=sys.stderr)  # fmt: skip
     summary = {}
     for name in args.models:
@@ -190,8 +192,8 @@ def cpu_main(args) -> int:
         summary[name] = {"eager_fp32_images_per_second": med("eager_fp32"), "pixinfo_images_per_second": med("pixinfo"),
                          "speedup": med("pixinfo") / med("eager_fp32"),
                          "fashion_mnist_epoch_seconds": 60000 / med("pixinfo")}  # fmt: skip
-        if args.also_bf16:
-            summary[name]["pixinfo_bf16_images_per_second"] = med("pixinfo_bf16")
+        if args.also_precision:
+            summary[name][f"pixinfo_{args.also_precision}_images_per_second"] = med(f"pixinfo_{args.also_precision}")
     print(json.dumps(summary, indent=1))
     config = {k: v for k, v in vars(args).items()}
     record = make_record("bench_training", config, {"rows": rows, "summary": summary, "note": args.note,
@@ -217,7 +219,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=json.loads, default={"resnet18": 3, "cnn": 12, "vit": 4},
                    help="CPU: timed steps per model (JSON)")  # fmt: skip
     p.add_argument("--repeats", type=int, default=3, help="CPU: interleaved repeats (medians reported)")
-    p.add_argument("--also-bf16", action="store_true", help="CPU: also time pixinfo with precision=bf16 forced")
+    p.add_argument("--also-precision", choices=["fp32", "bf16"],
+                   help="CPU: also time pixinfo with this precision forced (e.g. fp32 where auto picks bf16)")
     p.add_argument("--tag", default="", help="CPU: suffix of the result file")
     p.add_argument("--note", default="", help="what else ran on the machine (recorded)")
     args = p.parse_args(argv)

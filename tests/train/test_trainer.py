@@ -122,3 +122,22 @@ def test_training_runs_on_the_given_device(digits, device):
     native = device.type == "cuda" or cpu_has_native_bf16()
     assert run.record["results"]["precision"] == ("bf16" if native else "fp32")
     assert run.final_test_acc > 0.3
+
+
+def test_test_time_flips_report_the_unflipped_accuracy_beside_them(digits):
+    """The history shows what the mirror images add: the un-flipped accuracy of the same logits."""
+    from pixinfo.train import evaluate
+
+    run = train(TrainConfig(dataset="digits", model="mlp", epochs=2, device="cpu", test_flip=True),
+                results_dir=None, progress=False, data=digits)  # fmt: skip
+    rows = run.record["results"]["history"]
+    assert all(0 < r["test_acc_no_flip"] <= 1 for r in rows)
+    assert run.record["results"]["final_test_acc_no_flip"] == rows[-1]["test_acc_no_flip"]
+    net, x, y = run.model.cpu(), digits.test.images, digits.test.labels
+    flipped, unflipped = evaluate(net, x, y, test_flip=True), evaluate(net, x, y)
+    assert flipped.accuracy_plain == unflipped.accuracy and unflipped.accuracy_plain is None
+    assert flipped.accuracy != flipped.accuracy_plain  # mirrored digits change the predictions
+    plain = train(TrainConfig(dataset="digits", model="mlp", epochs=1, device="cpu"), results_dir=None,
+                  progress=False, data=digits)  # fmt: skip
+    assert "test_acc_no_flip" not in plain.record["results"]["history"][0]
+    assert "final_test_acc_no_flip" not in plain.record["results"]

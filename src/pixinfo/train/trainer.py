@@ -386,11 +386,14 @@ def _epoch(run: _Run, state: _State) -> dict[str, float]:
     row: dict[str, float] = {"epoch": state.epoch + 1, **_train_epoch(run, state)}
     _sync(run.device)
     t1 = time.perf_counter()
-    row["test_acc"], row["test_loss"] = evaluate(
+    result = evaluate(
         state.average.model, run.test_x, run.test_y, batch_size=run.config.eval_batch_size,
         autocast=run.precision.autocast(run.device), channels_last=run.precision.channels_last,
         test_flip=run.config.test_flip, rank=run.rank, world=run.world,
     )  # fmt: skip
+    row["test_acc"], row["test_loss"] = result.accuracy, result.loss
+    if result.accuracy_plain is not None:  # what the test-time flips add, measured on the same logits
+        row["test_acc_no_flip"] = result.accuracy_plain
     _sync(run.device)
     row["seconds"] = t1 - t0
     state.train_seconds += t1 - t0
@@ -495,6 +498,7 @@ def _results(run: _Run, state: _State) -> dict[str, Any]:
         "final_test_acc": history[-1]["test_acc"],
         "best_test_acc": max(r["test_acc"] for r in history),
         "best_epoch": max(history, key=lambda r: r["test_acc"])["epoch"],
+        **({"final_test_acc_no_flip": history[-1]["test_acc_no_flip"]} if run.config.test_flip else {}),
         "history": history,
         "train_seconds": state.train_seconds,
         "eval_seconds": state.eval_seconds,
