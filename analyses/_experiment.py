@@ -10,6 +10,7 @@ and ``--from-records`` regenerates every table and figure from them alone.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -156,6 +157,18 @@ def training_note(runs: pd.DataFrame) -> str:
             + (" (some runs on all)" if None in sizes else ""))
 
 
+def devices_note(runs: pd.DataFrame) -> str:
+    """The devices of ``runs`` (record rows with ``device_name`` and, where recorded,
+    ``precision_used``), each with the precision its runs computed in, and how many runs each
+    when they differ: e.g. "cpu: x86_64, 1 torch threads, fp32 (15 runs); cpu: …, bf16 (2 runs)"."""
+    precisions = list(runs["precision_used"]) if "precision_used" in runs else [None] * len(runs)
+    counts = Counter(f"{device}, {p if isinstance(p, str) else 'precision not recorded'}"
+                     for device, p in zip(runs["device_name"].astype(str), precisions, strict=True))  # fmt: skip
+    if len(counts) == 1:
+        return next(iter(counts))
+    return "; ".join(f"{part} ({counts[part]} runs)" for part in sorted(counts))
+
+
 def training_by_model(runs: pd.DataFrame) -> str:
     """"epochs [E] on …" (:func:`training_note`) when every model was trained alike, else that
     phrase per model, e.g. "cnn: epochs [2] on a seeded subset of 10,000 training images; mlp:
@@ -164,6 +177,18 @@ def training_by_model(runs: pd.DataFrame) -> str:
     if len(set(parts.values())) == 1:
         return next(iter(parts.values()))
     return "; ".join(f"{m}: {text}" for m, text in parts.items())
+
+
+def add_partial_argument(p: argparse.ArgumentParser, *, holds: str) -> None:
+    """``--partial``: build the table of a sweep in progress from the records finished so far
+    (``holds``: how the table says how many runs each part holds); see :func:`missing_runs`."""
+    p.add_argument("--partial", action="store_true",
+                   help=f"with --from-records, leave out the runs that have no record yet (a sweep in progress: {holds})")
+
+
+def missing_runs(args: argparse.Namespace) -> str:
+    """What :func:`sweep` does with a config that has no record: "skip" with ``--partial``, else "raise"."""
+    return "skip" if args.partial else "raise"
 
 
 def sweep(configs, args: argparse.Namespace, *, data=None, progress: bool = True, missing: str = "raise"):

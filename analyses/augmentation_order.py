@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides,
-                         save_figure, sweep, training_note, write_table)
+from _experiment import (add_common_arguments, add_partial_argument, apply_preset, check_model_values, devices_note,
+                         missing_runs, outputs, recipe_overrides, save_figure, sweep, training_note, write_table)
 
 from pixinfo.train.recipes import recipe
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {model: {**args.overrides, **recipe_overrides(args, model)} for model in args.models}
     configs = make_configs(args.models, args.dataset, args.seeds, overrides, device=args.device)
     print(f"{len(configs)} runs", file=sys.stderr)
-    runs = sweep(configs, args, progress=not args.no_progress, missing="skip" if args.partial else "raise")
+    runs = sweep(configs, args, progress=not args.no_progress, missing=missing_runs(args))
     runs["column"] = runs["transform"].map({v or "original": k for k, v in TRANSFORMS.items()})
     out, figures, suffix = outputs(args, "augmentation_order")
     runs.to_csv(out.with_suffix(".csv"), index=False)
@@ -64,9 +64,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--models", nargs="+", help="default: mlp")
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--partial", action="store_true",
-                   help="with --from-records, leave out the runs that have no record yet (a sweep in progress: "
-                        "each cell says how many runs it holds)")  # fmt: skip
+    add_partial_argument(p, holds="each cell says how many runs it holds")
     add_common_arguments(p, experiment="augmentation_order", quick_help="CPU smoke run: MNIST-5k, 1,000 training images, mlp, 1 seed, 2 epochs")
     args = apply_preset(p.parse_args(argv), PRESETS)
     check_model_values(p, args, args.models)
@@ -106,7 +104,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def describe(runs: pd.DataFrame) -> str:
-    devices = ", ".join(sorted(set(runs["device_name"])))
+    devices = devices_note(runs)
     return (f"Final test accuracy (%) after {sorted(set(runs['epochs']))} epochs{training_note(runs)}, "
             f"mean ± sd over seeds "
             f"{sorted(set(runs['seed']))}; cost = origin's accuracy under the same augmentation minus this "

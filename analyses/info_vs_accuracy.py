@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides, sweep,
-                         training_by_model)
+from _experiment import (add_common_arguments, add_partial_argument, apply_preset, check_model_values, devices_note,
+                         missing_runs, outputs, recipe_overrides, sweep, training_by_model)
 
 import pixinfo
 from pixinfo.info import DEFAULT_KERNEL
@@ -147,9 +147,7 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--partial", action="store_true",
-                   help="with --from-records, leave out the runs that have no record yet (a sweep in progress: "
-                        "a setting's n says how many runs it holds)")  # fmt: skip
+    add_partial_argument(p, holds="the table says how many runs it holds")
     add_common_arguments(p, experiment="info_vs_accuracy", quick_help="CPU: digits, cnn and mlp, one seed, 4 epochs")
     args = apply_preset(p.parse_args(argv), PRESETS)
     check_model_values(p, args, args.models)
@@ -175,7 +173,7 @@ def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
                if a == "after" or spec is None or shared[spec]]  # fmt: skip
     print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
     runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress,
-                 missing="skip" if args.partial else "raise")  # fmt: skip
+                 missing=missing_runs(args))  # fmt: skip
     finished = len(runs)
     runs["model"] = [m if a == "after" else f"{m} ({a})" for m, a in zip(runs["model"], runs["augment"], strict=True)]
     base = runs[runs["transform"] == "original"].set_index(["model", "seed"])["final_test_acc"]
@@ -215,7 +213,7 @@ def to_markdown(data, table, fits, *, note: str = "") -> str:
     parts = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs ({n_shared} with a "
              f"shared key) × models {sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}, "
              f"{training_by_model(data)}; "
-             f"devices {', '.join(sorted(set(data['device_name'])))}. "
+             f"devices {devices_note(data)}. "
              "Untransformed test accuracy (%), mean over seeds: "
              + ", ".join(f"{d} / {m} {v:.2f}" for (d, m), v in trained.items())
              + f"{note}. Accuracy loss in points (final test accuracy). Intervals: 95% percentile "

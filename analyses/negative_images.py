@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides,
-                         trained_model, training_note, with_local_datasets, write_table)
+from _experiment import (add_common_arguments, apply_preset, check_model_values, devices_note, outputs,
+                         recipe_overrides, trained_model, training_note, with_local_datasets, write_table)
 
 from pixinfo.adversarial import LinfPGD
 from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
@@ -177,6 +177,7 @@ def collect(args) -> tuple[pd.DataFrame, dict]:
                              "max_train": record["config"].get("max_train"),
                              "n_train": record["results"].get("n_train"),
                              "device_name": record["environment"]["device"],
+                             "precision_used": record["results"].get("precision"),
                              "commit": record["environment"]["git"]["commit"]})  # fmt: skip
                 print(f"{dataset:14s} {name:26s} seed {seed}: test {row['identity (test)']:.2f}  "
                       f"negatives {row['negative (test)']:.2f}", file=sys.stderr)  # fmt: skip
@@ -203,7 +204,7 @@ def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
     table["paper test / negatives"] = [_paper(d, t) for d, t in table.index]
     intro = (f"Accuracy (%), mean ± sd over seeds {sorted(set(runs['seed']))}, models trained"
              f"{training_note(runs) or ' on all training images'}; devices: "
-             f"{', '.join(sorted(set(runs['device_name'])))}. Paper (Table I): test / negatives of training images.\n\n")
+             f"{devices_note(runs)}. Paper (Table I): test / negatives of training images.\n\n")
     return intro + table.reset_index().to_markdown(index=False, disable_numparse=True) + "\n"
 
 

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides,
-                         save_figure, sweep, training_note, with_local_datasets, write_table)
+from _experiment import (add_common_arguments, apply_preset, check_model_values, devices_note, outputs,
+                         recipe_overrides, save_figure, sweep, training_note, with_local_datasets, write_table)
 
 from pixinfo.data import load_dataset
 from pixinfo.train import summarize
@@ -125,7 +125,7 @@ def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
     intro = (f"Final test accuracy (%) after the last epoch{training_note(runs)}, mean ± sd over seeds "
              f"{sorted(set(runs['seed']))}; in brackets the mean of the best epoch, which is what the paper "
              "reports. Paper: best epoch, one run, ResNet-18 / ImageNet-pretrained ViT-B/16 at 224 px.\n"
-             f"Devices: {', '.join(sorted(set(runs['device_name'])))}.\n\n")  # fmt: skip
+             f"Devices: {devices_note(runs)}.\n\n")  # fmt: skip
     return intro + table.reset_index().to_markdown(index=False, disable_numparse=True) + "\n"
 
 

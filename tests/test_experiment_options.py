@@ -100,6 +100,19 @@ def test_training_by_model_names_each_family_only_when_they_differ(experiment):
             == "cnn: epochs [2] on a seeded subset of 10,000 training images; mlp: epochs [5]")
 
 
+@pytest.mark.parametrize(("devices", "precisions", "note"), [
+    (["cpu: a"] * 2, ["fp32", "fp32"], "cpu: a, fp32"),
+    (["cpu: a", "cpu: a", "cpu: b"], ["fp32", "fp32", "bf16"], "cpu: a, fp32 (2 runs); cpu: b, bf16 (1 runs)"),
+    (["cpu: a", "cpu: a"], ["fp32", "bf16"], "cpu: a, bf16 (1 runs); cpu: a, fp32 (1 runs)"),
+    (["cpu: a"], [None], "cpu: a, precision not recorded"),
+])  # fmt: skip
+def test_devices_note_names_each_device_with_its_precision(experiment, devices, precisions, note):
+    runs = pd.DataFrame({"device_name": devices, "precision_used": precisions})
+    assert experiment.devices_note(runs) == note
+    assert experiment.devices_note(runs.drop(columns="precision_used")).count("precision not recorded") == len(
+        set(devices))
+
+
 def test_per_model_epochs_reach_the_records_and_the_table(tmp_path):
     """End to end: ``--epochs cnn=1 mlp=2`` trains each family for its own number of epochs."""
     args = [sys.executable, str(ANALYSES / "rvt_accuracy_table.py"), "--quick", "--no-progress", "--models", "cnn",
@@ -113,3 +126,11 @@ def test_per_model_epochs_reach_the_records_and_the_table(tmp_path):
     refused = subprocess.run([*args[:-6], "--epochs", "lenet=1", *args[-6:]], capture_output=True, text=True,
                              check=False, timeout=300)  # fmt: skip
     assert refused.returncode == 2 and "lenet not among the models trained" in refused.stderr
+
+
+@pytest.mark.parametrize("setup", ["cnn", "cnn:", ":digits", "cnn:digits:extra"])
+def test_fooling_images_refuses_a_setup_that_is_not_model_colon_dataset(setup):
+    done = subprocess.run([sys.executable, str(ANALYSES / "fooling_images.py"), "--quick", "--setups", setup],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert f"--setups: each must be MODEL:DATASET, e.g. cnn:fashion-mnist; got {setup!r}" in done.stderr

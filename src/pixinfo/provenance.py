@@ -37,11 +37,30 @@ def git_state(path: str | Path | None = None) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(changed), "dirty_files": changed}
 
 
+def cpu_model_name() -> str | None:
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else what :mod:`platform` says, or None."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip() or None
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def device_description(device: torch.device | str) -> str:
+    """What a record says it ran on, e.g. "cpu: AMD EPYC 7B12 (x86_64), 2 torch threads".
+
+    >>> device_description("cpu").startswith("cpu: ") and device_description("cpu").endswith("torch threads")
+    True
+    """
     device = torch.device(device)
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
-    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
+    model, machine = cpu_model_name(), platform.machine()
+    name = f"{model} ({machine})" if model and model != machine else machine
+    return f"cpu: {name}, {torch.get_num_threads()} torch threads"
 
 
 def environment(device: torch.device | str | None = None) -> dict[str, Any]:
