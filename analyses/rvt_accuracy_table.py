@@ -125,8 +125,21 @@ def to_markdown(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
     intro = (f"Final test accuracy (%) after the last epoch{training_note(runs)}, mean ± sd over seeds "
              f"{sorted(set(runs['seed']))}; in brackets the mean of the best epoch, which is what the paper "
              "reports. Paper: best epoch, one run, ResNet-18 / ImageNet-pretrained ViT-B/16 at 224 px.\n"
-             f"Devices: {devices_note(runs)}.\n\n")  # fmt: skip
+             f"Devices: {devices_note(runs)}.{flip_note(runs)}\n\n")  # fmt: skip
     return intro + table.reset_index().to_markdown(index=False, disable_numparse=True) + "\n"
+
+
+def flip_note(runs: pd.DataFrame) -> str:
+    """What test-time flips added, per (dataset, model, column) whose runs used them (their records
+    hold the accuracy of the un-flipped images from the same forward pass), else ""."""
+    if "final_test_acc_no_flip" not in runs or runs["final_test_acc_no_flip"].isna().all():
+        return ""
+    flipped = runs.dropna(subset=["final_test_acc_no_flip"])
+    means = flipped.groupby(["dataset", "model", "column"], sort=False)[["final_test_acc", "final_test_acc_no_flip"]]
+    parts = [f"{d} / {m} / {c} {100 * plain:.2f} ({100 * (acc - plain):+.2f} from the flips)"
+             for (d, m, c), (acc, plain) in means.mean().iterrows()]  # fmt: skip
+    return ("\nTest-time flips (the logits of each test image and its mirror image averaged): final accuracy "
+            "without them, from the same forward pass: " + "; ".join(parts) + ".")
 
 
 def plot(summary: pd.DataFrame, path: Path) -> None:

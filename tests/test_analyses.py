@@ -143,3 +143,18 @@ def test_fooling_gap_quick(tmp_path):
         reached = [r[f"gens_to_{t}"] for t in (0.99, 0.999, 0.9999) if r[f"gens_to_{t}"] == r[f"gens_to_{t}"]]
         assert reached == sorted(reached) and all(0 <= g <= r["generations_run"] for g in reached)
     assert "| Caffe-like" in (tmp_path / "out" / "fooling_gap_quick.md").read_text()
+
+
+def test_rvt_table_reports_what_test_time_flips_added():
+    sys.path.insert(0, str(ANALYSES))
+    try:
+        from rvt_accuracy_table import flip_note
+    finally:
+        sys.path.remove(str(ANALYSES))
+    runs = pd.DataFrame({"dataset": ["fashion-mnist"] * 3, "model": ["resnet18", "resnet18", "cnn"],
+                         "column": ["origin", "origin", "origin"], "final_test_acc": [0.94, 0.95, 0.90],
+                         "final_test_acc_no_flip": [0.935, 0.94, None]})  # fmt: skip
+    note = flip_note(runs)
+    assert "fashion-mnist / resnet18 / origin 93.75 (+0.75 from the flips)" in note and "cnn" not in note
+    assert flip_note(runs.assign(final_test_acc_no_flip=None)) == ""
+    assert flip_note(runs.drop(columns="final_test_acc_no_flip")) == ""

@@ -58,6 +58,7 @@ def collect_records(folder: str | Path) -> pd.DataFrame:
             final_test_acc=res["final_test_acc"],
             best_test_acc=res["best_test_acc"],
             best_epoch=res["best_epoch"],
+            final_test_acc_no_flip=res.get("final_test_acc_no_flip"),  # with test-time flips: the logits without
             train_seconds=res["train_seconds"],
             train_images_per_second=res["train_images_per_second"],
             n_train=res.get("n_train"),  # absent from records made before it was recorded
