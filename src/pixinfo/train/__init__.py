@@ -10,7 +10,7 @@ the evaluation; :mod:`~pixinfo.train.precision` the choice of bf16 and channels-
 
 from pixinfo.train.augment import random_crop, random_flip, random_negative, ricap
 from pixinfo.train.config import TrainConfig
-from pixinfo.train.evaluate import evaluate
+from pixinfo.train.evaluate import Evaluation, evaluate
 from pixinfo.train.loader import DeviceLoader
 from pixinfo.train.records import collect_records, load_records, run_configs, summarize
 from pixinfo.train.trainer import (
@@ -26,6 +26,7 @@ from pixinfo.train.trainer import (
 
 __all__ = [
     "DeviceLoader",
+    "Evaluation",
     "TrainConfig",
     "TrainResult",
     "checkpoint_path",
