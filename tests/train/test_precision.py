@@ -51,3 +51,18 @@ def test_bf16_on_cpu_learns_like_fp32_and_is_deterministic(digits):
     assert abs(bf16[0].final_test_acc - fp32.final_test_acc) <= 0.04
     assert bf16[0].record["results"]["weights_sha256"] == bf16[1].record["results"]["weights_sha256"]
     assert bf16[0].record["results"]["weights_sha256"] != fp32.record["results"]["weights_sha256"]
+
+
+@pytest.mark.parametrize("bf16", [True, False])
+def test_forward_context_is_reusable_and_picks_the_math_attention_kernel_under_cpu_bf16(bf16):
+    cpu = torch.device("cpu")
+    ctx = resolve_precision("bf16" if bf16 else "fp32", None, model="vit", device=cpu).autocast(cpu)
+    flash_before = torch.backends.cuda.flash_sdp_enabled()
+    for _ in range(2):  # the trainer enters one context for every batch
+        with ctx:
+            assert torch.is_autocast_enabled("cpu") is bf16
+            assert torch.backends.cuda.flash_sdp_enabled() is (flash_before and not bf16)
+            assert torch.backends.cuda.math_sdp_enabled()
+            y = torch.nn.Linear(4, 4)(torch.randn(2, 4))
+        assert y.dtype == (torch.bfloat16 if bf16 else torch.float32)
+        assert not torch.is_autocast_enabled("cpu") and torch.backends.cuda.flash_sdp_enabled() is flash_before
