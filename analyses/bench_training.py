@@ -164,6 +164,7 @@ def cpu_main(args) -> int:
     # the trainer evaluates after every epoch: a small test split keeps that out of the way
     ds = Dataset(full.name, full.train, Split(full.test.images[:256], full.test.labels[:256]), full.class_names,
                  full.source)  # fmt: skip
+    also = f"pixinfo_{args.also_precision}" if args.also_precision else None  # the extra row's key
     rows = []
     for rep in range(args.repeats):
         for name in args.models:
@@ -175,15 +176,14 @@ def cpu_main(args) -> int:
             ours = pixinfo_trainer(name, ds, device=device, batch_size=args.batch_size, steps=steps, seed=args.seed)
             row = {"model": name, "repeat": rep, "eager_fp32": eager, "pixinfo": ours,
                    "speedup": ours["images_per_second"] / eager["images_per_second"]}  # fmt: skip
-            also = f"pixinfo_{args.also_precision}"
-            if args.also_precision:
+            if also:
                 row[also] = pixinfo_trainer(name, ds, device=device, batch_size=args.batch_size, steps=steps,
                                             seed=args.seed, precision=args.also_precision)  # fmt: skip
             rows.append(row)
             print(f"{name} (repeat {rep}): eager fp32 {eager['images_per_second']:.1f} img/s, pixinfo "
                   f"{ours['images_per_second']:.1f} img/s ({ours['precision']}), {row['speedup']:.2f}x"
                   + (f"; pixinfo {args.also_precision} {row[also]['images_per_second']:.1f}"
-                     if args.also_precision else ""),
+                     if also else ""),
                   file=sys.stderr)  # fmt: skip
     summary = {}
     for name in args.models:
@@ -192,8 +192,8 @@ def cpu_main(args) -> int:
         summary[name] = {"eager_fp32_images_per_second": med("eager_fp32"), "pixinfo_images_per_second": med("pixinfo"),
                          "speedup": med("pixinfo") / med("eager_fp32"),
                          "fashion_mnist_epoch_seconds": 60000 / med("pixinfo")}  # fmt: skip
-        if args.also_precision:
-            summary[name][f"pixinfo_{args.also_precision}_images_per_second"] = med(f"pixinfo_{args.also_precision}")
+        if also:
+            summary[name][f"{also}_images_per_second"] = med(also)
     print(json.dumps(summary, indent=1))
     config = {k: v for k, v in vars(args).items()}
     record = make_record("bench_training", config, {"rows": rows, "summary": summary, "note": args.note,

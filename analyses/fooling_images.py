@@ -103,10 +103,11 @@ def main(argv=None) -> int:
                                        "default vortex:authors)")  # fmt: skip
     add_common_arguments(p, experiment="fooling_images", quick_help="CPU smoke run on digits")
     args = apply_preset(p.parse_args(argv), PRESETS)
-    for setup in args.setups:
-        if setup.count(":") != 1 or not all(setup.split(":")):
-            p.error(f"--setups: each must be MODEL:DATASET, e.g. cnn:fashion-mnist; got {setup!r}")
-    check_model_values(p, args, [setup_parts(setup)[0] for setup in args.setups])
+    try:
+        models = [parse_setup(setup)[0] for setup in args.setups]
+    except ValueError as err:
+        p.error(f"--setups: {err}")
+    check_model_values(p, args, models)
     base, figures, suffix = outputs(args, "fooling_images")
     results = [setup_result(setup, args) for setup in args.setups]
     frames = {name: pd.DataFrame([row for r in results for row in r[name]]) for name in SECTIONS}
@@ -128,16 +129,18 @@ SECTIONS = ("evolution", "timing", "ascent", "transfer", "retraining")
 RESULT_OPTIONS = ("runs", "population", "generations", "target", "rounds", "encrypted", "epochs", "device")
 
 
-def setup_parts(setup: str) -> tuple[str, str]:
-    """(model, dataset) of a ``MODEL:DATASET`` setup (checked by the command line)."""
-    model, _, dataset = setup.partition(":")
+def parse_setup(setup: str) -> tuple[str, str]:
+    """(model, dataset) of a ``MODEL:DATASET`` setup; ValueError for any other form."""
+    model, sep, dataset = setup.partition(":")
+    if not (sep and model and dataset) or ":" in dataset:
+        raise ValueError(f"each must be MODEL:DATASET, e.g. cnn:fashion-mnist; got {setup!r}")
     return model, dataset
 
 
 def result_options(setup: str, args) -> dict:
     """The options of ``RESULT_OPTIONS`` (``epochs`` as it applies to the setup's model), and
     ``max_train`` when given (records made before it existed keep their names)."""
-    overrides = recipe_overrides(args, setup_parts(setup)[0])
+    overrides = recipe_overrides(args, parse_setup(setup)[0])
     options = {k: getattr(args, k) for k in RESULT_OPTIONS} | {"epochs": overrides.get("epochs")}
     return options | ({"max_train": overrides["max_train"]} if "max_train" in overrides else {})
 
@@ -175,7 +178,7 @@ def _gallery_from_lists(gallery):
 
 def run_setup(setup: str, args) -> dict:
     """Every experiment of one ``arch:dataset`` setup."""
-    arch, dataset = setup_parts(setup)
+    arch, dataset = parse_setup(setup)
     ds = load_dataset(dataset)
     model, run = trained(arch, dataset, args, data=ds)
     label = f"{arch} / {dataset}"

@@ -1,7 +1,7 @@
 import json
 import subprocess
 
-from pixinfo.provenance import environment, git_state, make_record, write_json
+from pixinfo.provenance import cpuinfo_fields, environment, git_state, make_record, write_json
 
 
 def test_git_state_reads_a_repository(tmp_path):
@@ -24,3 +24,10 @@ def test_record_round_trips(tmp_path):
     back = json.loads(path.read_text())
     assert back["config"] == {"seed": 3} and back["environment"]["device"].startswith("cpu")
     assert set(environment()) >= {"pixinfo", "torch", "numpy", "scipy", "git"}
+
+
+def test_cpuinfo_fields_first_processor_and_missing_file(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu avx2\n\nprocessor\t: 1\nmodel name\t: Other\n")
+    assert cpuinfo_fields(info) == {"processor": "0", "model name": "Test CPU 9000", "flags": "fpu avx2"}
+    assert cpuinfo_fields(tmp_path / "missing") == {}

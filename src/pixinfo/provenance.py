@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import platform
 import subprocess
@@ -37,16 +38,28 @@ def git_state(path: str | Path | None = None) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(changed), "dirty_files": changed}
 
 
+@functools.lru_cache(maxsize=8)
+def cpuinfo_fields(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, str]:
+    """Each field of ``/proc/cpuinfo`` with its first value (the first processor's); ``{}`` where unreadable.
+
+    Read once per path and process. Its callers: :func:`cpu_model_name` and the bf16 check of
+    :mod:`pixinfo.train.precision`.
+    """
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
 def cpu_model_name() -> str | None:
     """The CPU's model name from ``/proc/cpuinfo`` (Linux), else what :mod:`platform` says, or None."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip() or None
-    except OSError:
-        pass
-    return platform.processor() or None
+    return cpuinfo_fields().get("model name") or platform.processor() or None
 
 
 def device_description(device: torch.device | str) -> str:

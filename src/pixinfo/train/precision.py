@@ -18,22 +18,16 @@ from pathlib import Path
 
 import torch
 
+from pixinfo.provenance import cpuinfo_fields
+
 # convolutional models, for which channels-last helps under bf16 (measured on the AVX-512-BF16
 # machine: ResNet-18 and the CNN gain 15-20%, the ViT loses 10%)
 CHANNELS_LAST_MODELS = frozenset({"resnet18", "cnn", "lenet"})
 
 
 def _cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
-    try:
-        text = Path(cpuinfo).read_text()
-    except OSError:
-        return set()
-    flags: set[str] = set()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            flags.update(value.split())
-    return flags
+    fields = cpuinfo_fields(cpuinfo)
+    return set((fields.get("flags") or fields.get("Features") or "").split())
 
 
 def native_bf16_flags(flags: set[str], machine: str) -> bool:
