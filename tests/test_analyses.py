@@ -1,5 +1,6 @@
 """The analyses' --quick modes (CPU, digits) run end to end and write their tables and figures."""
 
+import json
 import re
 import subprocess
 import sys
@@ -158,3 +159,17 @@ def test_rvt_table_reports_what_test_time_flips_added():
     assert "fashion-mnist / resnet18 / origin 93.75 (+0.75 from the flips)" in note and "cnn" not in note
     assert flip_note(runs.assign(final_test_acc_no_flip=None)) == ""
     assert flip_note(runs.drop(columns="final_test_acc_no_flip")) == ""
+
+
+def test_bench_training_cpu_times_both_loops_and_the_forced_precision(tmp_path):
+    args = [sys.executable, str(ANALYSES / "bench_training.py"), "--device", "cpu", "--models", "mlp",
+            "--steps", '{"mlp": 2}', "--batch-size", "32", "--repeats", "1", "--also-precision", "fp32",
+            "--tag", "_test", "--out", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((tmp_path / "bench_training_cpu_test.json").read_text())
+    (row,) = record["results"]["rows"]
+    assert row["pixinfo_fp32"]["precision"] == "fp32" and row["eager_fp32"]["images_per_second"] > 0
+    summary = record["results"]["summary"]["mlp"]
+    assert summary["pixinfo_fp32_images_per_second"] == row["pixinfo_fp32"]["images_per_second"]
+    assert summary["speedup"] == row["pixinfo"]["images_per_second"] / row["eager_fp32"]["images_per_second"]
