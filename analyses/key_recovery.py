@@ -186,7 +186,8 @@ def to_markdown(data: pd.DataFrame, merged: pd.DataFrame, stats) -> str:
         parts.append(f"**{name}**: ciphertexts seen {sizes}; {int(part['n_test'].iloc[0])} held-out test images. "
                      "exact: share of varying positions (key entries) recovered, up to symmetry and shift; "
                      "SSIM and CNN accuracy on decryptions aligned with the public prior; accuracy kept: "
-                     "mean over the study's model families (– : study pending).\n\n"
+                     "accuracy on the transform over untransformed accuracy (same family and seed), mean over seeds, one "
+                     "column per model family of the study (– : study pending).\n\n"
                      + recovery_table(part, merged[merged["dataset"] == name], sizes).to_markdown(
                          index=False, disable_numparse=True) + "\n")  # fmt: skip
     if stats is not None:
@@ -208,7 +209,7 @@ def recovery_table(part: pd.DataFrame, merged: pd.DataFrame, sizes: list[int]) -
     top = part[part["n_ciphertexts"] == sizes[-1]].set_index("setting")
     exact = part.pivot_table(index="setting", columns="n_ciphertexts", values="exact_d4", aggfunc="first")
     kp = part.dropna(subset=["kp_k_max"]).drop_duplicates("setting").set_index("setting")
-    kept = merged.groupby("setting")["accuracy_kept"].mean()
+    kept = merged.dropna(subset=["accuracy_kept"]).groupby(["model", "setting"])["accuracy_kept"].mean()
     table = pd.DataFrame(index=top.index)
     table["shared key"] = top["shared_key"].map(lambda v: "yes" if v else "no")
     table["found"] = top["found"].map(lambda v: "yes" if v else "no")
@@ -223,7 +224,13 @@ def recovery_table(part: pd.DataFrame, merged: pd.DataFrame, sizes: list[int]) -
         if "accuracy_prior" in top else "–")  # fmt: skip
     table["known pairs for the key (share at most pairs)"] = [
         _pairs_cell(kp.loc[s]) if s in kp.index else "–" for s in top.index]
-    table["accuracy kept"] = [f"{kept[s]:.3f}" if s in kept and kept[s] == kept[s] else "–" for s in top.index]
+    for model in sorted(kept.index.unique("model")) or [None]:  # one column per model family of the study
+        per_setting = kept[model] if model else pd.Series(dtype=float)
+        table[f"accuracy kept ({model})" if model else "accuracy kept"] = [
+            f"{per_setting[s]:.3f}" if s in per_setting.index else "–" for s in top.index]
+    if kept.index.unique("model").size > 1:
+        mean = kept.groupby("setting").mean()
+        table["accuracy kept (mean)"] = [f"{mean[s]:.3f}" if s in mean.index else "–" for s in top.index]
     return table.reset_index()
 
 
