@@ -224,14 +224,19 @@ def recovery_table(part: pd.DataFrame, merged: pd.DataFrame, sizes: list[int]) -
         if "accuracy_prior" in top else "–")  # fmt: skip
     table["known pairs for the key (share at most pairs)"] = [
         _pairs_cell(kp.loc[s]) if s in kp.index else "–" for s in top.index]
-    for model in sorted(kept.index.unique("model")) or [None]:  # one column per model family of the study
-        per_setting = kept[model] if model else pd.Series(dtype=float)
-        table[f"accuracy kept ({model})" if model else "accuracy kept"] = [
-            f"{per_setting[s]:.3f}" if s in per_setting.index else "–" for s in top.index]
-    if kept.index.unique("model").size > 1:
-        mean = kept.groupby("setting").mean()
-        table["accuracy kept (mean)"] = [f"{mean[s]:.3f}" if s in mean.index else "–" for s in top.index]
+    models = sorted(kept.index.unique("model"))  # one column per model family of the study
+    if not models:
+        table["accuracy kept"] = "–"
+    for model in models:
+        table[f"accuracy kept ({model})"] = _kept_cells(kept[model], top.index)
+    if len(models) > 1:
+        table["accuracy kept (mean)"] = _kept_cells(kept.groupby("setting").mean(), top.index)
     return table.reset_index()
+
+
+def _kept_cells(per_setting: pd.Series, settings) -> list[str]:
+    """Accuracy kept of each setting to 3 decimals, "–" where the study has no record."""
+    return [f"{per_setting[s]:.3f}" if s in per_setting.index else "–" for s in settings]
 
 
 def _pairs_cell(r) -> str:
