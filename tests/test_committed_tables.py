@@ -1,0 +1,44 @@
+"""Every committed table in analyses/results/ is what its line of analyses/regenerate.sh writes
+from the committed per-run records (nothing is trained): a table edited by hand, or left stale
+after a change to an analysis script or after new records landed, fails here."""
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "analyses" / "results"
+
+
+def tag(line: list[str]) -> str:
+    return line[line.index("--tag") + 1]
+
+
+def regenerate_lines() -> list[list[str]]:
+    """The ``run <script> <args>`` lines of regenerate.sh, each as its argument list."""
+    lines = (ROOT / "analyses" / "regenerate.sh").read_text().splitlines()
+    return [shlex.split(line)[1:] for line in lines if line.startswith("run analyses/")]
+
+
+def test_regenerate_sh_names_every_committed_table():
+    tags = {tag(line) for line in regenerate_lines()}
+    for table in RESULTS.glob("*.md"):
+        assert any(table.stem.endswith(f"_{tag}") for tag in tags), f"{table.name}: no line of regenerate.sh writes it"
+
+
+@pytest.mark.parametrize("line", regenerate_lines(), ids=lambda line: f"{Path(line[0]).stem}:{tag(line)}")
+def test_committed_tables_equal_what_the_records_regenerate(line, tmp_path):
+    out = tmp_path / "out"
+    args = [sys.executable, str(ROOT / line[0]), *line[1:], "--from-records",
+            "--out-dir", str(out), "--figure-dir", str(tmp_path / "fig")]  # fmt: skip
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = sorted(p for p in out.iterdir() if p.suffix in {".md", ".csv"})
+    assert written, f"{line[0]} wrote no table"
+    for fresh in written:
+        committed = RESULTS / fresh.name
+        assert committed.exists(), f"{fresh.name} is regenerated but not committed"
+        assert fresh.read_text() == committed.read_text(), f"{fresh.name} differs from what the records regenerate"
