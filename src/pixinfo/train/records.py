@@ -37,6 +37,9 @@ def load_records(folder: str | Path, *, kind: str | None = "train") -> list[dict
 def collect_records(folder: str | Path) -> pd.DataFrame:
     """One row per finished training record: its config fields, accuracies, timings and provenance.
 
+    ``path`` is the record's file relative to ``folder`` (so a table built from it is the same on
+    every checkout).
+
     Examples
     --------
     >>> import tempfile
@@ -69,7 +72,7 @@ def collect_records(folder: str | Path) -> pd.DataFrame:
             config_hash=record.get("config_hash"),
             device_name=record["environment"].get("device"),
             commit=record["environment"]["git"].get("commit"),
-            path=record["_path"],
+            path=Path(record["_path"]).relative_to(folder).as_posix(),  # the same on every checkout
         )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -115,7 +118,7 @@ def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, resume:
         executor = executor or InProcess(progress=progress)
         options = RunOptions(str(results_dir), reuse=reuse, resume=resume, save_model=save_model)
         executor.run(configs, options, data)
-    paths = {str(record_path(results_dir, c)) for c in configs}
+    paths = {record_path(results_dir, c).relative_to(results_dir).as_posix() for c in configs}
     frame = collect_records(results_dir)
     return frame[frame["path"].isin(paths)].reset_index(drop=True)
 
