@@ -20,13 +20,15 @@ RUNS = ROOT / "analyses" / "results" / "runs"
 
 
 def add_common_arguments(p: argparse.ArgumentParser, *, experiment: str, quick_help: str) -> None:
-    """--epochs, --max-train, --device, --results, --out-dir, --figure-dir, --tag, --quick,
+    """--epochs, --max-train, --batch-size, --device, --results, --out-dir, --figure-dir, --tag, --quick,
     --from-records, --workers, --ray, --ray-address."""
     p.add_argument("--epochs", nargs="+", type=model_value, action=PerModel, metavar="[MODEL=]N",
                    help="override the recipe's epochs: N for every model, MODEL=N for one (e.g. mlp=5 cnn=2)")
     p.add_argument("--max-train", nargs="+", type=model_value, action=PerModel, metavar="[MODEL=]N",
                    help="train on a seeded subset of N training images (the test set is never shrunk); "
                         "N for every model, MODEL=N for one")  # fmt: skip
+    p.add_argument("--batch-size", nargs="+", type=model_value, action=PerModel, metavar="[MODEL=]N",
+                   help="override the recipe's training batch size: N for every model, MODEL=N for one")
     p.add_argument("--device", default="auto")
     p.add_argument("--results", default=str(RUNS / experiment),
                    help="folder of per-run records (committed; runs resume from it)")  # fmt: skip
@@ -127,8 +129,9 @@ def for_model(value, model: str) -> int | None:
 
 
 def check_model_values(parser: argparse.ArgumentParser, args: argparse.Namespace, models) -> None:
-    """Refuse a ``MODEL=N`` of ``--epochs`` or ``--max-train`` for a model the run does not train."""
-    for option in ("epochs", "max_train"):
+    """Refuse a ``MODEL=N`` of ``--epochs``, ``--max-train`` or ``--batch-size`` for a model the run
+    does not train."""
+    for option in ("epochs", "max_train", "batch_size"):
         value = getattr(args, option)
         unused = sorted(m for m in value if m is not None and m not in models) if isinstance(value, dict) else []
         if unused:
@@ -137,24 +140,39 @@ def check_model_values(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 
 def recipe_overrides(args: argparse.Namespace, model: str) -> dict:
-    """The recipe changes given on the command line for ``model``: ``--epochs`` and ``--max-train``."""
-    given = {"epochs": for_model(args.epochs, model), "max_train": for_model(args.max_train, model)}
+    """The recipe changes given on the command line for ``model``: ``--epochs``, ``--max-train`` and
+    ``--batch-size``."""
+    given = {"epochs": for_model(args.epochs, model), "max_train": for_model(args.max_train, model),
+             "batch_size": for_model(args.batch_size, model)}
     return {k: v for k, v in given.items() if v is not None}
 
 
 def training_note(runs: pd.DataFrame) -> str:
-    """For a table's introduction: "" when every run used all training images, else " on a seeded
-    subset of N training images" (``runs``: record rows with ``max_train`` and, where the record
-    has it, ``n_train``; a run whose ``max_train`` was at least its dataset's size, so that it
-    trained on fewer images than that, used all of them)."""
+    """For a table's introduction: "" when every run used all training images in its recipe's
+    batches, else " on a seeded subset of N training images" and/or :func:`batch_note` (``runs``:
+    record rows with ``max_train`` and, where the record has it, ``n_train``; a run whose
+    ``max_train`` was at least its dataset's size, so that it trained on fewer images than that,
+    used all of them)."""
     n_train = runs["n_train"] if "n_train" in runs else pd.Series(float("nan"), index=runs.index)
     sizes = [None if pd.isna(m) or (not pd.isna(n) and n < m) else int(m)
              for m, n in zip(pd.Series(list(runs["max_train"]), dtype=object), n_train, strict=True)]  # fmt: skip
     subsets = sorted({n for n in sizes if n is not None})
-    if not subsets:
+    subset = "" if not subsets else (f" on a seeded subset of {' / '.join(f'{n:,}' for n in subsets)} training images"
+                                     + (" (some runs on all)" if None in sizes else ""))  # fmt: skip
+    return subset + batch_note(runs)
+
+
+def batch_note(runs: pd.DataFrame) -> str:
+    """" in batches of N" when some of ``runs`` (record rows with ``model`` and ``batch_size``)
+    trained with a batch size other than their model's recipe (``--batch-size``), else ""."""
+    from pixinfo.train.recipes import RECIPES
+
+    if "batch_size" not in runs or "model" not in runs:
         return ""
-    return (f" on a seeded subset of {' / '.join(f'{n:,}' for n in subsets)} training images"
-            + (" (some runs on all)" if None in sizes else ""))
+    changed = [m in RECIPES and b != RECIPES[m]["batch_size"] for m, b in zip(runs["model"], runs["batch_size"], strict=True)]
+    if not any(changed):
+        return ""
+    return f" in batches of {' / '.join(str(int(b)) for b in sorted(set(runs['batch_size'])))}"
 
 
 def devices_note(runs: pd.DataFrame) -> str:

@@ -1,5 +1,5 @@
-"""The analysis scripts' shared options (analyses/_experiment.py): per-model ``--epochs`` and
-``--max-train``, and how a table's introduction describes the training."""
+"""The analysis scripts' shared options (analyses/_experiment.py): per-model ``--epochs``,
+``--max-train`` and ``--batch-size``, and how a table's introduction describes the training."""
 
 import argparse
 import json
@@ -47,6 +47,7 @@ def test_model_value_refuses_bad_values(experiment, text, message):
     (["--epochs", "3", "cnn=2"], {"epochs": 2}, {"epochs": 3}),
     (["--epochs", "mlp=5", "cnn=2", "--max-train", "cnn=10000"], {"epochs": 2, "max_train": 10000}, {"epochs": 5}),
     (["--max-train", "500"], {"max_train": 500}, {"max_train": 500}),
+    (["--batch-size", "64", "mlp=32"], {"batch_size": 64}, {"batch_size": 32}),
 ])  # fmt: skip
 def test_recipe_overrides_apply_per_model(experiment, argv, cnn, mlp):
     args = _parser(experiment).parse_args(argv)
@@ -55,7 +56,7 @@ def test_recipe_overrides_apply_per_model(experiment, argv, cnn, mlp):
 
 
 def test_a_preset_int_applies_to_every_model(experiment):
-    args = argparse.Namespace(epochs=4, max_train=None)
+    args = argparse.Namespace(epochs=4, max_train=None, batch_size=None)
     assert experiment.recipe_overrides(args, "cnn") == {"epochs": 4}
 
 
@@ -75,6 +76,10 @@ def test_a_value_for_a_model_not_trained_is_refused(experiment, capsys):
     with pytest.raises(SystemExit):
         experiment.check_model_values(p, args, ["cnn", "lenet"])
     assert "--epochs: mlp not among the models trained (cnn, lenet)" in capsys.readouterr().err
+    args = p.parse_args(["--batch-size", "vit=128"])
+    with pytest.raises(SystemExit):
+        experiment.check_model_values(p, args, ["cnn"])
+    assert "--batch-size: vit not among the models trained (cnn)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("max_train", "n_train", "note"), [
@@ -100,6 +105,19 @@ def test_training_by_model_names_each_family_only_when_they_differ(experiment):
             == "cnn: epochs [2] on a seeded subset of 10,000 training images; mlp: epochs [5]")
 
 
+@pytest.mark.parametrize(("models", "batches", "note"), [
+    (["vit", "cnn"], [512, 128], ""),  # each its recipe's batch size
+    (["vit", "vit"], [128, 128], " in batches of 128"),
+    (["vit", "cnn"], [128, 128], " in batches of 128"),
+    (["cnn", "mlp"], [64, 128], " in batches of 64 / 128"),
+])  # fmt: skip
+def test_training_note_names_a_batch_size_other_than_the_recipes(experiment, models, batches, note):
+    runs = pd.DataFrame({"model": models, "batch_size": batches, "max_train": [None, None], "n_train": [60000] * 2})
+    assert experiment.training_note(runs) == note
+    assert experiment.training_note(runs.assign(max_train=[1000, 1000], n_train=[1000, 1000])) == (
+        " on a seeded subset of 1,000 training images" + note)
+
+
 @pytest.mark.parametrize(("devices", "precisions", "note"), [
     (["cpu: a"] * 2, ["fp32", "fp32"], "cpu: a, fp32"),
     (["cpu: a", "cpu: a", "cpu: b"], ["fp32", "fp32", "bf16"], "cpu: a, fp32 (2 runs); cpu: b, bf16 (1 runs)"),
@@ -114,15 +132,15 @@ def test_devices_note_names_each_device_with_its_precision(experiment, devices, 
 
 
 def test_per_model_epochs_reach_the_records_and_the_table(tmp_path):
-    """End to end: ``--epochs cnn=1 mlp=2`` trains each family for its own number of epochs."""
+    """End to end: ``--epochs cnn=1 mlp=2 --batch-size mlp=64`` trains each family for its own
+    number of epochs, in its own batches."""
     args = [sys.executable, str(ANALYSES / "rvt_accuracy_table.py"), "--quick", "--no-progress", "--models", "cnn",
-            "mlp", "--columns", "origin", "--epochs", "cnn=1", "mlp=2", "--results", str(tmp_path / "runs"),
+            "mlp", "--columns", "origin", "--epochs", "cnn=1", "mlp=2", "--batch-size", "mlp=64", "--results", str(tmp_path / "runs"),
             "--out-dir", str(tmp_path / "out"), "--figure-dir", str(tmp_path / "fig")]  # fmt: skip
     done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    epochs = {r["config"]["model"]: r["config"]["epochs"]
-              for r in map(json.loads, map(Path.read_text, (tmp_path / "runs").glob("train-*.json")))}  # fmt: skip
-    assert epochs == {"cnn": 1, "mlp": 2}
+    configs = [r["config"] for r in map(json.loads, map(Path.read_text, (tmp_path / "runs").glob("train-*.json")))]
+    assert {c["model"]: (c["epochs"], c["batch_size"]) for c in configs} == {"cnn": (1, 128), "mlp": (2, 64)}
     refused = subprocess.run([*args[:-6], "--epochs", "lenet=1", *args[-6:]], capture_output=True, text=True,
                              check=False, timeout=300)  # fmt: skip
     assert refused.returncode == 2 and "lenet not among the models trained" in refused.stderr
