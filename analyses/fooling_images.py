@@ -14,6 +14,9 @@ Experiments (each model is trained with the pixinfo recipe and reused from ``--r
    (``--encrypted``; inputs to that model are encrypted images, so noise is searched in that domain).
 
 ``--rounds 0`` and ``--encrypted none`` skip experiments 4 and 5 (e.g. for a second setup on a CPU).
+Every finished evolution run is kept in pixinfo's cache (named by the model's weights and the run's
+options), so an interrupted experiment resumes where it stopped; ``--workers N`` evolves N runs at
+a time on N processes with one torch thread each.
 
     python analyses/fooling_images.py                       # GPU
     python analyses/fooling_images.py --quick               # CPU smoke run on digits
@@ -22,6 +25,7 @@ Experiments (each model is trained with the pixinfo recipe and reused from ``--r
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import sys
@@ -33,8 +37,9 @@ import torch
 from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides,
                          trained_model)
 
-from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, evolve, gradient_ascent
+from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, FoolingResult, evolve, gradient_ascent
 from pixinfo.data import Dataset, Split, load_dataset, to_uint8
+from pixinfo.files import cache_dir, torch_save_atomic
 from pixinfo.models import predict_logits
 from pixinfo.provenance import environment, make_record, write_json
 from pixinfo.train.recipes import recipe
@@ -50,18 +55,64 @@ def trained(model: str, dataset: str, args, *, seed: int = 0, transform: str | N
 
 
 def evolution_rows(model, shape, label: str, args, *, classes=None) -> tuple[list[dict], dict]:
-    rows, elites = [], {}
-    for name, cls in ENCODINGS.items():
-        for r in range(args.runs):
-            res = evolve(model, encoding=cls(shape), population=args.population, generations=args.generations,
-                         target=args.target, seed=r, classes=classes, progress=False)  # fmt: skip
-            rows.append({"setup": label, "encoding": name, "run": r, "generations_to_all": res.generations_to_all,
-                         "generations_run": res.generations, "min_confidence": float(res.confidences.min()),
-                         "median_confidence": float(res.confidences.median()), "seconds": res.seconds})  # fmt: skip
-            elites[(name, r)] = res
-            print(f"{label} {name} run {r}: all >= {args.target} at {res.generations_to_all} "
-                  f"(min conf {float(res.confidences.min()):.5f}, {res.seconds:.1f} s)", file=sys.stderr)  # fmt: skip
-    return rows, elites
+    """``args.runs`` MAP-Elites runs per encoding against ``model``: one table row per run, and the runs.
+
+    Each finished run is kept in the cache (:func:`evolution_part`), so an interrupted experiment
+    resumes with the runs it has not done; ``--workers N`` runs them on N processes."""
+    jobs = [(name, r) for name in ENCODINGS for r in range(args.runs)]
+    results = dict(zip(jobs, map_evolutions(model, shape, jobs, args, classes=classes), strict=True))
+    rows = []
+    for (name, r), res in results.items():
+        rows.append({"setup": label, "encoding": name, "run": r, "generations_to_all": res.generations_to_all,
+                     "generations_run": res.generations, "min_confidence": float(res.confidences.min()),
+                     "median_confidence": float(res.confidences.median()), "seconds": res.seconds})  # fmt: skip
+        print(f"{label} {name} run {r}: all >= {args.target} at {res.generations_to_all} "
+              f"(min conf {float(res.confidences.min()):.5f}, {res.seconds:.1f} s)", file=sys.stderr)  # fmt: skip
+    return rows, results
+
+
+def evolution_part(model, shape, encoding: str, run: int, args, classes) -> Path:
+    """Where the cache keeps one evolution run: named by the model's weights and the run's options."""
+    weights = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        weights.update(name.encode() + tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    options = {"shape": list(shape), "encoding": encoding, "run": run, "population": args.population,
+               "generations": args.generations, "target": args.target, "classes": classes}  # fmt: skip
+    key = hashlib.sha256(weights.hexdigest().encode() + json.dumps(options, sort_keys=True).encode()).hexdigest()
+    return cache_dir("fooling-runs") / f"{encoding}-r{run}-{key[:20]}.pt"
+
+
+def evolve_part(model, shape, encoding: str, run: int, args, classes, path: Path) -> FoolingResult:
+    """One evolution run, read from ``path`` when an earlier process finished it, else run and saved there."""
+    if path.exists():
+        return FoolingResult(**torch.load(path, weights_only=True), genomes=[])
+    res = evolve(model, encoding=ENCODINGS[encoding](shape), population=args.population,
+                 generations=args.generations, target=args.target, seed=run, classes=classes, progress=False)  # fmt: skip
+    fields = {k: getattr(res, k) for k in ("images", "confidences", "history", "reached", "target", "generations",
+                                           "seconds", "config")}  # fmt: skip
+    torch_save_atomic(fields, path)
+    return res
+
+
+def _evolve_in_worker(model, shape, encoding, run, args, classes, path):
+    torch.set_num_threads(1)
+    return evolve_part(model, shape, encoding, run, args, classes, path)
+
+
+def map_evolutions(model, shape, jobs, args, *, classes=None) -> list[FoolingResult]:
+    """The runs ``jobs`` (encoding, seed) in order: in this process, or on ``args.workers`` processes
+    (spawned, one torch thread each)."""
+    paths = [evolution_part(model, shape, name, r, args, classes) for name, r in jobs]
+    if args.workers <= 1 or all(p.exists() for p in paths):
+        return [evolve_part(model, shape, name, r, args, classes, p) for (name, r), p in zip(jobs, paths, strict=True)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    model = copy.deepcopy(model).cpu()
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_evolve_in_worker, model, shape, name, r, args, classes, p)
+                   for (name, r), p in zip(jobs, paths, strict=True)]  # fmt: skip
+        return [f.result() for f in futures]
 
 
 def timing_rows(model, shape, label, args) -> list[dict]:
