@@ -1,3 +1,7 @@
+import importlib
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
@@ -25,6 +29,24 @@ def pytest_collection_modifyitems(config, items):
 def _private_cache(tmp_path_factory, monkeypatch):
     """Checkpoints and saved models of every test go to a fresh cache folder, never ~/.cache."""
     monkeypatch.setenv("PIXINFO_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+ANALYSES = Path(__file__).resolve().parents[1] / "analyses"
+
+
+@pytest.fixture(scope="session")
+def analysis():
+    """``analysis("name")``: the script ``analyses/name.py`` imported as a module (the folder is on
+    ``sys.path`` only while it is imported)."""
+
+    def load(name: str):
+        sys.path.insert(0, str(ANALYSES))
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(str(ANALYSES))
+
+    return load
 
 
 @pytest.fixture(params=DEVICES)

@@ -88,14 +88,10 @@ def test_info_vs_accuracy_quick(tmp_path):
     assert refused.returncode != 0 and f"1 of {planned} runs have no finished record" in refused.stderr
 
 
-def test_measure_cache_is_keyed_by_every_setting(tmp_path, digits):
+def test_measure_cache_is_keyed_by_every_setting(tmp_path, digits, analysis):
     """Regression (issue 15): measures were cached by (dataset, spec) only, so changing the number of
     images (or seed, resamples, kernel) silently reused stale measures."""
-    sys.path.insert(0, str(ANALYSES))
-    try:
-        from info_vs_accuracy import measure
-    finally:
-        sys.path.remove(str(ANALYSES))
+    measure = analysis("info_vs_accuracy").measure
     specs = {"fixed permutation": ("permutation", "permutation:seed=0"), "negative": ("value", "negative")}
     cache = tmp_path / "measures.csv"
     few = measure(digits, specs, max_images=40, cache=cache, seed=0, n_boot=10)
@@ -146,12 +142,8 @@ def test_fooling_gap_quick(tmp_path):
     assert "| Caffe-like" in (tmp_path / "out" / "fooling_gap_quick.md").read_text()
 
 
-def test_rvt_table_reports_what_test_time_flips_added():
-    sys.path.insert(0, str(ANALYSES))
-    try:
-        from rvt_accuracy_table import flip_note
-    finally:
-        sys.path.remove(str(ANALYSES))
+def test_rvt_table_reports_what_test_time_flips_added(analysis):
+    flip_note = analysis("rvt_accuracy_table").flip_note
     runs = pd.DataFrame({"dataset": ["fashion-mnist"] * 3, "model": ["resnet18", "resnet18", "cnn"],
                          "column": ["origin", "origin", "origin"], "final_test_acc": [0.94, 0.95, 0.90],
                          "final_test_acc_no_flip": [0.935, 0.94, None]})  # fmt: skip

@@ -14,13 +14,8 @@ ANALYSES = Path(__file__).resolve().parents[1] / "analyses"
 
 
 @pytest.fixture(scope="module")
-def experiment():
-    sys.path.insert(0, str(ANALYSES))
-    try:
-        import _experiment
-    finally:
-        sys.path.remove(str(ANALYSES))
-    return _experiment
+def experiment(analysis):
+    return analysis("_experiment")
 
 
 def _parser(experiment):

@@ -2,7 +2,6 @@
 experiment resumes without repeating them, and ``--workers 2`` gives the same runs as one process."""
 
 import argparse
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,8 @@ ANALYSES = Path(__file__).resolve().parents[1] / "analyses"
 
 
 @pytest.fixture(scope="module")
-def fooling():
-    sys.path.insert(0, str(ANALYSES))
-    try:
-        import fooling_images
-    finally:
-        sys.path.remove(str(ANALYSES))
-    return fooling_images
+def fooling(analysis):
+    return analysis("fooling_images")
 
 
 def _model(seed):
