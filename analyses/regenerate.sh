@@ -22,5 +22,6 @@ run analyses/negative_images.py --datasets fashion-mnist --epochs 1 --max-images
 run analyses/negative_images.py --datasets fashion-mnist --seeds 0 --epochs 15 --tag cpu_fashion_e15
 run analyses/fooling_images.py --setups lenet:mnist-5k --tag cpu_mnist5k
 run analyses/fooling_images.py --setups cnn:fashion-mnist --generations 200 --rounds 0 --encrypted none --epochs 1 --tag cpu_fashion
+run analyses/fooling_images.py --setups cnn:fashion-mnist --tag cpu_fashion_full
 run analyses/key_recovery.py --tag cpu
 run analyses/fooling_gap.py --tag cpu --variants "pixinfo recipe, MNIST-5k 4,000" "pixinfo recipe, no augmentation" "Caffe-like, MNIST-5k 4,000" "Caffe-like, MNIST-5k 1,000" "Caffe-like, Fashion-MNIST 60,000" "Caffe LeNet (20-50-500, one ReLU), Caffe-like" "Caffe LeNet, Caffe-like, inputs not standardised" "pixinfo recipe, population 400" "Caffe-like, population 400"
