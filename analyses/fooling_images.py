@@ -43,6 +43,7 @@ from pixinfo.files import cache_dir, torch_save_atomic
 from pixinfo.models import predict_logits
 from pixinfo.provenance import environment, make_record, write_json
 from pixinfo.train.recipes import recipe
+from pixinfo.train.trainer import weights_digest
 
 ENCODINGS = {"direct": DirectEncoding, "cppn": CPPNEncoding}
 
@@ -71,14 +72,12 @@ def evolution_rows(model, shape, label: str, args, *, classes=None) -> tuple[lis
     return rows, results
 
 
-def evolution_part(model, shape, encoding: str, run: int, args, classes) -> Path:
-    """Where the cache keeps one evolution run: named by the model's weights and the run's options."""
-    weights = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        weights.update(name.encode() + tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+def evolution_part(weights: str, shape, encoding: str, run: int, args, classes) -> Path:
+    """Where the cache keeps one evolution run: named by the model's weights (their
+    :func:`~pixinfo.train.trainer.weights_digest`) and the run's options."""
     options = {"shape": list(shape), "encoding": encoding, "run": run, "population": args.population,
                "generations": args.generations, "target": args.target, "classes": classes}  # fmt: skip
-    key = hashlib.sha256(weights.hexdigest().encode() + json.dumps(options, sort_keys=True).encode()).hexdigest()
+    key = hashlib.sha256(weights.encode() + json.dumps(options, sort_keys=True).encode()).hexdigest()
     return cache_dir("fooling-runs") / f"{encoding}-r{run}-{key[:20]}.pt"
 
 
@@ -102,7 +101,8 @@ def _evolve_in_worker(model, shape, encoding, run, args, classes, path):
 def map_evolutions(model, shape, jobs, args, *, classes=None) -> list[FoolingResult]:
     """The runs ``jobs`` (encoding, seed) in order: in this process, or on ``args.workers`` processes
     (spawned, one torch thread each)."""
-    paths = [evolution_part(model, shape, name, r, args, classes) for name, r in jobs]
+    weights = weights_digest(model)  # once: every run's cache name starts from it
+    paths = [evolution_part(weights, shape, name, r, args, classes) for name, r in jobs]
     if args.workers <= 1 or all(p.exists() for p in paths):
         return [evolve_part(model, shape, name, r, args, classes, p) for (name, r), p in zip(jobs, paths, strict=True)]
     import multiprocessing
