@@ -10,6 +10,7 @@ run() { echo "+ $*" >&2; "$PY" "$@" --from-records > /dev/null; }
 run analyses/rvt_accuracy_table.py --models lenet mlp cnn --datasets mnist-5k --tag cpu_mnist5k
 run analyses/rvt_accuracy_table.py --models mlp lenet --datasets fashion-mnist --tag cpu_fashion
 run analyses/rvt_accuracy_table.py --models cnn --datasets fashion-mnist --seeds 0 1 2 --epochs 3 --tag cpu_fashion_cnn_e3
+run analyses/rvt_accuracy_table.py --models vit --datasets fashion-mnist --seeds 0 1 2 --epochs 3 --batch-size 128 --tag cpu_fashion_vit_e3
 run analyses/rvt_accuracy_table.py --models resnet18 --datasets fashion-mnist --seeds 0 --columns origin vortex "fixed permutation" random --epochs 12 --tag cpu_fashion_resnet18
 run analyses/augmentation_order.py --tag cpu_fashion
 run analyses/augmentation_order.py --models cnn --seeds 0 1 2 --epochs 3 --tag cpu_fashion_cnn_e3
