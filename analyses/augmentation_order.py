@@ -37,16 +37,19 @@ TRANSFORMS = {
 }
 ORDERS = ("after", "before", "none")
 PRESETS = {
-    "full": dict(models=["mlp"], dataset="fashion-mnist", seeds=[0, 1, 2], overrides={}),
+    "full": dict(models=["mlp"], dataset="fashion-mnist", seeds=[0, 1, 2], columns=list(TRANSFORMS), orders=list(ORDERS),
+                 overrides={}),
     # 28 px images (the authors' vortex key exists for them), 1,000 training images, 2 epochs
-    "quick": dict(models=["mlp"], dataset="mnist-5k", seeds=[0], overrides={"epochs": 2, "max_train": 1000}),
+    "quick": dict(models=["mlp"], dataset="mnist-5k", seeds=[0], columns=list(TRANSFORMS), orders=list(ORDERS),
+                  overrides={"epochs": 2, "max_train": 1000}),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     overrides = {model: {**args.overrides, **recipe_overrides(args, model)} for model in args.models}
-    configs = make_configs(args.models, args.dataset, args.seeds, overrides, device=args.device)
+    configs = make_configs(args.models, args.dataset, args.seeds, overrides, device=args.device,
+                           columns=args.columns, orders=args.orders)
     print(f"{len(configs)} runs", file=sys.stderr)
     runs = sweep(configs, args, progress=not args.no_progress, missing=missing_runs(args))
     runs["column"] = runs["transform"].map({v or "original": k for k, v in TRANSFORMS.items()})
@@ -63,6 +66,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", help="default: mlp")
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
+    p.add_argument("--columns", nargs="+", choices=list(TRANSFORMS),
+                   help="default: all (origin always runs: every cost is against it)")
+    p.add_argument("--orders", nargs="+", choices=ORDERS, help="default: all")
     p.add_argument("--no-progress", action="store_true")
     add_partial_argument(p, holds="each cell says how many runs it holds")
     add_common_arguments(p, experiment="augmentation_order", quick_help="CPU smoke run: MNIST-5k, 1,000 training images, mlp, 1 seed, 2 epochs")
@@ -71,14 +77,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def make_configs(models, dataset, seeds, overrides, *, device):
-    """Seed-major, so that an interrupted sweep has whole seeds: origin runs 'after' and 'none'
-    ('before' is the same thing without a transform). ``overrides``: recipe changes per model."""
+def make_configs(models, dataset, seeds, overrides, *, device, columns=tuple(TRANSFORMS), orders=ORDERS):
+    """Seed-major, so that an interrupted sweep has whole seeds. Origin runs 'after' and 'none'
+    ('before' is the same thing without a transform), as far as ``orders`` needs them: 'before'
+    is compared with origin 'after'. ``columns``: transforms besides origin (always run);
+    ``overrides``: recipe changes per model.
+
+    """
+    origin_orders = [o for o in ("after", "none") if o in orders or (o == "after" and "before" in orders)]
     configs = []
     for seed in seeds:
         for model in models:
             for column, spec in TRANSFORMS.items():
-                for order in ORDERS if spec else ("after", "none"):
+                if spec and column not in columns:
+                    continue
+                for order in [o for o in ORDERS if o in orders] if spec else origin_orders:
                     configs.append(recipe(model, dataset, transform=spec, augment=order, seed=seed,
                                           device=device, **overrides[model]))  # fmt: skip
     return configs

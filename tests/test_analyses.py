@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ANALYSES = Path(__file__).resolve().parents[1] / "analyses"
 
@@ -129,6 +130,21 @@ def test_augmentation_order_quick(tmp_path):
                               str(tmp_path / "refused"), "--figure-dir", str(tmp_path / "fig")],
                              capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
     assert refused.returncode != 0 and "11 of 22 runs have no finished record" in refused.stderr
+
+
+@pytest.mark.parametrize(("columns", "orders", "expected"), [
+    (["vortex"], ["before"], [(None, "after"), ("vortex:authors", "before")]),
+    (["fixed permutation"], ["none"], [(None, "none"), ("permutation:seed=0", "none")]),
+    (["vortex", "bijective vortex"], ["after", "none"],
+     [(None, "after"), (None, "none"), ("vortex:authors", "after"), ("vortex:authors", "none"),
+      ("vortex:authors,bijective=true", "after"), ("vortex:authors,bijective=true", "none")]),
+])  # fmt: skip
+def test_augmentation_order_runs_only_the_asked_cells_and_the_origin_they_need(analysis, columns, orders, expected):
+    make_configs = analysis("augmentation_order").make_configs
+    configs = make_configs(["mlp"], "mnist-5k", [0], {"mlp": {}}, device="cpu", columns=columns, orders=orders)
+    assert [(c.transform, c.augment) for c in configs] == expected
+    everything = make_configs(["mlp"], "mnist-5k", [0], {"mlp": {}}, device="cpu")
+    assert len(everything) == 11  # origin after/none + 3 transforms x 3 orders
 
 
 def test_fooling_gap_quick(tmp_path):
