@@ -24,7 +24,6 @@ class's elite reached 99%, 99.9% and 99.99%. Records (one per variant) in ``--re
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -35,6 +34,7 @@ from _experiment import add_common_arguments, apply_preset, outputs, trained_mod
 
 from pixinfo.adversarial.fooling import DirectEncoding, evolve
 from pixinfo.data import load_dataset
+from pixinfo.files import json_digest
 from pixinfo.models import model_device, predict_logits
 from pixinfo.provenance import environment, write_json
 from pixinfo.train.recipes import recipe
@@ -82,9 +82,9 @@ def main(argv=None) -> int:
 
 def record_path(name: str, model: str, dataset: str, training: dict, evolution: dict, args) -> Path:
     """One record per variant, named by everything that decides its results."""
-    key = json.dumps([model, dataset, training, evolution, args.runs, args.generations, args.device], sort_keys=True)
+    key = [model, dataset, training, evolution, args.runs, args.generations, args.device]
     slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-    return Path(args.results) / f"gap-{slug}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json"
+    return Path(args.results) / f"gap-{slug}-{json_digest(key, length=12)}.json"
 
 
 def variant_record(name: str, model: str, dataset: str, training: dict, evolution: dict, args) -> dict:

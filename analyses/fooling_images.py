@@ -39,7 +39,7 @@ from _experiment import (add_common_arguments, apply_preset, check_model_values,
 
 from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, FoolingResult, evolve, gradient_ascent
 from pixinfo.data import Dataset, Split, load_dataset, to_uint8
-from pixinfo.files import cache_dir, torch_save_atomic
+from pixinfo.files import cache_dir, json_digest, torch_save_atomic
 from pixinfo.models import predict_logits
 from pixinfo.provenance import environment, make_record, write_json
 from pixinfo.train.recipes import recipe
@@ -198,8 +198,7 @@ def result_options(setup: str, args) -> dict:
 
 def setup_record_path(setup: str, args) -> Path:
     options = result_options(setup, args)
-    key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
-    return Path(args.results) / f"fooling-{setup.replace(':', '-')}-{key}.json"
+    return Path(args.results) / f"fooling-{setup.replace(':', '-')}-{json_digest(options, length=12)}.json"
 
 
 def setup_result(setup: str, args) -> dict:

@@ -16,7 +16,6 @@ trained on), and under PGD (L∞, ε = 0.1, 20 steps) on test images.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from _experiment import (add_common_arguments, apply_preset, check_model_values,
 from pixinfo.adversarial import LinfPGD
 from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
 from pixinfo.data import load_dataset
+from pixinfo.files import json_digest
 from pixinfo.models import model_device
 from pixinfo.provenance import environment, write_json
 from pixinfo.train import summarize
@@ -81,8 +81,7 @@ def evaluation_settings(args, seed: int) -> dict:
 
 def evaluation_path(record: Path, settings: dict) -> Path:
     """Where a model's evaluation is kept: next to its record, ``<record>.eval-<settings>.json``."""
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    return Path(record).with_suffix(f".eval-{key}.json")
+    return Path(record).with_suffix(f".eval-{json_digest(settings, length=12)}.json")
 
 
 def cached_evaluation(record: Path, model, ds, args, *, seed: int) -> dict:

@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path:
@@ -107,6 +107,18 @@ def check_writable_dir(path: str | Path, *, name: str = "output folder") -> Path
     except OSError as err:
         raise OutputPathError(f"{name} {path} cannot be created or written to: {err.strerror or err}") from None
     return path
+
+
+def json_digest(obj: Any, *, length: int) -> str:
+    """The first ``length`` hex digits of the SHA-256 of ``obj`` as JSON with sorted keys: a
+    name for a configuration that does not depend on the order its keys were written in.
+
+    >>> json_digest({"b": 1, "a": [2, 3]}, length=12) == json_digest({"a": [2, 3], "b": 1}, length=12)
+    True
+    >>> len(json_digest({"a": 1}, length=16))
+    16
+    """
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:length]
 
 
 def sha256_file(path: str | Path) -> str:

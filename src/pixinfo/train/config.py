@@ -7,12 +7,11 @@ help of each option live here, in one place (``FIELD_HELP``).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from pixinfo.files import json_digest
 from pixinfo.models import MODELS, NORMALIZATIONS, ConfigError
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -122,7 +121,7 @@ class TrainConfig:
         """Identity of the run: hash of every field except where it runs from (``dataset_options``)."""
         d = self.to_dict()
         d.pop("dataset_options")
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        return json_digest(d, length=16)
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for a configuration that cannot run (before loading anything)."""

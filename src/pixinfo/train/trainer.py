@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixinfo.files import cache_dir, sha256_file, torch_save_atomic
+from pixinfo.files import cache_dir, json_digest, sha256_file, torch_save_atomic
 from pixinfo.models import MODELS, Classifier, ConfigError, build_model, save_model
 from pixinfo.train.config import TrainConfig
 from pixinfo.train.evaluate import evaluate
@@ -97,7 +97,7 @@ def transform_key_id(transform) -> str | None:
         key = transform.key_dict()
     except ValueError:
         return None
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return json_digest(key, length=16)
 
 
 def weights_digest(model: nn.Module) -> str:
