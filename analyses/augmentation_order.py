@@ -81,9 +81,7 @@ def make_configs(models, dataset, seeds, overrides, *, device, columns=tuple(TRA
     """Seed-major, so that an interrupted sweep has whole seeds. Origin runs 'after' and 'none'
     ('before' is the same thing without a transform), as far as ``orders`` needs them: 'before'
     is compared with origin 'after'. ``columns``: transforms besides origin (always run);
-    ``overrides``: recipe changes per model.
-
-    """
+    ``overrides``: recipe changes per model."""
     origin_orders = [o for o in ("after", "none") if o in orders or (o == "after" and "before" in orders)]
     configs = []
     for seed in seeds:
