@@ -64,9 +64,10 @@ def with_local_datasets(embedded: list[str], optional: list[str]) -> list[str]:
 def write_table(out: Path, markdown: str, args: argparse.Namespace, runs, *, configs=(), **extra) -> None:
     """``<out>.md`` (also printed) and ``<out>_meta.json``: the options, the run configs, the
     environment, and the devices and commits of the runs (``runs``: their record rows)."""
+    from pixinfo.files import write_text_atomic
     from pixinfo.provenance import environment, write_json
 
-    out.with_suffix(".md").write_text(markdown)
+    write_text_atomic(out.with_suffix(".md"), markdown)
     print(markdown)
     write_json(out.parent / f"{out.name}_meta.json", {
         "config": vars(args), "configs": [c.to_dict() for c in configs], "environment": environment(),
@@ -74,13 +75,18 @@ def write_table(out: Path, markdown: str, args: argparse.Namespace, runs, *, con
     })  # fmt: skip
 
 
-def save_figure(fig, path: Path, *, dpi: int = 130) -> None:
-    """Write a matplotlib figure (its folder created) and close it."""
-    import matplotlib.pyplot as plt
+def save_figure(fig, path: Path, *, dpi: int = 130, **savefig_kwargs) -> None:
+    """Write a matplotlib figure or seaborn grid whole (its folder created) and close it."""
+    from pixinfo.files import save_figure_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    save_figure_atomic(fig, path, dpi=dpi, **savefig_kwargs)
+
+
+def write_csv(frame: pd.DataFrame, path: Path | str) -> None:
+    """``frame`` as CSV without its index, written whole."""
+    from pixinfo.files import write_text_atomic
+
+    write_text_atomic(path, frame.to_csv(index=False))
 
 
 def outputs(args: argparse.Namespace, name: str) -> tuple[Path, Path, str]:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 from _experiment import (add_common_arguments, add_partial_argument, apply_preset, check_model_values, devices_note,
-                         missing_runs, outputs, recipe_overrides, save_figure, sweep, training_note, write_table)
+                         missing_runs, outputs, recipe_overrides, save_figure, sweep, training_note, write_csv,
+                         write_table)
 
 from pixinfo.train.recipes import recipe
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = sweep(configs, args, progress=not args.no_progress, missing=missing_runs(args))
     runs["column"] = runs["transform"].map({v or "original": k for k, v in TRANSFORMS.items()})
     out, figures, suffix = outputs(args, "augmentation_order")
-    runs.to_csv(out.with_suffix(".csv"), index=False)
+    write_csv(runs, out.with_suffix(".csv"))
     table = summary_table(runs)
     write_table(out, describe(runs) + table.to_markdown(index=False, disable_numparse=True) + "\n", args, runs,
                 configs=configs)

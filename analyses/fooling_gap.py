@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from _experiment import add_common_arguments, apply_preset, outputs, trained_model, write_table
+from _experiment import add_common_arguments, apply_preset, outputs, trained_model, write_csv, write_table
 
 from pixinfo.adversarial.fooling import DirectEncoding, evolve
 from pixinfo.data import load_dataset
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     runs = pd.DataFrame([{**r["summary"], **row, "device_name": r["environment"]["device"],
                           "commit": r["environment"]["git"]["commit"]} for r in records for row in r["runs"]])  # fmt: skip
     out, _, _ = outputs(args, "fooling_gap")
-    runs.to_csv(out.with_suffix(".csv"), index=False)
+    write_csv(runs, out.with_suffix(".csv"))
     write_table(out, to_markdown(runs, args), args, runs)
     return 0
 

@@ -35,11 +35,11 @@ from types import SimpleNamespace
 import pandas as pd
 import torch
 from _experiment import (add_common_arguments, apply_preset, check_model_values, outputs, recipe_overrides,
-                         trained_model)
+                         save_figure, trained_model, write_csv)
 
 from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, FoolingResult, evolve, gradient_ascent
 from pixinfo.data import Dataset, Split, load_dataset, to_uint8
-from pixinfo.files import cache_dir, json_digest, torch_save_atomic
+from pixinfo.files import cache_dir, json_digest, torch_save_atomic, write_text_atomic
 from pixinfo.models import predict_logits
 from pixinfo.provenance import environment, make_record, write_json
 from pixinfo.train.recipes import recipe
@@ -163,9 +163,9 @@ def main(argv=None) -> int:
     results = [setup_result(setup, args) for setup in args.setups]
     frames = {name: pd.DataFrame([row for r in results for row in r[name]]) for name in SECTIONS}
     for name, frame in frames.items():
-        frame.to_csv(base.parent / f"fooling_{name}{suffix}.csv", index=False)
+        write_csv(frame, base.parent / f"fooling_{name}{suffix}.csv")
     markdown = to_markdown(frames, args)
-    (base.parent / f"fooling_images{suffix}.md").write_text(markdown)
+    write_text_atomic(base.parent / f"fooling_images{suffix}.md", markdown)
     print(markdown)
     galleries = {r["label"]: r["gallery"] for r in results if r.get("gallery")}
     if galleries:
@@ -341,8 +341,7 @@ def plot_galleries(galleries, path: Path) -> None:
         axes[i][0].text(-0.3, 0.5, f"{setup}\n{enc}", transform=axes[i][0].transAxes, ha="right", va="center",
                         fontsize=6)  # fmt: skip
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import pandas as pd
 from _experiment import (add_common_arguments, add_partial_argument, apply_preset, check_model_values, devices_note,
-                         missing_runs, outputs, recipe_overrides, sweep, training_by_model)
+                         missing_runs, outputs, recipe_overrides, save_figure, sweep, training_by_model, write_csv)
 
 import pixinfo
 from pixinfo.info import DEFAULT_KERNEL
 from pixinfo.data import load_dataset
+from pixinfo.files import write_text_atomic
 from pixinfo.provenance import environment, write_json
 from pixinfo.scoring import ESTIMATES
 from pixinfo.stats import correlate, fit_loss_model
@@ -93,8 +94,6 @@ def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cach
                      **{m: getattr(sc, m).value for m in ESTIMATES}, "n_images": sc.n_images})  # fmt: skip
     if rows:
         done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
-        from pixinfo.files import write_text_atomic
-
         write_text_atomic(cache, done.to_csv(index=False))
     wanted = {key(spec) for _, (_, spec) in specs.items()}
     mask = [k in wanted for k in done[MEASURE_KEY].itertuples(index=False, name=None)]
@@ -118,13 +117,13 @@ def main(argv=None) -> int:
     data["structural_loss"] = 1 - data["structural_retention"]
     data["content_loss"] = 1 - data["content_retention"]
     data["value_loss"] = 1 - data["value_nmi"]
-    data.to_csv(out_dir / f"info_vs_accuracy{suffix}.csv", index=False)
+    write_csv(data, out_dir / f"info_vs_accuracy{suffix}.csv")
     table, fits = statistics(data, n_boot=args.n_boot)
-    table.to_csv(out_dir / f"info_vs_accuracy_correlations{suffix}.csv", index=False)
-    pd.concat([f.coefficients.assign(scope=k) for k, f in fits.items()]).to_csv(
-        out_dir / f"info_vs_accuracy_regression{suffix}.csv", index=False)
+    write_csv(table, out_dir / f"info_vs_accuracy_correlations{suffix}.csv")
+    write_csv(pd.concat([f.coefficients.assign(scope=k) for k, f in fits.items()]),
+              out_dir / f"info_vs_accuracy_regression{suffix}.csv")
     markdown = to_markdown(data, table, fits, note=partial_note(finished, planned))
-    (out_dir / f"info_vs_accuracy{suffix}.md").write_text(markdown)
+    write_text_atomic(out_dir / f"info_vs_accuracy{suffix}.md", markdown)
     print(markdown)
     plot(data, table, figures, suffix)
     write_json(out_dir / f"info_vs_accuracy{suffix}_meta.json", {
@@ -270,8 +269,7 @@ def plot(data, table, figures: Path, suffix: str) -> None:
         sns.regplot(data=part, x="structural_loss", y="accuracy_loss", scatter=False, ax=ax, color="black",
                     line_kws={"lw": 1}, n_boot=500, seed=0)  # fmt: skip
     g.set_axis_labels("structural loss 1 − R", "accuracy loss (points)")
-    g.savefig(figures / f"info_vs_accuracy_scatter{suffix}.png", dpi=130)
-    plt.close(g.figure)
+    save_figure(g, figures / f"info_vs_accuracy_scatter{suffix}.png")
     heat = table[table["method"] == "spearman"].pivot(index="x", columns="group", values="estimate")
     heat.columns = [c.replace(" / ", "\n") for c in heat.columns]
     fig, ax = plt.subplots(figsize=(1.3 + 1.1 * heat.shape[1], 2.6))
@@ -280,8 +278,7 @@ def plot(data, table, figures: Path, suffix: str) -> None:
     ax.set_xlabel("scope / model")
     ax.set_ylabel("")
     fig.tight_layout()
-    fig.savefig(figures / f"info_vs_accuracy_heatmap{suffix}.png", dpi=130)
-    plt.close(fig)
+    save_figure(fig, figures / f"info_vs_accuracy_heatmap{suffix}.png")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ only encrypted training images; its estimated inverse decrypts held-out test ima
 exact key entries (up to the grid's symmetries and shifts, and with a public prior of 300 plain
 images picking them), PSNR, SSIM and the accuracy of a CNN trained on the original images. One
 small JSON record per (dataset, setting, size) under --results; --from-records rebuilds the
-table and figure from them. Accuracy kept comes from the study's per-run rows
-(analyses/results/info_vs_accuracy*.csv: transformed / untransformed final test accuracy per
-model family), where they exist.
+table and figure from them. Accuracy kept comes from the per-run rows of the study tables named
+by --study (analyses/results/info_vs_accuracy_<TAG>.csv: transformed / untransformed final test
+accuracy per model family, recipes' augmentation order), where they cover a setting. Naming
+them keeps a new study table (another training of a family) from entering this one unasked.
 
     python analyses/key_recovery.py --quick                 # CPU, digits, < 60 s
     python analyses/key_recovery.py --datasets mnist-5k fashion-mnist --tag cpu
@@ -25,11 +26,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import torch
-from _experiment import ROOT, add_common_arguments, apply_preset, outputs
+from _experiment import ROOT, add_common_arguments, apply_preset, outputs, save_figure, write_csv
 from info_vs_accuracy import settings
 
 from pixinfo.data import load_dataset
+from pixinfo.files import write_text_atomic
 from pixinfo.privacy import attack, known_plaintext, recovery_measures
 from pixinfo.provenance import environment, write_json
 from pixinfo.stats import correlate
@@ -38,6 +39,9 @@ from pixinfo.train.recipes import recipe
 from pixinfo.transforms import build_transform
 
 STUDY = ROOT / "analyses" / "results"
+KEPT_KEY = ["dataset", "spec", "model"]
+# the study tables pooled by default: MNIST-5k (LeNet, MLP) and full Fashion-MNIST (MLP, CNN, ViT)
+STUDY_TAGS = ["cpu_mnist5k", "cpu_fashion_mlp_cnn_vit"]
 
 
 def sizes_for(n_train: int, sizes: list[int]) -> list[int]:
@@ -99,21 +103,26 @@ def attack_all(args) -> None:
                       f"({rec['attack_seconds']:.1f} s)", file=sys.stderr)  # fmt: skip
 
 
-def accuracy_kept() -> pd.DataFrame:
-    """Accuracy kept per (dataset, spec, model) from the study's committed per-run rows (models
-    trained with the recipes' augmentation order)."""
+def accuracy_kept(tags: list[str]) -> pd.DataFrame:
+    """Accuracy kept per (dataset, spec, model) from the committed per-run rows of the study tables
+    ``info_vs_accuracy_<tag>.csv`` (models trained with the recipes' augmentation order); a run
+    in several of them counts once."""
     frames = []
-    for path in sorted(STUDY.glob("info_vs_accuracy*.csv")):
+    for tag in tags:
+        path = STUDY / f"info_vs_accuracy_{tag}.csv"
+        if not path.is_file():
+            raise SystemExit(f"--study {tag}: no study table {path}")
         rows = pd.read_csv(path)
-        if not {"final_test_acc", "accuracy_loss", "spec", "model", "dataset"} <= set(rows.columns):
-            continue
+        if not {"path", "final_test_acc", "accuracy_loss", *KEPT_KEY} <= set(rows.columns):
+            raise SystemExit(f"--study {tag}: {path} has no per-run accuracy columns")
         if "augment" in rows.columns:  # the recipes' order; other orders are families of their own
             rows = rows[rows["augment"] == "after"]
         base = rows["final_test_acc"] + rows["accuracy_loss"] / 100  # untransformed, same model and seed
-        frames.append(rows.assign(accuracy_kept=rows["final_test_acc"] / base)[["dataset", "spec", "model", "accuracy_kept"]])
+        frames.append(rows.assign(accuracy_kept=rows["final_test_acc"] / base)[["path", *KEPT_KEY, "accuracy_kept"]])
     if not frames:
-        return pd.DataFrame(columns=["dataset", "spec", "model", "accuracy_kept"])
-    return pd.concat(frames).groupby(["dataset", "spec", "model"], as_index=False)["accuracy_kept"].mean()
+        return pd.DataFrame(columns=[*KEPT_KEY, "accuracy_kept"])
+    runs = pd.concat(frames).drop_duplicates("path")
+    return runs.groupby(KEPT_KEY, as_index=False)["accuracy_kept"].mean()
 
 
 def load(folder: Path) -> pd.DataFrame:
@@ -130,9 +139,9 @@ def load(folder: Path) -> pd.DataFrame:
 
 PRESETS = {
     "full": dict(datasets=["mnist-5k", "fashion-mnist"], sizes=[1000, 10000], test_images=500, prior_images=300,
-                 kp_ks=[1, 2, 4, 8, 16, 32, 64, 128, 256], cnn_epochs=3, n_boot=2000),
+                 kp_ks=[1, 2, 4, 8, 16, 32, 64, 128, 256], cnn_epochs=3, n_boot=2000, study=STUDY_TAGS),
     "quick": dict(datasets=["digits"], sizes=[300], test_images=300, prior_images=100, kp_ks=[1, 4, 16, 64],
-                  cnn_epochs=8, n_boot=200),
+                  cnn_epochs=8, n_boot=200, study=STUDY_TAGS),
 }  # fmt: skip
 
 
@@ -145,6 +154,9 @@ def main(argv=None) -> int:
     p.add_argument("--kp-ks", nargs="+", type=int, help="known-plaintext pair counts (default 1 2 4 ... 256)")
     p.add_argument("--cnn-epochs", type=int, help="epochs of the reference CNN (default 3)")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
+    p.add_argument("--study", nargs="+", metavar="TAG",
+                   help="study tables info_vs_accuracy_<TAG>.csv whose accuracy kept the attacks are set against "
+                        f"(default: {' '.join(STUDY_TAGS)})")  # fmt: skip
     add_common_arguments(p, experiment="key_recovery", quick_help="CPU: digits, a third of the settings")
     args = apply_preset(p.parse_args(argv), PRESETS)
     base, figures, suffix = outputs(args, "key_recovery")
@@ -157,19 +169,19 @@ def main(argv=None) -> int:
 
 
 def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> None:
-    kept = accuracy_kept()
+    kept = accuracy_kept(args.study)
     full = data[data["n_ciphertexts"] == data.groupby("dataset")["n_ciphertexts"].transform("max")]
     merged = full.merge(kept, on=["dataset", "spec"], how="left")
-    data.to_csv(f"{base}.csv", index=False)
+    write_csv(data, f"{base}.csv")
     stats = None
     have = merged.dropna(subset=["accuracy_kept"])
     if have["setting"].nunique() >= 5:
         stats = correlate(have, x=["ssim_prior", "exact_d4"], y="accuracy_kept", by="model", cluster=["dataset", "setting"],
                           n_boot=args.n_boot)  # fmt: skip
-        stats.to_csv(f"{base}_correlations.csv", index=False)
+        write_csv(stats, f"{base}_correlations.csv")
     markdown = to_markdown(data, merged, stats)
-    Path(f"{base}.md").write_text(markdown)
-    (figures / f"key_recovery{suffix}.md").write_text(markdown)
+    write_text_atomic(f"{base}.md", markdown)
+    write_text_atomic(figures / f"key_recovery{suffix}.md", markdown)
     print(markdown)
     plot(merged, figures, suffix)
     write_json(Path(f"{base}_meta.json"), {
@@ -270,8 +282,7 @@ def plot(merged: pd.DataFrame, figures: Path, suffix: str) -> None:
         ax.set_xlim(-0.1, 1.05)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(figures / f"key_recovery{suffix}.png", dpi=130)
-    plt.close(fig)
+    save_figure(fig, figures / f"key_recovery{suffix}.png")
 
 
 if __name__ == "__main__":

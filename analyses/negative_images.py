@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 from _experiment import (add_common_arguments, apply_preset, check_model_values, devices_note, outputs,
-                         recipe_overrides, trained_model, training_note, with_local_datasets, write_table)
+                         recipe_overrides, save_figure, trained_model, training_note, with_local_datasets, write_csv,
+                         write_table)
 
 from pixinfo.adversarial import LinfPGD
 from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
@@ -130,10 +131,10 @@ def main(argv=None) -> int:
     args = parse(argv)
     out, figures, suffix = outputs(args, "negative_images")
     runs, kept = collect(args)
-    runs.to_csv(out.with_suffix(".csv"), index=False)
+    write_csv(runs, out.with_suffix(".csv"))
     metrics = [c for c in runs.columns if c.endswith(")") and c not in ("dataset", "training")]
     summary = pd.concat([summarize(runs, ["dataset", "training"], m).assign(metric=m) for m in metrics])
-    summary.to_csv(out.parent / f"{out.name}_summary.csv", index=False)
+    write_csv(summary, out.parent / f"{out.name}_summary.csv")
     write_table(out, to_markdown(summary, runs), args, runs)
     plot(summary, runs, kept, args.datasets, figures, suffix)
     return 0
@@ -226,16 +227,14 @@ def plot(summary, runs, kept, datasets, figures: Path, suffix: str) -> None:
                 ax.set_axis_off()
         axes[2 * d][0].set_title(f"{name}: originals (top), negatives (bottom)", loc="left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(figures / f"negative_images_examples{suffix}.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, figures / f"negative_images_examples{suffix}.png", dpi=120)
     # accuracy bars
     part = summary[summary["metric"].isin(["identity (test)", "negative (test)", "rot180 (test)", "contrast50 (test)"])]
     g = sns.catplot(data=part, x="training", y="mean", hue="metric", col="dataset", kind="bar", height=3.4,
                     aspect=1.6, legend_out=True)  # fmt: skip
     g.set_xticklabels(rotation=40, ha="right", fontsize=7)
     g.set_axis_labels("", "accuracy (%)")
-    g.savefig(figures / f"negative_images_accuracy{suffix}.png", dpi=120)
-    plt.close(g.figure)
+    save_figure(g, figures / f"negative_images_accuracy{suffix}.png", dpi=120)
     # confusion matrix on negatives for the regular DNN (first seed)
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.3), squeeze=False)
     for ax, name in zip(axes[0], datasets, strict=True):
@@ -249,8 +248,7 @@ def plot(summary, runs, kept, datasets, figures: Path, suffix: str) -> None:
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
     fig.tight_layout()
-    fig.savefig(figures / f"negative_images_confusion{suffix}.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, figures / f"negative_images_confusion{suffix}.png", dpi=120)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 from _experiment import (add_common_arguments, apply_preset, check_model_values, devices_note, outputs,
-                         recipe_overrides, save_figure, sweep, training_note, with_local_datasets, write_table)
+                         recipe_overrides, save_figure, sweep, training_note, with_local_datasets,
+                         write_csv, write_table)
 
 from pixinfo.data import load_dataset
 from pixinfo.train import summarize
@@ -62,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(args.columns)} columns x {len(args.seeds)} seeds)", file=sys.stderr)  # fmt: skip
     runs = sweep(configs, args, data=data, progress=not args.no_progress)
     runs["column"] = runs["transform"].map({v or "original": k for k, v in COLUMNS.items()})
-    runs.to_csv(out.with_suffix(".csv"), index=False)
+    write_csv(runs, out.with_suffix(".csv"))
     summary = summarize_runs(runs)
-    summary.to_csv(out.parent / f"{out.name}_summary.csv", index=False)
+    write_csv(summary, out.parent / f"{out.name}_summary.csv")
     write_table(out, to_markdown(summary, runs), args, runs, configs=configs)
     plot(summary, figures / f"rvt_accuracy_table{suffix}.png")
     print(f"wrote {out.with_suffix('.md')}, {out.with_suffix('.csv')} and the figure", file=sys.stderr)

@@ -25,6 +25,7 @@ import torch  # noqa: E402
 
 from pixinfo.data import load_dataset, to_float  # noqa: E402
 from pixinfo.errors import DatasetNotFoundError  # noqa: E402
+from pixinfo.files import save_figure_atomic, write_text_atomic  # noqa: E402
 from pixinfo.info import DEFAULT_KERNEL  # noqa: E402
 from pixinfo.provenance import make_record, write_json  # noqa: E402
 from pixinfo.scoring import score_table, to_frame  # noqa: E402
@@ -77,8 +78,7 @@ def gallery(datasets: dict, path: Path, n_examples: int = 3) -> None:
             if c == 0:
                 ax.set_ylabel(name, fontsize=6)
     fig.subplots_adjust(wspace=0.05, hspace=0.05, top=0.86)
-    fig.savefig(path, dpi=160, bbox_inches="tight")
-    plt.close(fig)
+    save_figure_atomic(fig, path, dpi=160, bbox_inches="tight")
 
 
 def measures_chart(frame, path: Path) -> None:
@@ -102,8 +102,7 @@ def measures_chart(frame, path: Path) -> None:
         ax.axvline(0, color="grey", lw=0.5)
         ax.set_xlim(-0.1, 1.05)
     grid.set_axis_labels("retained (1 = everything)", "")
-    grid.savefig(path, dpi=160)
-    plt.close(grid.figure)
+    save_figure_atomic(grid, path, dpi=160)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     config = {"datasets": list(datasets), "split": "test", "max_images": args.max_images, "transforms": TRANSFORMS,
               "kernel": DEFAULT_KERNEL.to_dict(), "seed": args.seed, "n_boot_value": args.n_boot_value}  # fmt: skip
     write_json(args.results / "transform_measures.json", make_record("transform_measures", config, frame.to_dict(orient="records"), device="cpu"))
-    frame.to_csv(args.results / "transform_measures.csv", index=False)
+    write_text_atomic(args.results / "transform_measures.csv", frame.to_csv(index=False))
     print(frame[["dataset", "label", "structural_retention", "content_retention", "value_nmi", "value_spearman"]].to_string(index=False))
     print(f"wrote {args.out / 'transform_gallery.png'}, {args.out / 'transform_measures.png'}")
 

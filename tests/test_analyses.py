@@ -112,6 +112,23 @@ def test_key_recovery_quick(tmp_path):
     assert len(list((tmp_path / "runs").glob("*.json"))) == len(runs)
 
 
+def test_key_recovery_pools_the_named_study_tables_once_per_run(tmp_path, analysis, monkeypatch):
+    key_recovery = analysis("key_recovery")
+    monkeypatch.setattr(key_recovery, "STUDY", tmp_path)
+    row = dict(dataset="digits", spec="permutation:seed=0", model="cnn", augment="after")
+    a = pd.DataFrame([{**row, "path": "r0.json", "final_test_acc": 0.5, "accuracy_loss": 50.0},
+                      {**row, "path": "r1.json", "final_test_acc": 0.9, "accuracy_loss": 0.0},
+                      {**row, "path": "r2.json", "augment": "before", "final_test_acc": 0.1, "accuracy_loss": 80.0}])
+    a.to_csv(tmp_path / "info_vs_accuracy_a.csv", index=False)
+    a.iloc[[0]].to_csv(tmp_path / "info_vs_accuracy_b.csv", index=False)  # r0 again: counts once
+    other = a.iloc[[1]].assign(path="r3.json", final_test_acc=0.1, accuracy_loss=0.0)
+    other.to_csv(tmp_path / "info_vs_accuracy_other.csv", index=False)  # not named: not pooled
+    kept = key_recovery.accuracy_kept(["a", "b"])
+    assert kept["accuracy_kept"].tolist() == pytest.approx([(0.5 + 1.0) / 2])  # r2's order is not the recipes'
+    with pytest.raises(SystemExit, match="--study missing"):
+        key_recovery.accuracy_kept(["a", "missing"])
+
+
 def test_augmentation_order_quick(tmp_path):
     _run("augmentation_order.py", tmp_path, "--no-progress")
     runs = pd.read_csv(tmp_path / "out" / "augmentation_order_quick.csv")

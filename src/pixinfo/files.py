@@ -1,6 +1,6 @@
 """Files written whole, and where pixinfo keeps its cache.
 
-Every file pixinfo writes (records, keys, checkpoints, models, tables) goes to a temporary
+Every file pixinfo writes (records, keys, checkpoints, models, tables, figures) goes to a temporary
 file in the same folder first and is moved into place with :func:`os.replace`, so a reader
 never sees a torn file and concurrent writers leave one of the complete versions.
 """
@@ -47,6 +47,32 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """:func:`write_atomic` for text (UTF-8)."""
     return write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def save_figure_atomic(fig: Any, path: str | Path, **savefig_kwargs: Any) -> Path:
+    """Save a matplotlib figure (or a seaborn grid: anything with ``savefig``) whole and close it.
+
+    The format follows the file's suffix unless ``format=`` is given; every other keyword goes to
+    ``savefig`` (``dpi``, ``bbox_inches``). If rendering fails, ``path`` keeps its old content.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt, tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     fig, ax = plt.subplots()
+    ...     p = save_figure_atomic(fig, pathlib.Path(d) / "fig.png", dpi=50)
+    ...     p.read_bytes()[:4], sorted(x.name for x in p.parent.iterdir())
+    (b'\\x89PNG', ['fig.png'])
+    """
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    savefig_kwargs.setdefault("format", path.suffix.lstrip(".") or None)
+    try:
+        return write_atomic(path, lambda f: fig.savefig(f, **savefig_kwargs))
+    finally:
+        plt.close(getattr(fig, "figure", fig))
 
 
 def torch_save_atomic(obj: object, path: str | Path) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 MEASURES = (("structural_retention", "structural R"), ("content_retention", "content retention"),
@@ -31,7 +30,7 @@ def plot_scores(frame, path: str | Path, *, title: str | None = None) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from pixinfo.files import write_atomic
+    from pixinfo.files import save_figure_atomic
 
     labels = list(frame["transform"])
     y = np.arange(len(labels))
@@ -52,7 +51,4 @@ def plot_scores(frame, path: str | Path, *, title: str | None = None) -> Path:
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    return write_atomic(Path(path), lambda f: f.write(buffer.getvalue()))
+    return save_figure_atomic(fig, Path(path), format="png", dpi=120)

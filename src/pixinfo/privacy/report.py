@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from pixinfo.data import load_dataset
+from pixinfo.files import save_figure_atomic
 from pixinfo.privacy.attacks import attack
 from pixinfo.privacy.measures import align_symmetry, recovery_measures
 from pixinfo.provenance import write_json
@@ -39,9 +40,6 @@ def run_attack(*, spec: str, dataset: str, n_images: int | None = None, out: str
 
 def gallery(rows: torch.Tensor, path: Path, *, title: str) -> Path:
     """Save ``(3, B, C, H, W)`` uint8 images as a 3-row grid (original, encrypted, recovered); written whole."""
-    import os
-    import tempfile
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,10 +55,4 @@ def gallery(rows: torch.Tensor, path: Path, *, title: str) -> Path:
             ax.set_yticks([])
         axes[i][0].set_ylabel(name, fontsize=8)
     fig.suptitle(title, fontsize=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure_atomic(fig, path, dpi=110)
