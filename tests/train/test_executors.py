@@ -90,3 +90,20 @@ def test_records_of_another_experiment_are_copied_not_retrained(tmp_path, digits
     fresh = tmp_path / "fresh"
     run_configs(CONFIGS[:1], results_dir=fresh, progress=False, data={"digits": digits}, reuse_from=[other])
     assert json.loads((fresh / name).read_text())["config_hash"] != "0" * 16
+
+
+def test_a_record_without_an_accuracy_is_not_adopted(tmp_path, digits):
+    """Records migrated from a stand-in table hold only that table's row: one with no final test
+    accuracy stays with its experiment and the run is trained afresh (found in session 18: a
+    migrated negative-images record was adopted by the information sweep as its untransformed run)."""
+    other, mine = tmp_path / "other", tmp_path / "mine"
+    run_configs(CONFIGS[:1], results_dir=other, progress=False, data={"digits": digits})
+    path = next(other.glob("train-*.json"))
+    record = json.loads(path.read_text())
+    record["migrated_from"] = "analyses/results/some_table.csv"
+    record["results"] = {**record["results"], "final_test_acc": None}
+    path.write_text(json.dumps(record))
+    frame = run_configs(CONFIGS[:1], results_dir=mine, progress=False, data={"digits": digits}, reuse_from=[other])
+    mine_record = json.loads((mine / path.name).read_text())
+    assert "migrated_from" not in mine_record and mine_record["results"]["final_test_acc"] is not None
+    assert frame["final_test_acc"].notna().all()

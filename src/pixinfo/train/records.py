@@ -128,7 +128,10 @@ def adopt_records(configs, results_dir: str | Path, folders) -> int:
     folder first) where ``results_dir`` has none; how many were copied.
 
     A copied record is the same file, written whole; a config's record is only ever taken from
-    a folder where :func:`~pixinfo.train.trainer.find_record` accepts it (finished, same config hash).
+    a folder where :func:`~pixinfo.train.trainer.find_record` accepts it (finished, same config hash)
+    and only if it holds a final test accuracy: a record migrated from a stand-in table keeps only
+    what its experiment's row held (``"migrated_from"``), and adopting one without an accuracy would
+    give another experiment a run with no result.
     """
     from pixinfo.files import write_text_atomic
     from pixinfo.train.trainer import find_record, record_path
@@ -139,13 +142,18 @@ def adopt_records(configs, results_dir: str | Path, folders) -> int:
         if find_record(config, target) is not None:
             continue
         for folder in folders:
-            if Path(folder).resolve() == target.resolve() or find_record(config, folder) is None:
+            if Path(folder).resolve() == target.resolve() or not _adoptable(find_record(config, folder)):
                 continue
             target.mkdir(parents=True, exist_ok=True)
             write_text_atomic(record_path(target, config), record_path(folder, config).read_text())
             copied += 1
             break
     return copied
+
+
+def _adoptable(record: dict | None) -> bool:
+    """A finished record that holds the result every experiment reads: its final test accuracy."""
+    return record is not None and isinstance(record.get("results", {}).get("final_test_acc"), (int, float))
 
 
 def summarize(frame: pd.DataFrame, by: list[str], value: str = "final_test_acc") -> pd.DataFrame:
