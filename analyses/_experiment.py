@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pixinfo.files import save_figure_atomic, write_text_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "analyses" / "results" / "runs"
 
@@ -64,7 +66,6 @@ def with_local_datasets(embedded: list[str], optional: list[str]) -> list[str]:
 def write_table(out: Path, markdown: str, args: argparse.Namespace, runs, *, configs=(), **extra) -> None:
     """``<out>.md`` (also printed) and ``<out>_meta.json``: the options, the run configs, the
     environment, and the devices and commits of the runs (``runs``: their record rows)."""
-    from pixinfo.files import write_text_atomic
     from pixinfo.provenance import environment, write_json
 
     write_text_atomic(out.with_suffix(".md"), markdown)
@@ -77,15 +78,11 @@ def write_table(out: Path, markdown: str, args: argparse.Namespace, runs, *, con
 
 def save_figure(fig, path: Path, *, dpi: int = 130, **savefig_kwargs) -> None:
     """Write a matplotlib figure or seaborn grid whole (its folder created) and close it."""
-    from pixinfo.files import save_figure_atomic
-
     save_figure_atomic(fig, path, dpi=dpi, **savefig_kwargs)
 
 
 def write_csv(frame: pd.DataFrame, path: Path | str) -> None:
     """``frame`` as CSV without its index, written whole."""
-    from pixinfo.files import write_text_atomic
-
     write_text_atomic(path, frame.to_csv(index=False))
 
 

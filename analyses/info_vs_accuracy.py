@@ -94,7 +94,7 @@ def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cach
                      **{m: getattr(sc, m).value for m in ESTIMATES}, "n_images": sc.n_images})  # fmt: skip
     if rows:
         done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
-        write_text_atomic(cache, done.to_csv(index=False))
+        write_csv(done, cache)
     wanted = {key(spec) for _, (_, spec) in specs.items()}
     mask = [k in wanted for k in done[MEASURE_KEY].itertuples(index=False, name=None)]
     return done[mask].drop(columns=["max_images", "seed", "n_boot", "kernel"])

@@ -119,8 +119,6 @@ def accuracy_kept(tags: list[str]) -> pd.DataFrame:
             rows = rows[rows["augment"] == "after"]
         base = rows["final_test_acc"] + rows["accuracy_loss"] / 100  # untransformed, same model and seed
         frames.append(rows.assign(accuracy_kept=rows["final_test_acc"] / base)[["path", *KEPT_KEY, "accuracy_kept"]])
-    if not frames:
-        return pd.DataFrame(columns=[*KEPT_KEY, "accuracy_kept"])
     runs = pd.concat(frames).drop_duplicates("path")
     return runs.groupby(KEPT_KEY, as_index=False)["accuracy_kept"].mean()
 
@@ -139,9 +137,9 @@ def load(folder: Path) -> pd.DataFrame:
 
 PRESETS = {
     "full": dict(datasets=["mnist-5k", "fashion-mnist"], sizes=[1000, 10000], test_images=500, prior_images=300,
-                 kp_ks=[1, 2, 4, 8, 16, 32, 64, 128, 256], cnn_epochs=3, n_boot=2000, study=STUDY_TAGS),
+                 kp_ks=[1, 2, 4, 8, 16, 32, 64, 128, 256], cnn_epochs=3, n_boot=2000),
     "quick": dict(datasets=["digits"], sizes=[300], test_images=300, prior_images=100, kp_ks=[1, 4, 16, 64],
-                  cnn_epochs=8, n_boot=200, study=STUDY_TAGS),
+                  cnn_epochs=8, n_boot=200),
 }  # fmt: skip
 
 
@@ -154,7 +152,7 @@ def main(argv=None) -> int:
     p.add_argument("--kp-ks", nargs="+", type=int, help="known-plaintext pair counts (default 1 2 4 ... 256)")
     p.add_argument("--cnn-epochs", type=int, help="epochs of the reference CNN (default 3)")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
-    p.add_argument("--study", nargs="+", metavar="TAG",
+    p.add_argument("--study", nargs="+", metavar="TAG", default=STUDY_TAGS,
                    help="study tables info_vs_accuracy_<TAG>.csv whose accuracy kept the attacks are set against "
                         f"(default: {' '.join(STUDY_TAGS)})")  # fmt: skip
     add_common_arguments(p, experiment="key_recovery", quick_help="CPU: digits, a third of the settings")
