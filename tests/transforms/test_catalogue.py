@@ -8,15 +8,20 @@ from pixinfo.info import structural_retention
 from pixinfo.transforms import (
     BlockScramble,
     Compose,
+    EtC,
     FixedPermutation,
     Identity,
+    InstaHide,
+    LearnableEncryption,
     LevelPermutation,
     MonotoneMap,
     Negative,
     NotInvertibleError,
     PartialPermutation,
     PerImagePermutation,
+    PerImagePixelBased,
     PerImageXor,
+    PixelBased,
     RandomSwaps,
     RandomVortex,
     XorKey,
@@ -42,6 +47,11 @@ CATALOGUE = {
     "compose": (lambda: Compose([BlockScramble(SHAPE, size=4, seed=2), Negative(), XorKey(SHAPE, seed=3)]), True, True),
     "per-image-permutation": (lambda: PerImagePermutation(seed=1), False, False),
     "xor-per-image": (lambda: PerImageXor(seed=1), False, False),
+    "learnable": (lambda: LearnableEncryption(SHAPE, size=4, seed=1), True, True),
+    "etc": (lambda: EtC(SHAPE, size=4, seed=1), True, True),
+    "pixel-based": (lambda: PixelBased(SHAPE, seed=1), True, True),
+    "pixel-based-per-image": (lambda: PerImagePixelBased(seed=1), False, False),
+    "instahide": (lambda: InstaHide(seed=1), False, False),
 }
 
 

@@ -12,6 +12,42 @@ from pixinfo.transforms.functional import random_permutations
 from pixinfo.transforms.permutation import SEED, GatherTransform, key_seed, make_generator
 
 
+def check_block_size(shape: tuple[int, ...], size: object) -> tuple[int, int, int]:
+    """``(H, W, size)`` for a grid ``shape`` (``(H, W)`` or ``(C, H, W)``) cut into ``size``×``size``
+    blocks: ``size`` must be an int >= 1 (:class:`~pixinfo.errors.ParameterError`) dividing both
+    sides (:class:`~pixinfo.errors.ShapeError`)."""
+    h, w = check_grid_shape(shape)
+    size = check_positive_int(size, "size")
+    if h % size or w % size:
+        raise ShapeError(f"block size {size} must divide the image sides, got {h}x{w}")
+    return h, w, size
+
+
+def split_blocks(images: torch.Tensor, size: int) -> torch.Tensor:
+    """``(B, C, H, W)`` → ``(B, n_blocks, size*size*C)``: the ``size``×``size`` blocks in raster
+    order, each block's values in (row, column, channel) order; :func:`merge_blocks` undoes it.
+
+    Examples
+    --------
+    >>> x = torch.arange(16).reshape(1, 1, 4, 4)
+    >>> split_blocks(x, 2)[0, 1].tolist()
+    [2, 3, 6, 7]
+    >>> torch.equal(merge_blocks(split_blocks(x, 2), (1, 4, 4), 2), x)
+    True
+    """
+    b, c, h, w = images.shape
+    blocks = images.reshape(b, c, h // size, size, w // size, size).permute(0, 2, 4, 3, 5, 1)
+    return blocks.reshape(b, (h // size) * (w // size), size * size * c)
+
+
+def merge_blocks(blocks: torch.Tensor, shape: tuple[int, int, int], size: int) -> torch.Tensor:
+    """The inverse of :func:`split_blocks`: ``(B, n_blocks, size*size*C)`` → ``(B, C, H, W)``
+    for images of ``shape`` ``(C, H, W)``."""
+    c, h, w = shape
+    grid = blocks.reshape(blocks.shape[0], h // size, w // size, size, size, c).permute(0, 5, 1, 3, 2, 4)
+    return grid.reshape(blocks.shape[0], c, h, w)
+
+
 def block_scramble_map(
     shape: tuple[int, int],
     size: int,
@@ -29,14 +65,13 @@ def block_scramble_map(
     ``block_perm[j]``.
     """
     h, w = shape
-    bh, bw = h // size, w // size
-    nb = bh * bw
-    src = torch.arange(h * w).reshape(bh, size, bw, size).permute(0, 2, 1, 3).reshape(nb, size * size)
+    src = split_blocks(torch.arange(h * w).reshape(1, 1, h, w), size)[0]
+    nb = src.shape[0]
     src = src[:, within_perm].reshape(nb, size, size)
     src = torch.stack([torch.rot90(blk, int(k), dims=(0, 1)) for blk, k in zip(src, rotations.tolist())])
     src = torch.where(flips.bool()[:, None, None], src.flip(-1), src)
     src = src[block_perm]
-    return src.reshape(bh, bw, size, size).permute(0, 2, 1, 3).reshape(h * w)
+    return merge_blocks(src.reshape(1, nb, size * size), (1, h, w), size).reshape(h * w)
 
 
 class BlockScramble(GatherTransform, spec="block"):
@@ -82,12 +117,9 @@ class BlockScramble(GatherTransform, spec="block"):
         rotations: torch.Tensor | None = None,
         flips: torch.Tensor | None = None,
     ) -> None:
-        h, w = check_grid_shape(shape)
-        size = check_positive_int(size, "size")
+        h, w, size = check_block_size(shape, size)
         flags = {"shuffle_blocks": shuffle_blocks, "shuffle_within": shuffle_within, "rotate": rotate, "flip": flip}
         shuffle_blocks, shuffle_within, rotate, flip = (check_bool(v, k) for k, v in flags.items())
-        if h % size or w % size:
-            raise ShapeError(f"block size {size} must divide the image sides, got {h}x{w}")
         nb = (h // size) * (w // size)
         keys = (block_perm, within_perm, rotations, flips)
         if all(k is None for k in keys):
