@@ -9,7 +9,7 @@ if [ -f "$dir/train-images-idx3-ubyte.gz" ]; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "fashion-mnist: apt-get not available; see README (Data) to use your own copy"
+  echo "fashion-mnist: apt-get not available; see docs/api/data.md to use your own copy"
   exit 0
 fi
 if [ "$(id -u)" -eq 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else

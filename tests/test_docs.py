@@ -1,4 +1,4 @@
-"""The documentation's code runs: every ```python block of the tutorials and the architecture page,
+"""The documentation's code runs: every ```python block of the quickstart and the how-to guides,
 in order, one namespace per page."""
 
 import re
@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = ["architecture.md", "tutorials/score-your-transform.md", "tutorials/train-encrypted.md"]
+PAGES = [
+    "getting-started/quickstart.md",
+    "how-to/score-your-transform.md",
+    "how-to/train-encrypted.md",
+    "how-to/add-a-transform.md",
+    "how-to/add-a-measure.md",
+    "how-to/add-an-attack.md",
+]
 
 
 @pytest.mark.parametrize("page", PAGES)
