@@ -56,7 +56,7 @@ def apply_preset(args: argparse.Namespace, presets: dict[str, dict]) -> argparse
 
 
 def with_local_datasets(embedded: list[str], optional: list[str]) -> list[str]:
-    """``embedded`` plus those of ``optional`` whose files are present on this machine."""
+    """``embedded`` plus those of ``optional`` whose files are present locally."""
     from pixinfo.data import available_datasets
 
     status = available_datasets()

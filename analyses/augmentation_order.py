@@ -1,7 +1,7 @@
 """Augmentation order: crops and flips of *encrypted* images (the paper's pipeline, "after"),
 of plain images that are then encrypted ("before"), or no augmentation ("none").
 
-Two questions (issue 14, item 2):
+Two questions:
 
 * Does the MLP recover its fixed-permutation accuracy when augmentation no longer scrambles the
   key? A fully connected net is blind to a fixed pixel order, so with "before" (or "none") the

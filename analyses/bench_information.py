@@ -244,7 +244,7 @@ def main() -> None:
 
 
 def report(record: dict, dataset: str) -> None:
-    """The Markdown tables of the README's Benchmarks section."""
+    """The Markdown tables of the docs' Benchmarks page."""
     res = record["results"]
     content = res["neighbour_information"]
     print(f"## {record['environment']['device']}\n")

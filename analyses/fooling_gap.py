@@ -1,4 +1,4 @@
-"""Why do our fooling images need 10× more generations than Nguyen et al.'s? (issue 14, item 4)
+"""Why do our fooling images need 10× more generations than Nguyen et al.'s?
 
 Nguyen, Yosinski & Clune report every MNIST class at ≥ 99.99% confidence within 50 generations
 (direct encoding, population 200) against a Caffe LeNet. Our LeNet on MNIST-5k needed 221–897.

@@ -36,7 +36,7 @@ from pixinfo.train import summarize
 from pixinfo.train.recipes import recipe
 
 EPSILONS = (0.05, 0.1, 0.2, 0.5)
-# Table I: accuracy on test images, and on negatives of the training images (science.md §4)
+# Table I: accuracy on test images, and on negatives of the training images (Hosseini & Poovendran, arXiv 1703.06857)
 PAPER = {
     ("mnist", "DNN"): (99.20, 6.68),
     ("gtsrb", "DNN"): (95.63, 4.39),

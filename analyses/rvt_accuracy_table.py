@@ -32,7 +32,7 @@ COLUMNS = {
     "fixed permutation": "permutation:seed=0",
     "bijective vortex": "vortex:authors,bijective=true",
 }
-# best test accuracy over epochs reported by the paper (origin, vortex, random); science.md §3
+# best test accuracy over epochs reported by the paper (origin, vortex, random); Cao et al., arXiv 2411.16207
 PAPER = {
     ("resnet18", "mnist"): (99.20, 98.89, 28.99),
     ("resnet18", "fashion-mnist"): (94.12, 92.85, 40.10),

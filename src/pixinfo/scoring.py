@@ -1,4 +1,4 @@
-"""One call that scores a transform with the three measures of science.md §2."""
+"""One call that scores a transform with the three neighbour-information measures."""
 
 from __future__ import annotations
 
@@ -38,11 +38,11 @@ class Score:
     """The three measures for one transform on one set of images, each an :class:`Estimate`
     (value, 95% percentile-bootstrap interval, and how it was obtained).
 
-    * ``structural_retention`` (§2a): R of the transform's shared map (exact: the interval is the
+    * ``structural_retention``: R of the transform's shared map (exact: the interval is the
       point), or the mean R over ``structural_maps`` sampled per-image maps (bootstrap over them).
-    * ``content_*`` (§2b): mean I(X) before and after over the images where both are defined (not
+    * ``content_*``: mean I(X) before and after over the images where both are defined (not
       constant), and their ratio ``content_retention`` (bootstrap over those images).
-    * ``value_nmi`` / ``value_spearman`` (§2c): position-averaged value retention, aligned by the
+    * ``value_nmi`` / ``value_spearman``: position-averaged value retention, aligned by the
       shared map when there is one, on ``value_images`` images (bootstrap over images, each
       resample recomputing the per-position statistics; the interval is centred at the estimate,
       :func:`pixinfo.estimate.centred_interval`, because duplicated images bias the replicates).

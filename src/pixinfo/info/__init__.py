@@ -1,8 +1,8 @@
-"""The three neighbour-information measures of science.md §2.
+"""The three neighbour-information measures (the framework of Cao et al., arXiv 2411.16207).
 
-* :func:`structural_retention` — R of a gather map or influence matrix (§2a)
-* :func:`neighbour_information` — I(X), kernel-weighted Moran's I of images (§2b)
-* :func:`value_retention` — per-position NMI / Spearman over a dataset (§2c)
+* :func:`structural_retention` — R of a gather map or influence matrix
+* :func:`neighbour_information` — I(X), kernel-weighted Moran's I of images
+* :func:`value_retention` — per-position NMI / Spearman over a dataset
 * :func:`probe_map` — a black-box transform's map, by one-hot probing
 """
 

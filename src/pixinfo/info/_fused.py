@@ -1,4 +1,4 @@
-"""Fused numba kernels (CPU): exact ``R`` of gather maps (science.md §2a), value retention (§2c).
+"""Fused numba kernels (CPU): exact ``R`` of gather maps, value retention.
 
 Imported lazily by :mod:`pixinfo.info.structural` on the first call that needs
 it, so importing pixinfo neither imports numba nor compiles anything; each

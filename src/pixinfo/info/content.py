@@ -1,4 +1,4 @@
-"""Neighbour-information content of one image (science.md §2b).
+"""Neighbour-information content of one image.
 
 Kernel-weighted spatial autocorrelation (Moran's I with weights f) per channel::
 

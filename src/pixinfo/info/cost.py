@@ -1,7 +1,7 @@
 """Budgets for exact computations: say how long a job would take, and how to bound it, before it starts.
 
 Exact R sums over every ordered pair of pixels: a 28×28 grid has 6·10⁵ pairs, a 1024×1024 grid
-1.1·10¹²; at the ~4·10⁷ pairs per second one CPU core managed on the development machine that is
+1.1·10¹²; at the ~4·10⁷ pairs per second measured on one core of a 2-core AMD EPYC (Zen 1) that is
 eight hours. :func:`check_pair_budget` refuses such a job with the estimate and the way to bound
 it (a kernel cutoff keeps only the pairs within it: O(N·r²) instead of O(N²)).
 """
@@ -13,8 +13,8 @@ import math
 from pixinfo._checks import check_finite, check_nonnegative_int, check_positive_int
 from pixinfo.errors import WorkTooLargeError
 
-PAIRS_PER_SECOND = 4e7  # exact R, float64, today's torch reference on one core of the development machine
-FUSED_PAIRS_PER_SECOND = 5e8  # the fused (numba) kernel on one core of the same machine (224x224: 2.5e9 pairs)
+PAIRS_PER_SECOND = 4e7  # exact R, float64, the torch reference on one core of a 2-core AMD EPYC (Zen 1)
+FUSED_PAIRS_PER_SECOND = 5e8  # the fused (numba) kernel on one core of the same CPU (224x224: 2.5e9 pairs)
 DEFAULT_MAX_PAIRS = 10**11  # about three minutes for the fused kernel at that rate
 SUGGESTED_CUTOFF = 8
 

@@ -1,4 +1,4 @@
-"""Distance kernels f(d) for the neighbour-information measures (science.md §2)."""
+"""Distance kernels f(d) for the neighbour-information measures."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Straightforward O(N²) reference implementations of the measures.
 
-They follow science.md §2 literally (dense distance matrix, no tables, no FFT)
+They follow the measures' definitions literally (dense distance matrix, no tables, no FFT)
 and exist to check the fast implementations and to serve as the baseline of
 ``analyses/bench_information.py``. Memory grows as N² per image.
 """

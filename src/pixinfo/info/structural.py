@@ -1,4 +1,4 @@
-"""Structural neighbour information retained by a rearrangement (science.md §2a).
+"""Structural neighbour information retained by a rearrangement.
 
 For a gather map ``s`` (output position ``o`` takes its value from ``s(o)``)::
 

@@ -1,4 +1,4 @@
-"""Value information retained per position over a dataset (science.md §2c).
+"""Value information retained per position over a dataset.
 
 For each output position ``o`` the dataset gives pairs (original value at the
 source of ``o``, transformed value at ``o``). Two statistics per position:

@@ -125,8 +125,8 @@ class ProcessPool(Executor):
 def start_ray(address: str | None = None, *, num_cpus: int | None = None, dashboard: bool = False):
     """Connect to Ray at ``address`` or start a local runtime, with usage statistics off.
 
-    A local runtime runs on this machine only (one node) and starts without its dashboard unless
-    asked; nothing is sent off the machine.
+    A local runtime runs on the local host only (one node) and starts without its dashboard unless
+    asked; nothing is sent off the host.
     """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:

@@ -2,7 +2,7 @@
 
 bf16 autocast pays on CUDA and on CPUs with *native* bf16 arithmetic (x86 AVX-512-BF16 or
 AMX-BF16, Arm BF16): on a 2-core AMD EPYC with AVX-512-BF16 one ResNet-18 training step ran
-2.2× faster than fp32, 2.5× with channels-last (the measurement behind issue 13). On CPUs
+2.2× faster than fp32, 2.5× with channels-last. On CPUs
 without native bf16, oneDNN emulates it and it is far slower than fp32 (a CNN step ran ~10×
 slower on an AVX2-only EPYC), so ``"auto"`` keeps fp32 there. Under bf16 on the CPU, attention
 uses PyTorch's math kernel (see :class:`_Autocast`).
@@ -20,8 +20,8 @@ import torch
 
 from pixinfo.provenance import cpuinfo_fields
 
-# convolutional models, for which channels-last helps under bf16 (measured on the AVX-512-BF16
-# machine: ResNet-18 and the CNN gain 15-20%, the ViT loses 10%)
+# convolutional models, for which channels-last helps under bf16 (measured on a CPU with
+# AVX-512-BF16: ResNet-18 and the CNN gain 15-20%, the ViT loses 10%)
 CHANNELS_LAST_MODELS = frozenset({"resnet18", "cnn", "lenet"})
 
 

@@ -35,8 +35,8 @@ class Transform(nn.Module):
     ``mirror:key=value,...``, and its spec options, their defaults and its help line come from
     its constructor's signature and docstring (see :meth:`spec_options`).
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name : str
         Spec name (``pixinfo score --transform NAME:...``).
     shared_key : bool

@@ -35,7 +35,7 @@ from pixinfo._checks import check_bool, check_finite, check_grid_shape, check_in
 from pixinfo.errors import ParameterError
 from pixinfo.transforms.permutation import GatherTransform, make_generator
 
-# science.md §3: five random-function families, vortex i (1-based) uses family (i mod 5) + 1
+# the authors' key generator: five random-function families, vortex i (1-based) uses family (i mod 5) + 1
 VORTEX_FAMILIES = (
     lambda w, x: w[0] * np.sin(w[1] * x + w[2]) + w[3] * np.cos(w[4] * x + w[5]),
     lambda w, x: w[0] * x + w[1] * x**3 + w[2] * np.exp(2 * x) + w[3] * np.cos(w[4] * x + w[5]),
@@ -358,7 +358,7 @@ class RandomVortex(GatherTransform, spec="vortex"):
 
     @property
     def unique_source_fraction(self) -> float:
-        """Distinct source pixels / all pixels (1 for a bijective map; science.md §3)."""
+        """Distinct source pixels / all pixels (1 for a bijective map)."""
         return float(torch.unique(self.index).numel() / self.index.numel())
 
     def init_kwargs(self) -> dict[str, Any]:
