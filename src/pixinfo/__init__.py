@@ -2,7 +2,7 @@
 
 Submodules are imported on first use, so ``import pixinfo`` stays light:
 ``pixinfo.info`` (the measures), ``pixinfo.data`` (datasets),
-``pixinfo.transforms`` (keyed transforms) and :func:`pixinfo.score`.
+``pixinfo.transforms`` (keyed transforms) and [`pixinfo.score`][pixinfo.scoring.score].
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Scalars (counts, seeds, flags, finite numbers, choices) and tensors (image batches, gather
 maps, grid shapes) are checked here where they come in; every failure raises a
-:mod:`pixinfo.errors` type whose message names the parameter, what was expected and what was
+[`pixinfo.errors`][pixinfo.errors] type whose message names the parameter, what was expected and what was
 given.
 """
 
@@ -74,7 +74,7 @@ def check_seed(value: object, name: str = "seed") -> int:
 
 def check_rng(value: object, name: str = "seed") -> np.random.Generator:
     """A NumPy generator: ``value`` itself if it is one, else one seeded by ``value`` (a seed, as
-    :func:`check_seed` checks it)."""
+    ``check_seed`` checks it)."""
     if isinstance(value, np.random.Generator):
         return value
     return np.random.default_rng(check_seed(value, name))
@@ -228,7 +228,7 @@ def check_gather_index(index: object, n: int, name: str = "index") -> torch.Tens
 def bind_call(fn, *args, what: str, **kwargs):
     """``fn(*args, **kwargs)``, with the arguments bound to ``fn``'s signature first.
 
-    An unknown or missing argument is a :class:`~pixinfo.errors.ParameterError` naming ``what``
+    An unknown or missing argument is a [`ParameterError`][pixinfo.errors.ParameterError] naming ``what``
     and the accepted parameters; a ``TypeError`` raised *inside* ``fn`` (a real bug) is not
     caught and mislabelled as bad options.
 

@@ -244,7 +244,7 @@ def _config_choices() -> dict[str, tuple[str, ...]]:
 
 
 def add_config_arguments(p: argparse.ArgumentParser) -> None:
-    """One option per :class:`~pixinfo.train.TrainConfig` field, generated from the dataclass:
+    """One option per [`TrainConfig`][pixinfo.train.config.TrainConfig] field, generated from the dataclass:
     type from its annotation, default and help from the config (``FIELD_HELP``). Options not
     given are absent from the parsed namespace (``dest`` ``cfg_<field>``), so a recipe's values
     stay in force for them."""

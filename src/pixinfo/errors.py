@@ -1,6 +1,6 @@
 """Typed errors raised at pixinfo's boundaries.
 
-Every error subclasses both :class:`PixinfoError` and the built-in exception a
+Every error subclasses both [`PixinfoError`][pixinfo.errors.PixinfoError] and the built-in exception a
 caller would naturally catch (``ValueError``, ``TypeError``,
 ``FileNotFoundError``), so ``except ValueError`` keeps working.
 """

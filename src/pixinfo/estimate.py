@@ -1,9 +1,9 @@
 """Named estimates with intervals, and the one bootstrap interval method of pixinfo.
 
-Every interval pixinfo reports is a percentile bootstrap interval (:func:`percentile_interval`),
-in :mod:`pixinfo.scoring` and :mod:`pixinfo.stats` alike; a quantity with no sampling error (R
-of one fixed map) is an :class:`Estimate` whose interval is the point. Each consumer of
-randomness draws from its own stream (:func:`stream`), so changing one option (say, the number of
+Every interval pixinfo reports is a percentile bootstrap interval ([`percentile_interval`][pixinfo.estimate.percentile_interval]),
+in ``pixinfo.scoring`` and ``pixinfo.stats`` alike; a quantity with no sampling error (R
+of one fixed map) is an [`Estimate`][pixinfo.estimate.Estimate] whose interval is the point. Each consumer of
+randomness draws from its own stream ([`stream`][pixinfo.estimate.stream]), so changing one option (say, the number of
 value-retention resamples) does not move another interval.
 """
 

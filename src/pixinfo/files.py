@@ -1,7 +1,7 @@
 """Files written whole, and where pixinfo keeps its cache.
 
 Every file pixinfo writes (records, keys, checkpoints, models, tables, figures) goes to a temporary
-file in the same folder first and is moved into place with :func:`os.replace`, so a reader
+file in the same folder first and is moved into place with ``os.replace``, so a reader
 never sees a torn file and concurrent writers leave one of the complete versions.
 """
 
@@ -45,7 +45,7 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
-    """:func:`write_atomic` for text (UTF-8)."""
+    """[`write_atomic`][pixinfo.files.write_atomic] for text (UTF-8)."""
     return write_atomic(path, lambda f: f.write(text.encode("utf-8")))
 
 

@@ -3,7 +3,7 @@ negative-images paper, LeNet and an MLP.
 
 Every model built here takes float images in [0, 1] of shape ``(B, C, H, W)``
 and returns logits ``(B, num_classes)``. Input normalisation lives *inside* the
-model (:class:`InputNorm`), so attacks, semantic evaluation and fooling-image
+model ([`InputNorm`][pixinfo.models.InputNorm]), so attacks, semantic evaluation and fooling-image
 search work in pixel space and clip to [0, 1].
 
 No pretrained weights are used anywhere: nothing can be downloaded at run time,
@@ -221,7 +221,7 @@ def build_model(
         ``(C, H, W)`` of the inputs.
     num_classes : int
     normalization : {"dataset", "per-image", "none"}
-        Input normalisation inside the model (see :class:`InputNorm`); ``mean``/``std``
+        Input normalisation inside the model (see [`InputNorm`][pixinfo.models.InputNorm]); ``mean``/``std``
         are the per-channel statistics for ``"dataset"`` (default 0.5/0.5).
     **options
         Passed to the network (e.g. ``small_stem=False`` for resnet18, ``patch=7`` for vit,
@@ -299,7 +299,7 @@ def check_model(model: nn.Module, *, image_shape: tuple[int, int, int], num_clas
 
 
 def save_model(model: Classifier, path, *, extra: dict[str, Any] | None = None):
-    """Save a :class:`Classifier` (its build spec and weights) for :func:`load_model`, written whole."""
+    """Save a ``Classifier`` (its build spec and weights) for [`load_model`][pixinfo.models.load_model], written whole."""
     if not isinstance(model, Classifier):
         raise TypeError(f"save_model takes a pixinfo Classifier (from build_model), got {type(model).__name__}")
     from pixinfo.files import torch_save_atomic
@@ -310,7 +310,7 @@ def save_model(model: Classifier, path, *, extra: dict[str, Any] | None = None):
 
 
 def load_model(path, *, map_location="cpu") -> Classifier:
-    """Rebuild a model saved by :func:`save_model` (safe loading: weights and plain data only).
+    """Rebuild a model saved by [`save_model`][pixinfo.models.save_model] (safe loading: weights and plain data only).
 
     Raises
     ------
@@ -342,7 +342,7 @@ def load_model(path, *, map_location="cpu") -> Classifier:
 def load_torch_file(path, *, map_location="cpu", kind: str = "file"):
     """``torch.load(path, weights_only=True)`` with typed errors naming the path.
 
-    Raises ``FileNotFoundError`` for a missing file and :class:`~pixinfo.errors.CorruptFileError`
+    Raises ``FileNotFoundError`` for a missing file and [`CorruptFileError`][pixinfo.errors.CorruptFileError]
     for one that is truncated, not a torch file, or holds anything but weights and plain data.
     """
     from pixinfo.errors import CorruptFileError

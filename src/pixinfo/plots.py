@@ -9,7 +9,7 @@ MEASURES = (("structural_retention", "structural R"), ("content_retention", "con
 
 
 def plot_scores(frame, path: str | Path, *, title: str | None = None) -> Path:
-    """A PNG bar chart of the three measures per transform (rows of :func:`pixinfo.scoring.to_frame`),
+    """A PNG bar chart of the three measures per transform (rows of [`pixinfo.scoring.to_frame`][pixinfo.scoring.to_frame]),
     with their 95% intervals as error bars; written whole.
 
     Examples

@@ -42,8 +42,8 @@ def git_state(path: str | Path | None = None) -> dict[str, Any]:
 def cpuinfo_fields(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, str]:
     """Each field of ``/proc/cpuinfo`` with its first value (the first processor's); ``{}`` where unreadable.
 
-    Read once per path and process. Its callers: :func:`cpu_model_name` and the bf16 check of
-    :mod:`pixinfo.train.precision`.
+    Read once per path and process. Its callers: [`cpu_model_name`][pixinfo.provenance.cpu_model_name] and the bf16 check of
+    [`pixinfo.train.precision`][pixinfo.train.precision].
     """
     try:
         text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
@@ -58,7 +58,7 @@ def cpuinfo_fields(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, str]:
 
 
 def cpu_model_name() -> str | None:
-    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else what :mod:`platform` says, or None."""
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else what ``platform`` says, or None."""
     return cpuinfo_fields().get("model name") or platform.processor() or None
 
 

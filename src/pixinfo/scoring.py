@@ -35,7 +35,7 @@ ESTIMATES = ("structural_retention", "content_retention", "value_nmi", "value_sp
 
 @dataclass(frozen=True)
 class Score:
-    """The three measures for one transform on one set of images, each an :class:`Estimate`
+    """The three measures for one transform on one set of images, each an [`Estimate`][pixinfo.estimate.Estimate]
     (value, 95% percentile-bootstrap interval, and how it was obtained).
 
     * ``structural_retention``: R of the transform's shared map (exact: the interval is the
@@ -45,7 +45,7 @@ class Score:
     * ``value_nmi`` / ``value_spearman``: position-averaged value retention, aligned by the
       shared map when there is one, on ``value_images`` images (bootstrap over images, each
       resample recomputing the per-position statistics; the interval is centred at the estimate,
-      :func:`pixinfo.estimate.centred_interval`, because duplicated images bias the replicates).
+      [`pixinfo.estimate.centred_interval`][pixinfo.estimate.centred_interval], because duplicated images bias the replicates).
     """
 
     transform: str
@@ -78,7 +78,7 @@ class Score:
 
 
 def to_frame(scores: Sequence[Score]):
-    """A pandas DataFrame with one row per score (:meth:`Score.to_dict`)."""
+    """A pandas DataFrame with one row per score ([`Score.to_dict`][pixinfo.scoring.Score.to_dict])."""
     import pandas as pd
 
     return pd.DataFrame([s.to_dict() for s in scores])
@@ -175,7 +175,7 @@ def _transformed(transform: TransformLike, images: torch.Tensor, *, label: str, 
 
 
 def _check_options(*, kernel, seed, max_maps, n_boot, n_boot_value, max_value_images, batch_size, progress) -> None:
-    """The scalar options of :func:`score_table`, checked before any image is touched."""
+    """The scalar options of [`score_table`][pixinfo.scoring.score_table], checked before any image is touched."""
     if not isinstance(kernel, Kernel):
         raise ParameterError(f"kernel must be a pixinfo.info.Kernel, got {type(kernel).__name__}")
     check_seed(seed)
@@ -209,7 +209,7 @@ def score_table(
     transforms : sequence of callables
         pixinfo transforms or any callable mapping float ``(B, C, H, W)``
         images in [0, 1] to images of the same shape. A callable without a
-        declared map is probed (:func:`pixinfo.info.probe_map`).
+        declared map is probed ([`pixinfo.info.probe_map`][pixinfo.info.probe.probe_map]).
     data : Dataset, Split or tensor
         Images to score on (uint8, or float in [0, 1]).
     kernel : Kernel
@@ -279,7 +279,7 @@ def score_table(
 
 
 def score(transform: TransformLike, data: Dataset | Split | torch.Tensor, **options) -> Score:
-    """Score one transform; keyword options as in :func:`score_table`.
+    """Score one transform; keyword options as in [`score_table`][pixinfo.scoring.score_table].
 
     Examples
     --------

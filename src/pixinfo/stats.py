@@ -1,9 +1,9 @@
 """Statistics for "does information loss predict accuracy loss?".
 
-* :func:`correlate`: Pearson, Spearman and Kendall correlations with percentile bootstrap
+* [`correlate`][pixinfo.stats.correlate]: Pearson, Spearman and Kendall correlations with percentile bootstrap
   intervals that resample *clusters* (e.g. transform settings), per group and pooled, with
   Holm-adjusted p-values across every test in the table.
-* :func:`fit_loss_model`: OLS of accuracy loss on the information measures with model-family
+* [`fit_loss_model`][pixinfo.stats.fit_loss_model]: OLS of accuracy loss on the information measures with model-family
   interactions, cluster-robust standard errors, R² and the partial R² of each measure.
 
 Examples

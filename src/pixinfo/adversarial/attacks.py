@@ -2,10 +2,10 @@
 
 In the style of foolbox 3: an attack holds only keyword-only hyper-parameters and takes the
 model and the perturbation sizes (``epsilons``, one value or a list: one call sweeps them) at
-call time; one template :meth:`Attack.__call__` validates the inputs, runs the attack in eval
+call time; one template ``Attack.__call__`` validates the inputs, runs the attack in eval
 mode (restoring the model's mode afterwards), clips to the valid pixel range [0, 1] and reports
 success and perturbation sizes. Variants differ by subclass hooks: a fixed-size attack
-implements :meth:`FixedEpsilonAttack.run` (``LinfPGD`` and ``L2PGD`` share PGD's loop and differ
+implements ``FixedEpsilonAttack.run`` (``LinfPGD`` and ``L2PGD`` share PGD's loop and differ
 in how they normalise the gradient, project and start), a minimisation attack (L-BFGS) finds
 its own size and ``epsilons`` bound what counts as a success.
 
@@ -127,7 +127,7 @@ def _epsilons(epsilons, *, allow_inf: bool = False) -> tuple[list[float], bool]:
 class Attack:
     """Template: validate, run in eval mode, clip to [0, 1], report success, for each epsilon.
 
-    Subclasses implement :meth:`attack`, returning one batch of adversarial images per epsilon.
+    Subclasses implement ``attack``, returning one batch of adversarial images per epsilon.
     ``targeted_only`` attacks aim at the most likely wrong class when no ``target`` is given.
     """
 
@@ -135,7 +135,7 @@ class Attack:
 
     def __call__(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
                  epsilons=None, target: torch.Tensor | None = None):  # fmt: skip
-        """Attack ``images`` with every size in ``epsilons``: one :class:`AttackResult` for a
+        """Attack ``images`` with every size in ``epsilons``: one [`AttackResult`][pixinfo.adversarial.attacks.AttackResult] for a
         number, a list of them for a list."""
         images = check_float_images(images)
         eps_list, single = self._sizes(epsilons)
@@ -175,7 +175,7 @@ class Attack:
 
 
 class FixedEpsilonAttack(Attack):
-    """An attack run once per epsilon: subclasses implement :meth:`run` for one size ``eps``."""
+    """An attack run once per epsilon: subclasses implement ``run`` for one size ``eps``."""
 
     def attack(self, model, images, labels, target, epsilons):
         return [self.run(model, images, labels, target, eps) for eps in epsilons]
@@ -203,8 +203,8 @@ class FGSM(FixedEpsilonAttack):
 
 class PGD(FixedEpsilonAttack):
     """Projected gradient descent (Madry et al.) with a seeded random start; the norm is a
-    subclass (:class:`LinfPGD`, :class:`L2PGD`) that supplies the hooks :meth:`normalize`,
-    :meth:`project` and :meth:`initial_delta`.
+    subclass ([`LinfPGD`][pixinfo.adversarial.attacks.LinfPGD], [`L2PGD`][pixinfo.adversarial.attacks.L2PGD]) that supplies the hooks ``normalize``,
+    ``project`` and [`initial_delta`][pixinfo.adversarial.attacks.PGD.initial_delta].
 
     ``rel_stepsize`` is the step as a fraction of eps (default ``2.5 / steps``).
     """

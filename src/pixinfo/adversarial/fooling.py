@@ -1,11 +1,11 @@
 """Fooling images from noise (Nguyen, Yosinski & Clune): MAP-Elites evolution with a direct or a
 CPPN encoding, and gradient ascent on a class's confidence.
 
-The search is declared in parts (in the style of pyribs): an :class:`Encoding` turns genomes
+The search is declared in parts (in the style of pyribs): an [`Encoding`][pixinfo.adversarial.fooling.Encoding] turns genomes
 into images (``init`` / ``mutate`` / ``render`` / ``take``, all drawing from one
-:class:`Random`), an :class:`EliteArchive` keeps one elite per class and is driven by ``ask``
+[`Random`][pixinfo.adversarial.fooling.Random]), an [`EliteArchive`][pixinfo.adversarial.fooling.EliteArchive] keeps one elite per class and is driven by ``ask``
 (parents for the next generation) and ``tell`` (offspring and their confidences), and
-:func:`evolve` is the short loop between them. A new encoding is one class with those four
+[`evolve`][pixinfo.adversarial.fooling.evolve] is the short loop between them. A new encoding is one class with those four
 methods. The whole population is rendered and classified in one batched forward pass per
 generation on the model's device. Every run is seeded.
 
@@ -398,7 +398,7 @@ def evolve(
 ) -> FoolingResult:
     """MAP-Elites with one elite per class; fitness = that class's softmax confidence.
 
-    Each generation asks the :class:`EliteArchive` for ``population`` parents (drawn uniformly
+    Each generation asks the [`EliteArchive`][pixinfo.adversarial.fooling.EliteArchive] for ``population`` parents (drawn uniformly
     from the cells), mutates them with the ``encoding``, classifies all offspring in one forward
     pass and tells the archive, which keeps every offspring that beats a class's elite. Stops
     when every class's elite reaches ``target`` (unless ``stop_at_target=False``, for timing a

@@ -1,7 +1,7 @@
 """Accuracy on semantically equivalent inputs: negatives, rotations, flips, contrast, translations.
 
 Hosseini & Poovendran showed that networks trained on regular images classify
-negative images near chance. :func:`semantic_accuracy` measures a model on the
+negative images near chance. [`semantic_accuracy`][pixinfo.adversarial.semantic.semantic_accuracy] measures a model on the
 test (and training) images and on meaning-preserving transforms of them, with
 per-class accuracy and confusion matrices.
 
@@ -114,7 +114,7 @@ def semantic_accuracy(
     data : pixinfo.data.Dataset, or a pair ``(images, labels)``
         uint8 images or floats in [0, 1].
     transforms : sequence or dict
-        Names from :data:`SEMANTIC_TRANSFORMS` (short names of transform specs), transform specs
+        Names from ``SEMANTIC_TRANSFORMS`` (short names of transform specs), transform specs
         (``"xor:bits=1"``), callables, or a dict naming them. ``identity`` is always measured.
     splits : sequence of str
         Which splits of a Dataset to measure (a pair counts as split ``"data"``).

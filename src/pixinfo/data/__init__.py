@@ -67,7 +67,7 @@ def available_datasets() -> dict[str, str]:
     """Each dataset name mapped to ``"ok: <where its files are>"`` or the reason it cannot be found.
 
     The files are located, not read (fast, whatever their size): a copy that is found but
-    corrupt still fails in :func:`load_dataset`, with :class:`~pixinfo.errors.CorruptDatasetError`.
+    corrupt still fails in [`load_dataset`][pixinfo.data.load_dataset], with [`CorruptDatasetError`][pixinfo.errors.CorruptDatasetError].
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""One loader per dataset. Each returns a :class:`Dataset` or raises a typed error."""
+"""One loader per dataset. Each returns a [`Dataset`][pixinfo.data._types.Dataset] or raises a typed error."""
 
 from __future__ import annotations
 

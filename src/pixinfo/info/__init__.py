@@ -1,9 +1,9 @@
 """The three neighbour-information measures (the framework of Cao et al., arXiv 2411.16207).
 
-* :func:`structural_retention` — R of a gather map or influence matrix
-* :func:`neighbour_information` — I(X), kernel-weighted Moran's I of images
-* :func:`value_retention` — per-position NMI / Spearman over a dataset
-* :func:`probe_map` — a black-box transform's map, by one-hot probing
+* [`structural_retention`][pixinfo.info.structural.structural_retention] — R of a gather map or influence matrix
+* [`neighbour_information`][pixinfo.info.content.neighbour_information] — I(X), kernel-weighted Moran's I of images
+* [`value_retention`][pixinfo.info.value.value_retention] — per-position NMI / Spearman over a dataset
+* [`probe_map`][pixinfo.info.probe.probe_map] — a black-box transform's map, by one-hot probing
 """
 
 from pixinfo.info.content import neighbour_information

@@ -1,6 +1,6 @@
 """Fused numba kernels (CPU): exact ``R`` of gather maps, value retention.
 
-Imported lazily by :mod:`pixinfo.info.structural` on the first call that needs
+Imported lazily by ``pixinfo.info.structural`` on the first call that needs
 it, so importing pixinfo neither imports numba nor compiles anything; each
 kernel is compiled on its first call (and cached on disk where numba finds a
 writable cache directory; a read-only install compiles once per process).
@@ -224,7 +224,7 @@ def _threads(pairs: int) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class GridConstants:
-    """Read-only inputs of :func:`all_pairs` or :func:`local_pairs` for one kernel on one grid.
+    """Read-only inputs of ``all_pairs`` or ``local_pairs`` for one kernel on one grid.
 
     ``signed``: the flat signed table ``S[dy + h−1, dx + w−1] = T[|dy|, |dx|]``.
     All pairs: ``weights`` are the output weights, ``expanded`` says which
@@ -241,7 +241,7 @@ class GridConstants:
 
 
 def grid_constants(table: np.ndarray, offsets: list[tuple[int, int]] | None) -> GridConstants:
-    """:class:`GridConstants` from the ``(h, w)`` float64 offset table ``T`` and the half-plane
+    """``GridConstants`` from the ``(h, w)`` float64 offset table ``T`` and the half-plane
     offsets within a cutoff (None: all pairs)."""
     h, w = table.shape
     rows = np.concatenate([table[:, :0:-1], table], axis=1)  # rows[dy, w-1+dx] = T[dy, |dx|]
@@ -280,8 +280,8 @@ def numerator(flat: torch.Tensor, grid: GridConstants) -> torch.Tensor:
 
 
 def value_sums(x: torch.Tensor, y: torch.Tensor, levels: int, perms: torch.Tensor | None) -> torch.Tensor:
-    """Per-position sums of ``(P, n)`` uint8 levels (one row per position): :func:`count_entropy_sums`
-    with the ``(S, n)`` shuffles ``perms``, or :func:`rank_sums` when ``perms`` is None. ``(P, k)`` float64."""
+    """Per-position sums of ``(P, n)`` uint8 levels (one row per position): ``count_entropy_sums``
+    with the ``(S, n)`` shuffles ``perms``, or ``rank_sums`` when ``perms`` is None. ``(P, k)`` float64."""
     xs = np.ascontiguousarray(x.detach().numpy(), dtype=np.uint8)
     ys = np.ascontiguousarray(y.detach().numpy(), dtype=np.uint8)
     positions, n = xs.shape

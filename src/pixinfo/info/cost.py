@@ -2,7 +2,7 @@
 
 Exact R sums over every ordered pair of pixels: a 28×28 grid has 6·10⁵ pairs, a 1024×1024 grid
 1.1·10¹²; at the ~4·10⁷ pairs per second measured on one core of a 2-core AMD EPYC (Zen 1) that is
-eight hours. :func:`check_pair_budget` refuses such a job with the estimate and the way to bound
+eight hours. ``check_pair_budget`` refuses such a job with the estimate and the way to bound
 it (a kernel cutoff keeps only the pairs within it: O(N·r²) instead of O(N²)).
 """
 

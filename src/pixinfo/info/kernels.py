@@ -179,13 +179,13 @@ class Kernel:
 
 @functools.lru_cache(maxsize=64)
 def cached_pair_sums(kernel: Kernel, h: int, w: int) -> tuple[float, float]:
-    """:meth:`Kernel.pair_sums`, cached per kernel and grid (a busy CPU makes evaluating f costly)."""
+    """[`Kernel.pair_sums`][pixinfo.info.kernels.Kernel.pair_sums], cached per kernel and grid (a busy CPU makes evaluating f costly)."""
     return kernel.pair_sums(h, w)
 
 
 @functools.lru_cache(maxsize=4)
 def cached_weight_matrix(kernel: Kernel, h: int, w: int) -> torch.Tensor:
-    """:meth:`Kernel.weight_matrix` in float64 on the CPU, cached; callers must not modify it."""
+    """[`Kernel.weight_matrix`][pixinfo.info.kernels.Kernel.weight_matrix] in float64 on the CPU, cached; callers must not modify it."""
     return kernel.weight_matrix(h, w)
 
 

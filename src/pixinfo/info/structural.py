@@ -71,9 +71,9 @@ def structural_retention(
         Upper bound on pair entries materialised at once by ``"reference"``
         (memory bound).
     max_pairs : int, optional
-        Refuse (:class:`~pixinfo.errors.WorkTooLargeError`, with the time it would take and the
+        Refuse ([`WorkTooLargeError`][pixinfo.errors.WorkTooLargeError], with the time it would take and the
         cutoff that bounds it) a gather-map computation that visits more pairs than this;
-        default :data:`pixinfo.info.cost.DEFAULT_MAX_PAIRS` (1e11: an exact 1024x1024 R is refused).
+        default ``pixinfo.info.cost.DEFAULT_MAX_PAIRS`` (1e11: an exact 1024x1024 R is refused).
     dtype : torch.dtype, optional
         Accumulation dtype; float64 on the CPU and float32 on CUDA by default.
         ``"fused"`` accumulates in float64 only.
@@ -141,7 +141,7 @@ def _gather_numerator(
 
 @functools.lru_cache(maxsize=16)
 def _fused_constants(kernel: Kernel, h: int, w: int):
-    """The fused kernels' :class:`~pixinfo.info._fused.GridConstants`, cached per kernel and grid."""
+    """The fused kernels' ``GridConstants``, cached per kernel and grid."""
     from pixinfo.info import _fused
 
     offsets = None if kernel.cutoff is None else half_plane_offsets(kernel, h, w)
@@ -214,7 +214,7 @@ def cutoff_offsets(kernel: Kernel, h: int, w: int) -> list[tuple[int, int]]:
 
 
 def half_plane_offsets(kernel: Kernel, h: int, w: int) -> list[tuple[int, int]]:
-    """One offset of each ``±(dy, dx)`` pair of :func:`cutoff_offsets`: ``dy > 0``, or ``dy == 0 < dx``."""
+    """One offset of each ``±(dy, dx)`` pair of ``cutoff_offsets``: ``dy > 0``, or ``dy == 0 < dx``."""
     return [(dy, dx) for dy, dx in cutoff_offsets(kernel, h, w) if dy > 0 or (dy == 0 and dx > 0)]
 
 

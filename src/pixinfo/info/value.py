@@ -39,7 +39,7 @@ def quantise(images: torch.Tensor, levels: int, *, dtype: torch.dtype = torch.lo
     """Integer grey levels ``0 .. levels-1`` of uint8 or [0, 1] float images, as ``dtype``.
 
     One policy for both dtypes: a float image is first put on the uint8 grid (``round(255 x)``,
-    as :func:`pixinfo.data.to_uint8` does), then ``levels`` equal bins of the 256 grey values are
+    as ``pixinfo.data.to_uint8`` does), then ``levels`` equal bins of the 256 grey values are
     taken, so the same images as uint8 and as float get the same levels.
 
     Examples
@@ -118,7 +118,7 @@ def _adjusted_nmi(
 def _adjusted_nmi_fused(
     x: torch.Tensor, y: torch.Tensor, levels: int, n_shuffles: int, generator: torch.Generator
 ) -> torch.Tensor:
-    """As :func:`_adjusted_nmi` (same shuffles) for position-major ``(P, n)`` levels:
+    """As ``_adjusted_nmi`` (same shuffles) for position-major ``(P, n)`` levels:
     all histograms of a position in one compiled pass."""
     from pixinfo.info import _fused  # imports numba: only when a fused sum is asked for
 
@@ -161,7 +161,7 @@ def _correlation(sxy: torch.Tensor, sxx: torch.Tensor, syy: torch.Tensor) -> tor
 
 
 def _spearman_fused(x: torch.Tensor, y: torch.Tensor, levels: int) -> torch.Tensor:
-    """As :func:`_spearman` for position-major ``(P, n)`` levels, the rank sums in one compiled pass."""
+    """As ``_spearman`` for position-major ``(P, n)`` levels, the rank sums in one compiled pass."""
     from pixinfo.info import _fused
 
     sums = _fused.value_sums(x, y, levels, None)

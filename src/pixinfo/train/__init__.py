@@ -1,11 +1,11 @@
-"""Training on original and transformed data (:func:`train`), its records and its sweeps.
+"""Training on original and transformed data ([`train`][pixinfo.train.trainer.train]), its records and its sweeps.
 
-:mod:`~pixinfo.train.config` holds :class:`TrainConfig`; :mod:`~pixinfo.train.trainer` the
-orchestration; :mod:`~pixinfo.train.loader` the device-resident loader;
-:mod:`~pixinfo.train.optim` the optimizer and schedule factories; :mod:`~pixinfo.train.evaluate`
-the evaluation; :mod:`~pixinfo.train.precision` the choice of bf16 and channels-last;
-:mod:`~pixinfo.train.augment` the batched device-side augmentations;
-:mod:`~pixinfo.train.executors` running many configs in-process, on a process pool or on Ray.
+``config`` holds [`TrainConfig`][pixinfo.train.config.TrainConfig]; ``trainer`` the
+orchestration; ``loader`` the device-resident loader;
+[`optim`][pixinfo.train.optim] the optimizer and schedule factories; ``evaluate``
+the evaluation; [`precision`][pixinfo.train.precision] the choice of bf16 and channels-last;
+``augment`` the batched device-side augmentations;
+[`executors`][pixinfo.train.executors] running many configs in-process, on a process pool or on Ray.
 """
 
 from pixinfo.train.augment import random_crop, random_flip, random_negative, ricap

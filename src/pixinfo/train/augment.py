@@ -40,7 +40,7 @@ def random_crop(images: torch.Tensor, *, pad: int, generator: torch.Generator) -
 
 
 def _crop(images: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
-    """:func:`random_crop` without the checks (the trainer's hot loop checks once, up front)."""
+    """``random_crop`` without the checks (the trainer's hot loop checks once, up front)."""
     if pad == 0:
         return images
     b, c, h, w = images.shape

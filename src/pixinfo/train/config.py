@@ -1,4 +1,4 @@
-"""The configuration of a training run (:class:`TrainConfig`): every field that decides its result.
+"""The configuration of a training run ([`TrainConfig`][pixinfo.train.config.TrainConfig]): every field that decides its result.
 
 The CLI's ``pixinfo train`` options are generated from these fields, so the defaults and the
 help of each option live here, in one place (``FIELD_HELP``).
@@ -61,16 +61,16 @@ FIELD_HELP: dict[str, str] = {
 class TrainConfig:
     """Everything that decides a training run's result (and its record's identity).
 
-    ``transform`` is a spec of :func:`pixinfo.transforms.build_transform`
+    ``transform`` is a spec of [`pixinfo.transforms.build_transform`][pixinfo.transforms.registry.build_transform]
     (``None``: original images). With a per-image transform,
     ``per_image_keys="fixed"`` gives each image one key for the whole run (like
     the paper's released "random" datasets) and ``"fresh"`` draws new keys for
     every batch. ``augment`` decides whether crops, flips and RICAP act on the
     transformed images (``"after"``, the paper's order), on the plain images
     before the keyed transform (``"before"``), or not at all (``"none"``).
-    ``data_tag`` names a modified dataset passed to :func:`~pixinfo.train.train`
+    ``data_tag`` names a modified dataset passed to [`train`][pixinfo.train.trainer.train]
     with ``data=``, so its records are not confused with the stock dataset's.
-    Field help: :data:`FIELD_HELP`.
+    Field help: ``FIELD_HELP``.
     """
 
     dataset: str = "digits"
@@ -110,7 +110,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """A config from :meth:`to_dict` output; unknown keys are an error naming them."""
+        """A config from ``to_dict`` output; unknown keys are an error naming them."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
@@ -124,7 +124,7 @@ class TrainConfig:
         return json_digest(d, length=16)
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` for a configuration that cannot run (before loading anything)."""
+        """Raise [`ConfigError`][pixinfo.errors.ConfigError] for a configuration that cannot run (before loading anything)."""
         for ok, message in self._checks():
             if not ok:
                 raise ConfigError(message)

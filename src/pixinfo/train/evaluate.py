@@ -13,7 +13,7 @@ from pixinfo.models import evaluating
 
 
 class Evaluation(NamedTuple):
-    """What :func:`evaluate` measured: ``accuracy`` and mean cross-entropy ``loss`` of the logits it
+    """What [`evaluate`][pixinfo.train.evaluate.evaluate] measured: ``accuracy`` and mean cross-entropy ``loss`` of the logits it
     reports (averaged with the mirror image's under test-time flips), and ``accuracy_plain``, the
     accuracy of the un-flipped images alone (from the same forward pass; None without flips)."""
 

@@ -1,13 +1,13 @@
 """Run many independent training configs: in-process, on a local pool of worker processes, or on Ray.
 
-An analysis builds its list of :class:`~pixinfo.train.TrainConfig` and hands it to an executor;
+An analysis builds its list of [`TrainConfig`][pixinfo.train.config.TrainConfig] and hands it to an executor;
 each run writes its own record (written whole) into ``results_dir``, so runs done anywhere add
 up, and a rerun skips every config whose finished record is present.
 
-* :class:`InProcess` runs them one after the other in this process.
-* :class:`ProcessPool` runs them on ``workers`` local processes (``spawn``), splitting the torch
+* [`InProcess`][pixinfo.train.executors.InProcess] runs them one after the other in this process.
+* [`ProcessPool`][pixinfo.train.executors.ProcessPool] runs them on ``workers`` local processes (``spawn``), splitting the torch
   threads between them (two workers with one thread each suit small models on two cores).
-* :class:`RayExecutor` sends one Ray task per run to a local runtime (started with usage
+* [`RayExecutor`][pixinfo.train.executors.RayExecutor] sends one Ray task per run to a local runtime (started with usage
   statistics and the dashboard off) or to a cluster (``address``); a task asks for one GPU when
   CUDA is present. Needs the optional extra: ``pip install 'pixinfo[ray]'``.
 
@@ -60,7 +60,7 @@ def _progress(total: int, desc: str, enabled: bool):
 
 
 class Executor:
-    """Runs a list of configs; subclasses say where (:meth:`map`)."""
+    """Runs a list of configs; subclasses say where (``map``)."""
 
     progress: bool = True
 

@@ -1,10 +1,10 @@
 """A device-resident training loader in the style of airbench.
 
-:class:`DeviceLoader` owns the training images (uint8, on the device), the shuffling, the keyed
+[`DeviceLoader`][pixinfo.train.loader.DeviceLoader] owns the training images (uint8, on the device), the shuffling, the keyed
 transform (applied once with its key, or per batch with fresh keys), the augmentation in the
 chosen order and the slice of each global batch that this DDP rank trains on. Its random state
 is one ``torch.Generator`` on the device plus one NumPy generator (RICAP's host-side scalars),
-both part of a checkpoint (:meth:`state_dict`). The hot loop does no validation and no host
+both part of a checkpoint ([`state_dict`][pixinfo.train.loader.DeviceLoader.state_dict]). The hot loop does no validation and no host
 synchronisation: everything is checked once, when the loader is built.
 """
 
@@ -48,7 +48,7 @@ class DeviceLoader:
         Crops, flips and RICAP act on the transformed images, on the plain ones before the
         transform, or not at all. Negatives (``negative_p``) follow the same order.
     batch_size, crop_pad, flip, ricap_beta, negative_p
-        As in :class:`~pixinfo.train.TrainConfig`.
+        As in [`TrainConfig`][pixinfo.train.config.TrainConfig].
     seed : int
         Seeds the device generator (shuffling, augmentation, fresh keys) and the NumPy one.
     rank, world : int

@@ -70,8 +70,8 @@ def make_schedule(opt: torch.optim.Optimizer, config, total_steps: int) -> torch
 class WeightAverage:
     """Exponential moving average of a model's parameters and buffers (``decay`` per step).
 
-    ``decay=0`` keeps no average (:attr:`model` is the trained model itself). The average's
-    copy lives on the model's device; :meth:`update` runs once per step without host syncs.
+    ``decay=0`` keeps no average (``model`` is the trained model itself). The average's
+    copy lives on the model's device; ``update`` runs once per step without host syncs.
     """
 
     def __init__(self, model: nn.Module, decay: float) -> None:

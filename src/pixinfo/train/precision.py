@@ -5,7 +5,7 @@ AMX-BF16, Arm BF16): on a 2-core AMD EPYC with AVX-512-BF16 one ResNet-18 traini
 2.2× faster than fp32, 2.5× with channels-last. On CPUs
 without native bf16, oneDNN emulates it and it is far slower than fp32 (a CNN step ran ~10×
 slower on an AVX2-only EPYC), so ``"auto"`` keeps fp32 there. Under bf16 on the CPU, attention
-uses PyTorch's math kernel (see :class:`_Autocast`).
+uses PyTorch's math kernel (see ``_Autocast``).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ FLIP_DATASETS = {"fashion-mnist", "cifar10"}
 
 
 def recipe(model: str, dataset: str, **overrides: Any) -> TrainConfig:
-    """A :class:`TrainConfig` with the model's recipe, dataset-appropriate augmentation
+    """A [`TrainConfig`][pixinfo.train.config.TrainConfig] with the model's recipe, dataset-appropriate augmentation
     (random crop with 2 px padding on 28 px images, 4 px otherwise, none on 8×8 digits;
     flips for Fashion-MNIST and CIFAR-10, with test-time flips where the model's recipe asks for
     them), and any ``overrides``."""

@@ -86,13 +86,13 @@ def run_configs(configs, *, results_dir: str | Path, reuse: bool = True, resume:
     Parameters
     ----------
     data : dict, optional
-        Dataset name -> loaded :class:`~pixinfo.data.Dataset`, so an in-process sweep loads each
+        Dataset name -> loaded [`Dataset`][pixinfo.data._types.Dataset], so an in-process sweep loads each
         dataset once (worker processes load their own).
     executor : pixinfo.train.executors.Executor, optional
         Where the runs go (default: in this process).
     from_records : bool
         Train nothing: build the rows from the finished records in ``results_dir`` alone, and
-        raise :class:`~pixinfo.models.ConfigError` naming the configs that have none.
+        raise [`ConfigError`][pixinfo.errors.ConfigError] naming the configs that have none.
     missing : {"raise", "skip"}
         With ``from_records``, what becomes of configs without a finished record: the error above,
         or left out of the rows (the runs of a sweep that has not finished yet).
@@ -128,7 +128,7 @@ def adopt_records(configs, results_dir: str | Path, folders) -> int:
     folder first) where ``results_dir`` has none; how many were copied.
 
     A copied record is the same file, written whole; a config's record is only ever taken from
-    a folder where :func:`~pixinfo.train.trainer.find_record` accepts it (finished, same config hash)
+    a folder where ``find_record`` accepts it (finished, same config hash)
     and only if it holds a final test accuracy: a record migrated from a stand-in table keeps only
     what its experiment's row held (``"migrated_from"``), and adopting one without an accuracy would
     give another experiment a run with no result.

@@ -1,11 +1,11 @@
 """Fast training on original or transformed data, device-resident in the style of airbench.
 
-:func:`train` is a short orchestration of small parts: the data and model are set up once and
-checked at the boundary (:func:`_setup`); a :class:`~pixinfo.train.loader.DeviceLoader` owns
+[`train`][pixinfo.train.trainer.train] is a short orchestration of small parts: the data and model are set up once and
+checked at the boundary (``_setup``); a [`DeviceLoader`][pixinfo.train.loader.DeviceLoader] owns
 the uint8 images, shuffling, keyed transform, augmentation and DDP slice; the optimizer and
-schedule come from :mod:`pixinfo.train.optim`; :func:`~pixinfo.train.evaluate.evaluate` stands
+schedule come from [`pixinfo.train.optim`][pixinfo.train.optim]; [`evaluate`][pixinfo.train.evaluate.evaluate] stands
 alone; every epoch ends with an atomically written checkpoint in the cache folder
-(:func:`pixinfo.files.cache_dir`), so ``resume=True`` continues an interrupted run and ends
+([`pixinfo.files.cache_dir`][pixinfo.files.cache_dir]), so ``resume=True`` continues an interrupted run and ends
 with bit-identical weights. The same entry point runs under ``torchrun --nproc_per_node=N``
 with DistributedDataParallel (NCCL on GPUs, gloo on CPU): every rank draws the same global
 batch and trains on its slice, so N processes follow the single-process run.
@@ -169,7 +169,7 @@ def _saved_model_intact(config: TrainConfig, record: dict[str, Any]) -> bool:
 
 @dataclass
 class _Run:
-    """Everything a run trains with, built and checked once by :func:`_setup`."""
+    """Everything a run trains with, built and checked once by ``_setup``."""
 
     config: TrainConfig
     device: torch.device

@@ -2,9 +2,9 @@
 
 Every transform works on ``(B, C, H, W)`` batches (uint8 or float in [0, 1],
 any device; output with the input's dtype and device), draws its key from a
-seed or ``torch.Generator``, saves it (:meth:`Transform.save_key`,
-:func:`load_transform`), exposes its gather map when it is a rearrangement
-(:meth:`Transform.gather_map`) and has ``inverse()`` where one exists.
+seed or ``torch.Generator``, saves it ([`Transform.save_key`][pixinfo.transforms.base.Transform.save_key],
+[`load_transform`][pixinfo.transforms.base.load_transform]), exposes its gather map when it is a rearrangement
+([`Transform.gather_map`][pixinfo.transforms.base.Transform.gather_map]) and has ``inverse()`` where one exists.
 """
 
 from pixinfo.transforms.base import (

@@ -24,16 +24,16 @@ from pixinfo.errors import NotInvertibleError  # noqa: E402  (re-exported: its h
 class Transform(nn.Module):
     """Base of pixinfo's keyed transforms.
 
-    Subclasses implement :meth:`apply` on a checked ``(B, C, H, W)`` batch
+    Subclasses implement ``apply`` on a checked ``(B, C, H, W)`` batch
     (uint8 or float in [0, 1]; output on the same device with the same dtype)
-    and :meth:`init_kwargs`, the constructor arguments (tensors allowed) that
-    rebuild the transform with the same key; :meth:`save_key` writes them as
-    JSON and :func:`load_transform` reads them back.
+    and [`init_kwargs`][pixinfo.transforms.base.Transform.init_kwargs], the constructor arguments (tensors allowed) that
+    rebuild the transform with the same key; [`save_key`][pixinfo.transforms.base.Transform.save_key] writes them as
+    JSON and [`load_transform`][pixinfo.transforms.base.load_transform] reads them back.
 
     A class joins the spec registry by declaring its spec name,
-    ``class Mirror(GatherTransform, spec="mirror")``; :meth:`from_spec` then builds it from
+    ``class Mirror(GatherTransform, spec="mirror")``; [`from_spec`][pixinfo.transforms.base.Transform.from_spec] then builds it from
     ``mirror:key=value,...``, and its spec options, their defaults and its help line come from
-    its constructor's signature and docstring (see :meth:`spec_options`).
+    its constructor's signature and docstring (see [`spec_options`][pixinfo.transforms.base.Transform.spec_options]).
 
     Attributes
     ----------
@@ -77,7 +77,7 @@ class Transform(nn.Module):
 
     @classmethod
     def from_spec(cls, shape: tuple[int, ...], *args: Any, dataset: str | None = None, **options: Any) -> Transform:
-        """Build from a spec's parameters: ``options`` are :meth:`spec_options` (booleans as
+        """Build from a spec's parameters: ``options`` are [`spec_options`][pixinfo.transforms.base.Transform.spec_options] (booleans as
         ``true/false/1/0/yes/no``); ``shape`` goes to constructors that take one. ``dataset``
         is for transforms whose key depends on it (``vortex:authors``)."""
         from pixinfo._checks import bind_call
@@ -88,8 +88,8 @@ class Transform(nn.Module):
 
     @classmethod
     def check_spec_options(cls, args: tuple, options: dict[str, Any]) -> dict[str, Any]:
-        """``options`` checked against :meth:`spec_options` (no positional ones, no unknown
-        names) with booleans parsed; a :class:`~pixinfo.errors.ParameterError` names the rest."""
+        """``options`` checked against [`spec_options`][pixinfo.transforms.base.Transform.spec_options] (no positional ones, no unknown
+        names) with booleans parsed; a [`ParameterError`][pixinfo.errors.ParameterError] names the rest."""
         from pixinfo._checks import parse_bool
         from pixinfo.errors import ParameterError
 
@@ -143,7 +143,7 @@ class Transform(nn.Module):
 
 
 def load_transform(source: str | Path | dict[str, Any]) -> Transform:
-    """Rebuild a transform from :meth:`Transform.save_key`'s JSON (a path or the dict).
+    """Rebuild a transform from [`Transform.save_key`][pixinfo.transforms.base.Transform.save_key]'s JSON (a path or the dict).
 
     Raises
     ------
@@ -207,7 +207,7 @@ def _decode(value: Any) -> Any:
 class FunctionTransform(Transform):
     """Wraps a user's callable (no declared map: scoring probes it).
 
-    The callable is not saved with :meth:`save_key`; the key records its name only.
+    The callable is not saved with [`save_key`][pixinfo.transforms.base.Transform.save_key]; the key records its name only.
     """
 
     name = "function"

@@ -14,8 +14,8 @@ from pixinfo.transforms.permutation import SEED, GatherTransform, key_seed, make
 
 def check_block_size(shape: tuple[int, ...], size: object) -> tuple[int, int, int]:
     """``(H, W, size)`` for a grid ``shape`` (``(H, W)`` or ``(C, H, W)``) cut into ``size``×``size``
-    blocks: ``size`` must be an int >= 1 (:class:`~pixinfo.errors.ParameterError`) dividing both
-    sides (:class:`~pixinfo.errors.ShapeError`)."""
+    blocks: ``size`` must be an int >= 1 ([`ParameterError`][pixinfo.errors.ParameterError]) dividing both
+    sides ([`ShapeError`][pixinfo.errors.ShapeError])."""
     h, w = check_grid_shape(shape)
     size = check_positive_int(size, "size")
     if h % size or w % size:
@@ -25,7 +25,7 @@ def check_block_size(shape: tuple[int, ...], size: object) -> tuple[int, int, in
 
 def split_blocks(images: torch.Tensor, size: int) -> torch.Tensor:
     """``(B, C, H, W)`` → ``(B, n_blocks, size*size*C)``: the ``size``×``size`` blocks in raster
-    order, each block's values in (row, column, channel) order; :func:`merge_blocks` undoes it.
+    order, each block's values in (row, column, channel) order; ``merge_blocks`` undoes it.
 
     Examples
     --------
@@ -41,7 +41,7 @@ def split_blocks(images: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def merge_blocks(blocks: torch.Tensor, shape: tuple[int, int, int], size: int) -> torch.Tensor:
-    """The inverse of :func:`split_blocks`: ``(B, n_blocks, size*size*C)`` → ``(B, C, H, W)``
+    """The inverse of ``split_blocks``: ``(B, n_blocks, size*size*C)`` → ``(B, C, H, W)``
     for images of ``shape`` ``(C, H, W)``."""
     c, h, w = shape
     grid = blocks.reshape(blocks.shape[0], h // size, w // size, size, size, c).permute(0, 5, 1, 3, 2, 4)

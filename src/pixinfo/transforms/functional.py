@@ -54,12 +54,12 @@ def invert_gather(index: torch.Tensor) -> torch.Tensor:
 
 
 def negative(images: torch.Tensor) -> torch.Tensor:
-    """``1 - x`` for float images, ``255 - x`` for uint8 (checked; :func:`negate` is the unchecked core)."""
+    """``1 - x`` for float images, ``255 - x`` for uint8 (checked; ``negate`` is the unchecked core)."""
     return negate(check_image_batch(images))
 
 
 def negate(images: torch.Tensor) -> torch.Tensor:
-    """:func:`negative` without the input check (for batches already checked, in hot loops)."""
+    """``negative`` without the input check (for batches already checked, in hot loops)."""
     return 255 - images if images.dtype == torch.uint8 else 1.0 - images
 
 

@@ -1,6 +1,6 @@
 """Meaning-preserving transforms of the semantic evaluation: mirror images and rotations
 (rearrangements, so their structural retention is 1 by construction), translations and
-contrast changes. Each is a pure function in :mod:`pixinfo.transforms.functional` plus the
+contrast changes. Each is a pure function in ``pixinfo.transforms.functional`` plus the
 thin module here.
 
 Examples

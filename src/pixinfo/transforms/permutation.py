@@ -279,6 +279,6 @@ class PerImagePermutation(Transform, spec="per-image-permutation"):
     def sample_gather_maps(
         self, n_maps: int, shape: tuple[int, ...], *, generator: torch.Generator
     ) -> torch.Tensor:
-        """``(n_maps, H*W)`` maps drawn as :meth:`apply` draws them (for scoring)."""
+        """``(n_maps, H*W)`` maps drawn as ``apply`` draws them (for scoring)."""
         h, w = check_grid_shape(shape)
         return random_permutations(n_maps, h * w, generator=generator)

@@ -3,7 +3,7 @@
 A spec is ``NAME[:key=value,...]``; specs joined by ``+`` are composed left to right
 (``vortex:authors+negative``). The names are those the transform classes declare
 (``class FixedPermutation(GatherTransform, spec="permutation")``); each class builds itself
-from its spec (:meth:`~pixinfo.transforms.Transform.from_spec`), with the defaults of its own
+from its spec ([`from_spec`][pixinfo.transforms.base.Transform.from_spec]), with the defaults of its own
 signature, and its help line is generated from that signature and its docstring.
 """
 
@@ -28,7 +28,7 @@ DEFAULT_TRANSFORMS = ("identity", "vortex:authors", "block:size=4", "permutation
 
 
 def default_transforms(dataset: str | None) -> list[str]:
-    """:data:`DEFAULT_TRANSFORMS` for ``dataset``: a generated vortex key where the authors have none.
+    """``DEFAULT_TRANSFORMS`` for ``dataset``: a generated vortex key where the authors have none.
 
     Examples
     --------

@@ -1,8 +1,8 @@
 """Pointwise value transforms: pixels stay where they are, their values change.
 
 They act on 8-bit grey levels: uint8 input as is, float input in [0, 1] is
-quantised to ``round(255 x)`` first (except :class:`Negative` and
-:class:`MonotoneMap`, which are defined on [0, 1]), and the output has the
+quantised to ``round(255 x)`` first (except [`Negative`][pixinfo.transforms.value.Negative] and
+[`MonotoneMap`][pixinfo.transforms.value.MonotoneMap], which are defined on [0, 1]), and the output has the
 input's dtype and device.
 """
 

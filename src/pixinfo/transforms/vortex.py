@@ -140,7 +140,7 @@ class VortexKey:
 
     @classmethod
     def load(cls, path: str | Path) -> VortexKey:
-        """A key saved by :meth:`save`; ``CorruptFileError`` naming the path if it is not one."""
+        """A key saved by ``save``; ``CorruptFileError`` naming the path if it is not one."""
         from pixinfo.errors import CorruptFileError
         from pixinfo.files import read_json
 
