@@ -1,11 +1,11 @@
 """Does an encryption that stays learnable stay secret? Ciphertext-only and known-plaintext attacks
 on pixinfo's keyed transforms, and measures of what they recover.
 
-* :func:`attack` (or :func:`attack_rearrangement`, :func:`attack_blocks`, :func:`attack_xor`,
-  :func:`attack_levels`): from encrypted images alone to a :class:`RecoveredKey`;
-* :func:`recovery_measures`: exact key entries (up to the grid's symmetries, and with a public
+* [`attack`][pixinfo.privacy.attacks.attack] (or [`attack_rearrangement`][pixinfo.privacy.attacks.attack_rearrangement], [`attack_blocks`][pixinfo.privacy.attacks.attack_blocks], [`attack_xor`][pixinfo.privacy.attacks.attack_xor],
+  [`attack_levels`][pixinfo.privacy.attacks.attack_levels]): from encrypted images alone to a [`RecoveredKey`][pixinfo.privacy.attacks.RecoveredKey];
+* [`recovery_measures`][pixinfo.privacy.measures.recovery_measures]: exact key entries (up to the grid's symmetries, and with a public
   prior), PSNR, SSIM and the accuracy of a model trained on originals, on held-out decryptions;
-* :func:`known_plaintext`: how many (plain, encrypted) pairs determine the key.
+* [`known_plaintext`][pixinfo.privacy.known_plaintext]: how many (plain, encrypted) pairs determine the key.
 """
 
 from pixinfo.privacy.attacks import (

@@ -1,4 +1,4 @@
-"""Compiled kernels of :func:`pixinfo.privacy.layout.refine_layout`: iterated local search over
+"""Compiled kernels of [`pixinfo.privacy.layout.refine_layout`][pixinfo.privacy.layout.refine_layout]: iterated local search over
 grid layouts (rectangle moves, then best-swap descent) with annealed acceptance.
 
 A layout ``L`` puts piece ``L[p]`` at grid position ``p``; its score is the affinity summed over

@@ -1,8 +1,8 @@
 """Ciphertext-only attacks: from encrypted images alone (no plaintext, no key) to an estimated inverse.
 
 The attacker knows the scheme (Kerckhoffs: the transform's family and public parameters such as
-the block size) but not the key. Each attack returns a :class:`RecoveredKey` whose
-:meth:`~RecoveredKey.decrypt` undoes the estimated key, and whose ``found`` says whether the
+the block size) but not the key. Each attack returns a [`RecoveredKey`][pixinfo.privacy.attacks.RecoveredKey] whose
+[`decrypt`][pixinfo.privacy.attacks.RecoveredKey.decrypt] undoes the estimated key, and whose ``found`` says whether the
 ciphertexts showed any key structure at all (keyless transforms must report none).
 """
 
@@ -57,7 +57,7 @@ class RecoveredKey:
     found : bool
         False when the ciphertexts showed no structure a shared key would leave.
     confidence : float
-        Share of positions with significant structure (see :func:`~pixinfo.privacy.layout.structure_fraction`).
+        Share of positions with significant structure (see [`structure_fraction`][pixinfo.privacy.layout.structure_fraction]).
     inverse : numpy.ndarray or None
         Gather kind: ``inverse[p]`` = encrypted position believed to hold grid position p.
         XOR kind: the estimated ``(H, W)`` uint8 key. Levels kind: the 256-entry table from
@@ -163,14 +163,14 @@ def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05, 
     Encrypted positions that were grid neighbours are found by their partial correlation across
     images; the positions are then placed on the grid by jigsaw-style growth from the strongest
     neighbours (restarts with several weights of the second-ring correlations), grown again from
-    the largest trusted patch (:func:`~pixinfo.privacy.layout.trusted_segment`) until it stops
+    the largest trusted patch (``trusted_segment``) until it stops
     growing, and repaired by linear assignment. The identity layout (right for schemes that move
     few pixels: partial permutations, swaps, weak vortices), treated alike, competes; the layout
     whose neighbours agree most wins, and is refined by ``refine`` iterations of iterated local
-    search (:func:`~pixinfo.privacy.layout.refine_layout`, two restarts drawn from ``seed``).
+    search ([`refine_layout`][pixinfo.privacy.layout.refine_layout], two restarts drawn from ``seed``).
     By default grids of at most 256 positions get 20,000 iterations and larger grids none: on
     28x28 images the search was slow and gained nothing.
-    The result is defined up to the grid's symmetries (see :func:`pixinfo.privacy.align_symmetry`).
+    The result is defined up to the grid's symmetries (see [`pixinfo.privacy.align_symmetry`][pixinfo.privacy.measures.align_symmetry]).
 
     Examples
     --------
@@ -245,7 +245,7 @@ def attack_blocks(ciphertexts: torch.Tensor, *, size: int, shuffle_within: bool 
     correlations pooled over all blocks (they share it); the blocks are then placed by growth on
     the squared differences of facing edges over all ciphertexts, trying each of the in-block
     arrangement's symmetries and keeping the best-fitting assembly. Schemes that also rotate or
-    flip blocks are attacked at the pixel level (:func:`attack_rearrangement`).
+    flip blocks are attacked at the pixel level ([`attack_rearrangement`][pixinfo.privacy.attacks.attack_rearrangement]).
     """
     ciphertexts = _check_ciphertexts(ciphertexts)
     h, w = ciphertexts.shape[-2:]

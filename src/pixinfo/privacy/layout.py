@@ -2,7 +2,7 @@
 placement of encrypted positions (or blocks) on the grid by jigsaw-style growth and repair.
 
 Everything works from the sufficient statistics of the ciphertexts: per-position means and the
-covariance of the positions (:func:`position_stats`), so the images are read once.
+covariance of the positions ([`position_stats`][pixinfo.privacy.layout.position_stats]), so the images are read once.
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def repair_layout(affinity: np.ndarray, layout: np.ndarray, adjacency: np.ndarra
     A position is suspect when fewer than half of its grid neighbours hold one of its piece's
     ``top`` strongest partners; suspects are re-assigned among the suspect positions to maximise
     the affinity to their trusted (non-suspect) neighbours. A round that lowers
-    :func:`layout_score` is undone.
+    ``layout_score`` is undone.
     """
     layout = layout.copy()
     partners = np.argsort(-affinity, 1)[:, :top]
@@ -277,7 +277,7 @@ def refine_layout(
     temperature: float = 0.3,
     seed: int | np.random.Generator = 0,
 ) -> tuple[np.ndarray, float]:
-    """Raise a layout's neighbour agreement (:func:`layout_score`) by iterated local search.
+    """Raise a layout's neighbour agreement (``layout_score``) by iterated local search.
 
     Each iteration mirrors, half-turns, transposes or cyclically shifts a random rectangle of the
     grid (whole misplaced patches move at once), then swaps pairs of pieces while a swap gains,

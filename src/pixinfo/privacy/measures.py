@@ -24,7 +24,7 @@ def _second_moments(images: torch.Tensor) -> torch.Tensor:
 
 
 def align_symmetry(key: RecoveredKey, ciphertexts: torch.Tensor, *, prior: torch.Tensor) -> RecoveredKey:
-    """Pick the grid symmetry and cyclic shift of a gather key (:func:`~pixinfo.privacy.layout.alignment_maps`)
+    """Pick the grid symmetry and cyclic shift of a gather key (``alignment_maps``)
     with public plain images ``prior``: for each symmetry the shift whose mean decryption is
     closest to the prior's mean image, then the symmetry whose decrypted second moments
     ``E[x xᵀ]`` are closest to the prior's (mean images of digits and clothes are nearly
@@ -166,7 +166,7 @@ def recovery_measures(
 
     Decryptions are scored twice for gather keys: aligned by the symmetry and cyclic shift that
     fit the truth best (``_d4``: an attacker with no prior, scored up to the grid's symmetries
-    and shifts) and by those a public ``prior`` picks (``_prior``; see :func:`align_symmetry`). For other keys
+    and shifts) and by those a public ``prior`` picks (``_prior``; see [`align_symmetry`][pixinfo.privacy.measures.align_symmetry]). For other keys
     both are the same. ``accuracy_*`` needs ``model`` (trained on originals) and ``labels``;
     ``accuracy_original`` is its accuracy on ``original``.
 

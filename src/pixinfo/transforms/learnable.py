@@ -1,16 +1,16 @@
 """Learnable image encryptions of the privacy-preserving deep-learning literature.
 
-* ``learnable``: Tanaka's block-wise scramble of 4-bit halves (:class:`LearnableEncryption`);
-* ``etc``: the encryption-then-compression block cipher of Kurihara, Kiya et al. (:class:`EtC`);
+* ``learnable``: Tanaka's block-wise scramble of 4-bit halves ([`LearnableEncryption`][pixinfo.transforms.learnable.LearnableEncryption]);
+* ``etc``: the encryption-then-compression block cipher of Kurihara, Kiya et al. ([`EtC`][pixinfo.transforms.learnable.EtC]);
 * ``pixel-based`` and ``pixel-based-per-image``: the pixel-wise negative–positive transformation
-  and colour shuffle of Sirichotedumrong, Kinoshita and Kiya (:class:`PixelBased`,
-  :class:`PerImagePixelBased`);
-* ``instahide``: InstaHide's mixing of images with random sign flips (:class:`InstaHide`).
+  and colour shuffle of Sirichotedumrong, Kinoshita and Kiya ([`PixelBased`][pixinfo.transforms.learnable.PixelBased],
+  [`PerImagePixelBased`][pixinfo.transforms.learnable.PerImagePixelBased]);
+* ``instahide``: InstaHide's mixing of images with random sign flips ([`InstaHide`][pixinfo.transforms.learnable.InstaHide]).
 
-Each is a pure function (:func:`nibble_scramble`, :func:`pixel_based`, :func:`instahide`) plus a
+Each is a pure function ([`nibble_scramble`][pixinfo.transforms.learnable.nibble_scramble], [`pixel_based`][pixinfo.transforms.learnable.pixel_based], [`instahide`][pixinfo.transforms.learnable.instahide]) plus a
 thin module. All keep the shape ``(B, C, H, W)``, the dtype and the device of their input. The
 shared-key ciphers are exact on 8-bit images and ``inverse()`` returns their decryption (an
-:class:`InverseCipher`); the per-image schemes have no inverse.
+[`InverseCipher`][pixinfo.transforms.learnable.InverseCipher]); the per-image schemes have no inverse.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def _check_keyed(t: Transform, images: torch.Tensor, shape: tuple[int, ...]) -> 
 
 # -- ciphers and their inverses -------------------------------------------------------------------
 class Cipher(Transform):
-    """A keyed encryption with an exact decryption: subclasses implement :meth:`decrypt`, and
-    :meth:`inverse` returns it as a transform (:class:`InverseCipher`)."""
+    """A keyed encryption with an exact decryption: subclasses implement ``decrypt``, and
+    ``inverse`` returns it as a transform ([`InverseCipher`][pixinfo.transforms.learnable.InverseCipher])."""
 
     def decrypt(self, images: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -89,7 +89,7 @@ class Cipher(Transform):
 
 
 class InverseCipher(Transform):
-    """The decryption of a :class:`Cipher`, keeping what it inverts: its spec is
+    """The decryption of a [`Cipher`][pixinfo.transforms.learnable.Cipher], keeping what it inverts: its spec is
     ``inverse(<spec of the cipher>)``, its saved key holds the cipher's key, and its own
     inverse is the cipher again.
 
@@ -129,7 +129,7 @@ class InverseCipher(Transform):
 
 # -- Tanaka 2018 ----------------------------------------------------------------------------------
 def nibble_scramble(images: torch.Tensor, *, size: int, order: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
-    """One step of Tanaka's learnable image encryption on 4-bit halves (:class:`LearnableEncryption`).
+    """One step of Tanaka's learnable image encryption on 4-bit halves ([`LearnableEncryption`][pixinfo.transforms.learnable.LearnableEncryption]).
 
     The images are quantised to 8-bit levels (``round(255 x)`` for floats) and cut into
     ``size``×``size`` blocks of ``d = size*size*C`` values in (row, column, channel) order.
@@ -182,7 +182,7 @@ class LearnableEncryption(Cipher, spec="learnable"):
     negated (``h → 15 - h``) and all are shuffled, with one key for every block.
 
     Layout (the reference code's): the shuffled halves are packed back two to a byte, so the
-    output keeps the input's shape ``(B, C, H, W)`` and dtype; see :func:`nibble_scramble`.
+    output keeps the input's shape ``(B, C, H, W)`` and dtype; see [`nibble_scramble`][pixinfo.transforms.learnable.nibble_scramble].
     Float images are quantised to 8-bit levels first (``round(255 x)``; the reference
     truncates) and come back as levels / 255. The key is one permutation ``key`` of the
     ``2*size*size*C`` halves; as in the reference, the halves negated are those whose key
@@ -258,7 +258,7 @@ def pixel_based(images: torch.Tensor, *, mask: torch.Tensor, channels: torch.Ten
     ``c`` of each pixel takes channel ``channels[c]`` of the same pixel. ``mask`` broadcasts
     against the images (``(C, H, W)``, ``(1, H, W)`` or one per image ``(B, C, H, W)``);
     ``channels`` is ``(C, H, W)`` or ``(B, C, H, W)``, a permutation of the channels at every
-    pixel. :func:`pixel_based_inverse` undoes it exactly.
+    pixel. [`pixel_based_inverse`][pixinfo.transforms.learnable.pixel_based_inverse] undoes it exactly.
 
     Examples
     --------
@@ -278,7 +278,7 @@ def pixel_based(images: torch.Tensor, *, mask: torch.Tensor, channels: torch.Ten
 
 
 def pixel_based_inverse(images: torch.Tensor, *, mask: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
-    """The exact inverse of :func:`pixel_based` with the same keys: channels put back, then the
+    """The exact inverse of [`pixel_based`][pixinfo.transforms.learnable.pixel_based] with the same keys: channels put back, then the
     masked values negated again."""
     images = _batch(images)
     back = invert_gather(channels.movedim(-3, -1)).movedim(-1, -3).to(images.device)
@@ -289,7 +289,7 @@ def pixel_based_inverse(images: torch.Tensor, *, mask: torch.Tensor, channels: t
 def pixel_based_keys(
     n: int, shape: tuple[int, int, int], *, fraction: float, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` keys of :func:`pixel_based` for ``(C, H, W)`` images: a mask ``(n, C, H, W)`` that
+    """``n`` keys of [`pixel_based`][pixinfo.transforms.learnable.pixel_based] for ``(C, H, W)`` images: a mask ``(n, C, H, W)`` that
     is True at exactly ``round(fraction * C*H*W)`` uniformly chosen values, and a uniform
     channel permutation at every pixel ``(n, C, H, W)``."""
     c, h, w = shape
@@ -308,7 +308,7 @@ class PixelBased(Cipher, spec="pixel-based"):
     ``round(fraction * C*H*W)`` values, a uniformly drawn subset (the paper draws each bit with
     probability 0.5). Step 2 shuffles the colour components of every pixel with a keyed
     permutation (a no-op for grey images). One key for every image: the paper's
-    "same key" setting; :class:`PerImagePixelBased` is its key-management-free setting, with
+    "same key" setting; [`PerImagePixelBased`][pixinfo.transforms.learnable.PerImagePixelBased] is its key-management-free setting, with
     an independent key per image. Exact inverse. Pixels do not move: the gather map is the
     identity.
 
@@ -381,7 +381,7 @@ class PerImagePixelBased(Transform, spec="pixel-based-per-image"):
 
     The setting of Sirichotedumrong, Kinoshita and Kiya (IEEE Access 2019) that names the
     paper: training and test images are each encrypted with their own random key, as
-    :class:`PixelBased` does with one key. Successive calls continue the module's seeded
+    [`PixelBased`][pixinfo.transforms.learnable.PixelBased] does with one key. Successive calls continue the module's seeded
     generator, so a run is reproducible from ``seed``. No inverse (the keys are not kept).
 
     Examples
@@ -443,7 +443,7 @@ class EtC(Cipher, spec="etc"):
     and surveyed, with the other learnable encryptions, in MDPI Information 14(6):311 (2023).
     Four keyed steps on ``size``×``size`` blocks:
     (1) block permutation, (2) block rotation by a multiple of 90° and mirroring (the
-    :class:`~pixinfo.transforms.BlockScramble` with ``rotate`` and ``flip``, whose key it holds),
+    [`BlockScramble`][pixinfo.transforms.blocks.BlockScramble] with ``rotate`` and ``flip``, whose key it holds),
     (3) the negative–positive transformation of whole blocks (every value ``x → 255 - x``,
     ``1 - x`` for floats, in a keyed half of the blocks on average) and (4) colour-component
     shuffling, one keyed permutation of the channels per block (a no-op for grey images).
@@ -562,7 +562,7 @@ def instahide(images: torch.Tensor, *, k: int = 4, upper: float = 0.65, generato
 
     As in the reference code (github.com/Hazelsuko07/InstaHide, ``mixup_data``): the images
     are centred, ``x → 2x - 1`` in [-1, 1]; image ``i`` becomes
-    ``λ_i0 x_i + Σ_j λ_ij x_{π_j(i)}`` with coefficients from :func:`instahide_coefficients`
+    ``λ_i0 x_i + Σ_j λ_ij x_{π_j(i)}`` with coefficients from [`instahide_coefficients`][pixinfo.transforms.learnable.instahide_coefficients]
     and ``π_1, …, π_{k-1}`` fresh uniform permutations of the batch (a partner may repeat or be
     the image itself, so any batch size works); then every value is multiplied by an
     independent random sign. The result, in [-1, 1], is brought back to [0, 1] by ``(y + 1) / 2``
@@ -594,7 +594,7 @@ class InstaHide(Transform, spec="instahide"):
     Huang, Song, Li and Arora, "InstaHide: Instance-hiding schemes for private distributed
     learning", ICML 2020 (arXiv:2010.02772; code github.com/Hazelsuko07/InstaHide), the
     inside-dataset variant (partners from the private batch, no public images). See
-    :func:`instahide` for the mixing and for how the output comes back to [0, 1] (``(y+1)/2``
+    [`instahide`][pixinfo.transforms.learnable.instahide] for the mixing and for how the output comes back to [0, 1] (``(y+1)/2``
     of the signed mixture). Coefficients and masks are fresh for every call and every image:
     no shared key and no inverse; successive calls continue the module's seeded generator,
     so a run is replayable from ``seed``.
