@@ -25,9 +25,15 @@ from pixinfo.privacy.layout import (
     refine_layout,
     structure_fraction,
 )
+from pixinfo.privacy.prior import LinearFill, attack_rearrangement_prior, attack_values_prior
+from pixinfo.privacy.threat import ThreatModel
 from pixinfo.privacy.measures import accuracy, align_symmetry, image_similarity, key_exactness, recovery_measures
 
 __all__ = [
+    "LinearFill",
+    "ThreatModel",
+    "attack_rearrangement_prior",
+    "attack_values_prior",
     "PositionStats",
     "RecoveredKey",
     "accuracy",

@@ -8,7 +8,7 @@ ciphertexts showed any key structure at all (keyless transforms must report none
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -63,7 +63,13 @@ class RecoveredKey:
         XOR kind: the estimated ``(H, W)`` uint8 key. Levels kind: the 256-entry table from
         encrypted to plain level.
     info : dict
-        Attack-specific details (e.g. the number of images, the solver that won).
+        Attack-specific details (e.g. the threat model, the number of images, the solver that won).
+    sources : numpy.ndarray or None
+        Gather kind, where the attack estimates it: the plain source of every encrypted position
+        (copies of one source share it).
+    fill : LinearFill or None
+        Gather kind: predicts the plain positions that no encrypted position holds (a
+        non-bijective key), applied by [`decrypt`][pixinfo.privacy.attacks.RecoveredKey.decrypt].
     """
 
     kind: str
@@ -72,6 +78,8 @@ class RecoveredKey:
     inverse: np.ndarray | None
     bits: int = 8
     info: dict[str, Any] = field(default_factory=dict)
+    sources: np.ndarray | None = None
+    fill: Any = None
 
     def decrypt(self, images: torch.Tensor) -> torch.Tensor:
         """The attacker's decryption of ``images`` (same dtype and device; unchanged when nothing was found)."""
@@ -79,7 +87,11 @@ class RecoveredKey:
         if not self.found or self.inverse is None:
             return images
         if self.kind == "gather":
-            return gather_pixels(images, torch.as_tensor(self.inverse, device=images.device))
+            out = gather_pixels(images, torch.as_tensor(self.inverse, device=images.device))
+            if self.fill is None:
+                return out
+            filled = self.fill.apply(to_uint8(out).flatten(2)).reshape(out.shape)
+            return filled if images.dtype == torch.uint8 else filled.to(images.dtype) / 255
         if self.kind == "xor":
             return xor_levels(images, torch.as_tensor(self.inverse, dtype=torch.uint8), bits=self.bits)
         table = torch.as_tensor(self.inverse, dtype=torch.uint8, device=images.device)
@@ -88,8 +100,8 @@ class RecoveredKey:
 
     def aligned(self, symmetry: np.ndarray) -> RecoveredKey:
         """The gather key composed with a grid symmetry (output p takes what position symmetry[p] held)."""
-        if self.kind != "gather" or self.inverse is None:
-            return self
+        if self.kind != "gather" or self.inverse is None or self.info.get("threat") == "prior":
+            return self  # a prior fixes the grid's orientation: no symmetry is left to choose
         return RecoveredKey(self.kind, self.found, self.confidence, self.inverse[symmetry], self.bits, self.info)
 
 
@@ -403,14 +415,48 @@ def _level_table(line: np.ndarray, freq: np.ndarray) -> np.ndarray:
     return table
 
 
-def attack(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:
-    """The ciphertext-only attack for ``transform``'s scheme (its family and public options, not its key).
+def attack(transform: Transform, ciphertexts: torch.Tensor, *, public: torch.Tensor | None = None) -> RecoveredKey:
+    """The attack for ``transform``'s scheme (its family and public options, not its key).
+
+    Without ``public`` the attacker is blind (ciphertext-only, threat model "blind"); with
+    ``public`` plain images of the same kind it runs the prior attacks of
+    ``pixinfo.privacy.prior`` (threat model "prior"). The key's ``info["threat"]`` says which.
 
     Raises
     ------
     UnsupportedSchemeError
         For a scheme no attack is written for (for example a composition).
     """
+    if public is not None:
+        key = _attack_prior(transform, ciphertexts, public)
+    else:
+        key = _attack_blind(transform, ciphertexts)
+    return key if "threat" in key.info else replace(key, info={"threat": "blind", **key.info})
+
+
+def _unsupported(transform: Transform, threat: str) -> UnsupportedSchemeError:
+    return UnsupportedSchemeError(f"transform: expected a scheme with a written {threat} attack, got "
+                                  f"{type(transform).__name__} ({getattr(transform, 'spec', transform)!r})")  # fmt: skip
+
+
+def _attack_prior(transform: Transform, ciphertexts: torch.Tensor, public: torch.Tensor) -> RecoveredKey:
+    from pixinfo.privacy.prior import attack_rearrangement_prior, attack_values_prior
+    from pixinfo.transforms import InstaHide, PerImagePixelBased, PixelBased
+
+    if isinstance(transform, (GatherTransform, Identity, PerImagePermutation, InstaHide)):
+        return attack_rearrangement_prior(ciphertexts, public=public)
+    if isinstance(transform, (XorKey, PerImageXor)):
+        return attack_values_prior(ciphertexts, public=public, scheme="xor" if transform.bits == 8 else "xor-1bit")
+    if isinstance(transform, (PixelBased, PerImagePixelBased)) and ciphertexts.shape[1] == 1:
+        return attack_values_prior(ciphertexts, public=public, scheme="pixel-based")
+    if isinstance(transform, (MonotoneMap, LevelPermutation)):
+        return attack_values_prior(ciphertexts, public=public, scheme=transform.name)
+    if isinstance(transform, Negative):
+        return attack_levels(ciphertexts, scheme="negative")
+    raise _unsupported(transform, "prior")
+
+
+def _attack_blind(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:
     if isinstance(transform, BlockScramble):
         opts = transform.options
         return attack_blocks(ciphertexts, size=transform.size, shuffle_within=opts["shuffle_within"],
@@ -421,5 +467,4 @@ def attack(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:
         return attack_xor(ciphertexts, bits=transform.bits)
     if isinstance(transform, (Negative, MonotoneMap, LevelPermutation)):
         return attack_levels(ciphertexts, scheme=transform.name)
-    raise UnsupportedSchemeError(f"transform: expected a scheme with a written attack (rearrangements, block scrambles, XOR, "
-                    f"level maps), got {type(transform).__name__} ({getattr(transform, 'spec', transform)!r})")  # fmt: skip
+    raise _unsupported(transform, "blind")

@@ -66,7 +66,9 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
     """Share of the key recovered exactly, on positions (levels) that matter for ``original``.
 
     Gather keys: share of grid positions whose pixel comes back to its place, over positions that
-    vary in ``original`` (constant ones decrypt alike wherever they go), best over the grid's
+    vary in ``original`` (a source that a non-bijective key destroyed never comes back), and, for
+    keys that estimate every encrypted position's source, ``exact_sources``: the share of
+    encrypted positions whose value varies whose source is right (constant ones decrypt alike wherever they go), best over the grid's
     symmetries and cyclic shifts (``exact_d4``) and as given (``exact``); ``neighbours`` is the share
     of adjacent pairs in the decryption that were adjacent in the original. XOR keys: share of positions with the right
     key, overall and at background positions (plain level 0 in at least half the images). Level
@@ -81,14 +83,21 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
         source = source.cpu().numpy()
         varying = (v.amax(0) != v.amin(0)).any(0).reshape(-1).cpu().numpy()
         hits = _gather_hits(key.inverse, source, varying, alignment_maps(tuple(v.shape[-2:])))
-        return {"exact": float(hits[0]), "exact_d4": float(hits.max()),
-                "neighbours": _neighbour_recovery(source[key.inverse], varying, tuple(v.shape[-2:]))}  # fmt: skip
+        out = {"exact": float(hits[0]), "exact_d4": float(hits.max()),
+               "neighbours": _neighbour_recovery(source[key.inverse], varying, tuple(v.shape[-2:]))}  # fmt: skip
+        if key.sources is not None:  # per encrypted position whose value varies: is its source right?
+            c = to_uint8(transform(original))
+            moving = (c.amax(0) != c.amin(0)).any(0).reshape(-1).cpu().numpy()
+            out["exact_sources"] = float((key.sources == source)[moving].mean()) if moving.any() else 1.0
+        return out
     if key.kind == "xor":
-        true_key = getattr(transform, "key", None)
-        if true_key is None:  # a one-time pad: no key to recover
+        if not transform.shared_key:  # a one-time pad: no key to recover
             return {"exact": 0.0, "exact_background": 0.0}
+        # the effective XOR key is the encryption of a black image (a per-pixel negative: 255)
+        true_key = to_uint8(transform(torch.zeros(1, *original.shape[1:], dtype=torch.uint8)))[0].cpu()
+        true_key = (true_key >= 128).to(torch.uint8) if key.bits == 1 else true_key
         mask = 1 if key.bits == 1 else 255
-        right = (torch.as_tensor(key.inverse) & mask) == (true_key.cpu() & mask)
+        right = (torch.as_tensor(key.inverse) & mask) == (true_key & mask)
         background = ((v == 0).double().mean(0) >= 0.5).cpu()
         return {"exact": float(right.double().mean()), "exact_background": float(right[background].double().mean())}
     forward = to_uint8(transform(torch.arange(256, dtype=torch.uint8).reshape(1, 1, 1, 256))).reshape(-1).long().numpy()
