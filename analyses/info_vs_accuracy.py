@@ -34,6 +34,7 @@ from pixinfo.provenance import environment, write_json
 from pixinfo.scoring import ESTIMATES
 from pixinfo.stats import correlate, fit_loss_model
 from pixinfo.train.recipes import recipe
+from pixinfo._spec import parse_spec
 from pixinfo.transforms import build_transform
 
 MEASURES = ["structural_loss", "content_loss", "value_loss"]
@@ -69,6 +70,41 @@ def settings(size: int) -> dict[str, tuple[str, str]]:
     s["monotone map"] = ("value", "monotone")
     s["level permutation"] = ("value", "level-permutation")
     return s
+
+
+AUTHORS_KEYS = {"fashion-mnist": "vortex strength 1.0", "mnist-5k": "vortex strength 1.0", "mnist": "vortex strength 1.0"}
+KEY_SEPARATOR = " · key "
+
+
+def with_key_seed(spec: str, key_seed: int) -> str:
+    """``spec`` with its key drawn from ``key_seed`` (the ``seed`` option set or replaced)."""
+    name, positional, options = parse_spec(spec)
+    options = {**options, "seed": key_seed}
+    text = lambda v: str(v).lower() if isinstance(v, bool) else str(v)  # noqa: E731
+    return f"{name}:" + ",".join([*map(text, positional), *(f"{k}={text(v)}" for k, v in options.items())])
+
+
+def keyed_settings(specs: dict[str, tuple[str, str]], key_seeds: list[int], *, dataset: str,
+                   shape: tuple[int, ...]) -> dict[str, tuple[str, str]]:  # fmt: skip
+    """``specs`` with every shared-key setting that draws a key from a seed repeated under each of
+    ``key_seeds`` (labels ``"<setting> · key <seed>"``; key 0 keeps the plain label), plus the
+    authors' published vortex key as another key of the vortex setting it matches, where the
+    dataset has one. Keyless settings and the negative (no key) appear once."""
+    out: dict[str, tuple[str, str]] = {}
+    for label, (family, spec) in specs.items():
+        t = build_transform(spec, shape=shape, dataset=dataset)
+        keyed = t.shared_key and spec != "negative"
+        for k in key_seeds if keyed else [0]:
+            out[label if k == 0 else f"{label}{KEY_SEPARATOR}{k}"] = (family, spec if k == 0 else with_key_seed(spec, k))
+    if len(key_seeds) > 1 and dataset in AUTHORS_KEYS and AUTHORS_KEYS[dataset] in specs:
+        out[f"{AUTHORS_KEYS[dataset]}{KEY_SEPARATOR}authors"] = ("vortex", "vortex:authors")
+    return out
+
+
+def split_key(label: str) -> tuple[str, str]:
+    """(setting, key) of a label of :func:`keyed_settings` (key "0" for a plain label)."""
+    setting, _, key = label.partition(KEY_SEPARATOR)
+    return setting, key or "0"
 
 
 MEASURE_KEY = ["dataset", "spec", "max_images", "seed", "n_boot", "kernel"]
@@ -143,6 +179,9 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
     p.add_argument("--augment", nargs="+", choices=["after", "before", "none"],
                    help="augmentation orders, each a family of its own (default: after, the recipes' order)")
+    p.add_argument("--key-seeds", nargs="+", type=int, default=[0],
+                   help="key seeds of every shared-key setting (more than one adds the authors' vortex key "
+                        "where the dataset has one; default: 0)")
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
     p.add_argument("--no-progress", action="store_true")
@@ -161,6 +200,7 @@ def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
     specs = settings(ds.image_shape[1])
     if args.quick:  # a spread of settings that runs in minutes
         specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
+    specs = keyed_settings(specs, args.key_seeds, dataset=name, shape=ds.image_shape)
     scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0,
                      from_records=args.from_records)  # fmt: skip
     shared = {spec: build_transform(spec, shape=ds.image_shape, dataset=name).shared_key for _, spec in specs.values()}
@@ -182,7 +222,8 @@ def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
     runs["untransformed_acc"] = 100 * untransformed
     runs["accuracy_loss"] = 100 * (untransformed - runs["final_test_acc"])
     label = {spec: (lab, fam) for lab, (fam, spec) in specs.items()}
-    runs["setting"] = runs["transform"].map(lambda s: label[s][0])
+    runs["setting"] = runs["transform"].map(lambda s: split_key(label[s][0])[0])
+    runs["key"] = runs["transform"].map(lambda s: split_key(label[s][0])[1])
     runs["family"] = runs["transform"].map(lambda s: label[s][1])
     runs["shared_key"] = runs["transform"].map(shared)
     return runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"]), (finished, len(configs))

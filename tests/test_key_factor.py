@@ -1,0 +1,36 @@
+"""The study's key factor: every shared-key setting again under other key seeds, keys nested in settings."""
+
+import pytest
+
+from pixinfo.transforms import build_transform
+
+
+def test_key_seeds_vary_every_keyed_setting_once(analysis):
+    iva = analysis("info_vs_accuracy")
+    base = iva.settings(28)
+    keyed = iva.keyed_settings(base, [0, 1, 2], dataset="fashion-mnist", shape=(1, 28, 28))
+    for label, (family, spec) in base.items():
+        t = build_transform(spec, shape=(1, 28, 28), dataset="fashion-mnist")
+        variants = [lab for lab in keyed if iva.split_key(lab)[0] == label]
+        assert keyed[label] == (family, spec)  # key 0 keeps the study's label and spec
+        assert len(variants) == (3 if t.shared_key and spec != "negative" else 1) + (label == "vortex strength 1.0")
+    maps = {build_transform(keyed[f"swaps 25{iva.KEY_SEPARATOR}{k}"][1], shape=(1, 28, 28)).gather_map((1, 28, 28))
+            for k in (1, 2)} | {build_transform(base["swaps 25"][1], shape=(1, 28, 28)).gather_map((1, 28, 28))}
+    assert len({tuple(m.tolist()) for m in maps}) == 3  # three different keys
+    assert keyed[f"vortex strength 1.0{iva.KEY_SEPARATOR}authors"] == ("vortex", "vortex:authors")
+    assert iva.split_key("block 4 · key 2") == ("block 4", "2") and iva.split_key("block 4") == ("block 4", "0")
+
+
+@pytest.mark.parametrize(("spec", "seed", "expected"), [
+    ("vortex:seed=0,n=10,strength=0.25", 2, "vortex:seed=2,n=10,strength=0.25"),
+    ("block:size=4,shuffle_within=true", 1, "block:size=4,shuffle_within=true,seed=1"),
+    ("monotone", 1, "monotone:seed=1"),
+])  # fmt: skip
+def test_with_key_seed(analysis, spec, seed, expected):
+    assert analysis("info_vs_accuracy").with_key_seed(spec, seed) == expected
+
+
+def test_one_key_seed_changes_nothing(analysis):
+    iva = analysis("info_vs_accuracy")
+    base = iva.settings(28)
+    assert iva.keyed_settings(base, [0], dataset="fashion-mnist", shape=(1, 28, 28)) == base
