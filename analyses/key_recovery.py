@@ -1,17 +1,20 @@
-"""Does an encryption that stays learnable stay secret? Ciphertext-only key recovery for every
-setting of the information-vs-accuracy study, against the accuracy each setting keeps.
+"""Does an encryption that stays learnable stay secret, and against whom? Key recovery under
+declared threat models for every setting of the information-vs-accuracy study (each shared key
+under several key seeds, and the authors' published vortex key) and for the learnable
+encryptions of the literature, against the accuracy each setting keeps.
 
-For each dataset, setting and number of training ciphertexts the attack of pixinfo.privacy sees
-only encrypted training images; its estimated inverse decrypts held-out test images, scored by
-exact key entries (up to the grid's symmetries and shifts, and with a public prior of 300 plain
-images picking them), PSNR, SSIM and the accuracy of a CNN trained on the original images. One
-small JSON record per (dataset, setting, size) under --results; --from-records rebuilds the
-table and figure from them. Accuracy kept comes from the per-run rows of the study tables named
+Threat models (--threats): "blind", ciphertext-only: the attacker sees only encrypted training
+images; "prior", ciphertext-only with --public-images plain test images of the same kind, disjoint
+from the scored ones (no pairs). The estimated inverse decrypts held-out test images, scored by
+exact key entries (blind: up to the grid's symmetries and shifts, with 300 public images picking
+them; prior: every encrypted position's source, no symmetry left), PSNR, SSIM and the accuracy of a
+CNN trained on the original images. One small JSON record per (dataset, setting, key, size,
+threat) under --results; --from-records rebuilds the table and figure from them. Accuracy kept comes from the per-run rows of the study tables named
 by --study (analyses/results/info_vs_accuracy_<TAG>.csv: transformed / untransformed final test
 accuracy per model family, recipes' augmentation order), where they cover a setting. Naming
 them keeps a new study table (another training of a family) from entering this one unasked.
 
-    python analyses/key_recovery.py --quick                 # CPU, digits, < 60 s
+    python analyses/key_recovery.py --quick                 # CPU, digits, a few minutes
     python analyses/key_recovery.py --datasets mnist-5k fashion-mnist --tag cpu
     python analyses/key_recovery.py --from-records --tag cpu
 """
@@ -27,9 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 from _experiment import ROOT, add_common_arguments, apply_preset, outputs, save_figure, write_csv
-from info_vs_accuracy import settings
+from info_vs_accuracy import keyed_settings, settings, split_key
 
 from pixinfo.data import load_dataset
+from pixinfo.errors import UnsupportedSchemeError
 from pixinfo.files import write_text_atomic
 from pixinfo.privacy import attack, known_plaintext, recovery_measures
 from pixinfo.provenance import environment, write_json
@@ -44,31 +48,65 @@ KEPT_KEY = ["dataset", "spec", "model"]
 STUDY_TAGS = ["cpu_mnist5k", "cpu_fashion_mlp_cnn_vit"]
 
 
+LITERATURE = {
+    "learnable (Tanaka)": ("literature", "learnable:size=4"),
+    "EtC (block-wise)": ("literature", "etc:size=4"),
+    "pixel-based": ("literature", "pixel-based"),
+    "pixel-based per image": ("literature", "pixel-based-per-image"),
+    "InstaHide (k=4)": ("literature", "instahide"),
+}  # the learnable encryptions of the literature: label -> (family, spec)
+
+
 def sizes_for(n_train: int, sizes: list[int]) -> list[int]:
     """The attack sizes that fit (each at most the training set), plus "all" (= n_train)."""
     return sorted({s for s in sizes if s < n_train} | {n_train})
 
 
-def record_path(folder: Path, dataset: str, spec: str, n: int) -> Path:
-    digest = hashlib.sha256(f"{dataset}|{spec}|{n}".encode()).hexdigest()[:12]
+def attacked_settings(ds, key_seeds: list[int], *, quick: bool = False) -> dict[str, tuple[str, str]]:
+    """The study's settings under every key seed (and the published key), then the literature's schemes."""
+    specs = settings(ds.image_shape[1])
+    if quick:
+        specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 3 == 0 or v[0] in ("value", "permutation")}
+    return keyed_settings(specs, key_seeds, dataset=ds.name, shape=ds.image_shape) | LITERATURE
+
+
+def record_path(folder: Path, dataset: str, spec: str, n: int, threat: str = "blind", public: int = 0) -> Path:
+    """A blind attack's record keeps the name it always had; others add the threat and its public images."""
+    tag = f"{dataset}|{spec}|{n}" + ("" if threat == "blind" else f"|{threat}|{public}")
+    digest = hashlib.sha256(tag.encode()).hexdigest()[:12]
     return folder / f"{dataset}-{n}-{digest}.json"
 
 
-def run_one(ds, label, family, spec, n, model, args) -> dict:
+def public_images(ds, args, threat: str):
+    """Plain test images the attacker holds: after the scored ones (prior), or the last 300 (blind: only to
+    pick the grid's symmetry)."""
+    if threat == "prior":
+        return ds.test.images[args.test_images : args.test_images + args.public_images]
+    return ds.test.images[-args.prior_images:]
+
+
+def run_one(ds, label, family, spec, n, model, args, threat="blind") -> dict | None:
+    """One attack's record, or None where no attack is written for the scheme under ``threat``."""
     t = build_transform(spec, shape=ds.image_shape, dataset=ds.name)
     ciphertexts = t(ds.train.images[:n])
+    public = public_images(ds, args, threat)
     start = time.perf_counter()
-    key = attack(t, ciphertexts)
+    try:
+        key = attack(t, ciphertexts, public=public if threat == "prior" else None)
+    except UnsupportedSchemeError:
+        return None
     seconds = time.perf_counter() - start
     test = ds.test.images[: args.test_images]
-    public = ds.test.images[-args.prior_images:]  # plain images never scored (another part of the split)
     m = recovery_measures(key=key, transform=build_transform(spec, shape=ds.image_shape, dataset=ds.name),
                           original=test, labels=ds.test.labels[: len(test)], model=model, prior=public)  # fmt: skip
+    first = n == min(sizes_for(len(ds.train), args.sizes)) and threat == "blind" and family != "literature"
     kp = known_plaintext(transform=build_transform(spec, shape=ds.image_shape, dataset=ds.name),
-                         plain=ds.train.images[: max(args.kp_ks)], ks=args.kp_ks) if n == min(sizes_for(len(ds.train), args.sizes)) \
-        else {"k": [], "determined": [], "k_needed": None}  # independent of n: once per setting
+                         plain=ds.train.images[: max(args.kp_ks)], ks=args.kp_ks) if first \
+        else {"k": [], "determined": [], "k_needed": None}  # independent of n and threat: once per setting
     m = {"exact_d4": m["exact"], "exact_prior": m["exact"], **m}  # value keys have no symmetry to fix
-    return {"dataset": ds.name, "setting": label, "family": family, "spec": spec, "n_ciphertexts": n,
+    setting, key_label = split_key(label)
+    return {"dataset": ds.name, "setting": setting, "key": key_label, "family": family, "spec": spec,
+            "n_ciphertexts": n, "threat": threat, "public_images": len(public) if threat == "prior" else 0,
             "shared_key": t.shared_key, "attack_seconds": seconds, "solver": key.info.get("solver"),
             **m, "kp_k_needed": kp["k_needed"], "kp_determined": dict(zip(kp["k"], kp["determined"], strict=True)),
             "n_test": len(test), "environment": {"commit": environment()["git"]["commit"]}}  # fmt: skip
@@ -83,24 +121,28 @@ def reference_model(ds, args):
 
 
 def attack_all(args) -> None:
+    """Every (threat, size, setting) of every dataset that has no record yet; threats in the order given."""
     folder = Path(args.results)
     for name in args.datasets:
         ds = load_dataset(name)
         model, acc = reference_model(ds, args)
         print(f"{name}: CNN ({args.cnn_epochs} epochs) test accuracy {acc:.4f}", file=sys.stderr)
-        specs = settings(ds.image_shape[1])
-        if args.quick:
-            specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 3 == 0 or v[0] in ("value", "permutation")}
-        for n in sizes_for(len(ds.train), args.sizes):
-            for label, (family, spec) in specs.items():
-                path = record_path(folder, name, spec, n)
-                if path.exists():
-                    continue
-                rec = run_one(ds, label, family, spec, n, model, args)
-                write_json(path, rec)
-                print(f"{name} n={n:6d} {label:32s} found={rec['found']:.0f} exact={rec['exact_d4']:.3f} "
-                      f"ssim={rec['ssim_prior']:.3f} acc={rec.get('accuracy_prior', float('nan')):.3f} "
-                      f"({rec['attack_seconds']:.1f} s)", file=sys.stderr)  # fmt: skip
+        specs = attacked_settings(ds, args.key_seeds, quick=args.quick)
+        for threat in args.threats:
+            public = args.public_images if threat == "prior" else 0
+            for n in sizes_for(len(ds.train), args.sizes):
+                for label, (family, spec) in specs.items():
+                    path = record_path(folder, name, spec, n, threat, public)
+                    if path.exists():
+                        continue
+                    rec = run_one(ds, label, family, spec, n, model, args, threat)
+                    if rec is None:  # no attack is written for this scheme under this threat model
+                        continue
+                    write_json(path, rec)
+                    print(f"{name} {threat:6s} n={n:6d} {label:40s} found={rec['found']:.0f} "
+                          f"exact={rec.get('exact_sources', rec['exact_d4']):.3f} ssim={rec['ssim_prior']:.3f} "
+                          f"acc={rec.get('accuracy_prior', float('nan')):.3f} ({rec['attack_seconds']:.1f} s)",
+                          file=sys.stderr)  # fmt: skip
 
 
 def accuracy_kept(tags: list[str]) -> pd.DataFrame:
@@ -130,16 +172,24 @@ def load(folder: Path) -> pd.DataFrame:
     for r in rows:  # share of the key the largest k of known pairs determines
         r["kp_k_max"], r["kp_share"] = (int(max(r["kp_determined"], key=int)), max(r["kp_determined"].items(),
                                         key=lambda kv: int(kv[0]))[1]) if r["kp_determined"] else (None, None)  # fmt: skip
+        r.setdefault("threat", "blind")  # records written before threat models were a factor: blind, key 0
+        r.setdefault("key", "0")
+        r.setdefault("public_images", 0)
     data = pd.DataFrame(rows).drop(columns=["environment", "kp_determined"])
-    order = {label: i for i, label in enumerate(settings(28))}
-    return data.assign(order=data["setting"].map(order)).sort_values(["dataset", "order", "n_ciphertexts"])
+    sources = data["exact_sources"] if "exact_sources" in data else pd.Series(float("nan"), index=data.index)
+    # every encrypted position's source where the attack estimates it (prior), else exact up to symmetry
+    data["recovered"] = sources.where(sources.notna(), data["exact_d4"])
+    order = {label: i for i, label in enumerate([*settings(28), *LITERATURE])}
+    data = data.assign(order=data["setting"].map(order))
+    return data.sort_values(["dataset", "threat", "order", "key", "n_ciphertexts"])
 
 
 PRESETS = {
     "full": dict(datasets=["mnist-5k", "fashion-mnist"], sizes=[1000, 10000], test_images=500, prior_images=300,
-                 kp_ks=[1, 2, 4, 8, 16, 32, 64, 128, 256], cnn_epochs=3, n_boot=2000),
-    "quick": dict(datasets=["digits"], sizes=[300], test_images=300, prior_images=100, kp_ks=[1, 4, 16, 64],
-                  cnn_epochs=8, n_boot=200),
+                 kp_ks=[1, 2, 4, 8, 16, 32, 64, 128, 256], cnn_epochs=3, n_boot=2000, threats=["prior", "blind"],
+                 public_images=9000, key_seeds=[0, 1, 2]),
+    "quick": dict(datasets=["digits"], sizes=[300], test_images=180, prior_images=100, kp_ks=[1, 4, 16, 64],
+                  cnn_epochs=8, n_boot=200, threats=["prior", "blind"], public_images=180, key_seeds=[0]),
 }  # fmt: skip
 
 
@@ -148,7 +198,13 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", nargs="+", help="default: mnist-5k fashion-mnist")
     p.add_argument("--sizes", nargs="+", type=int, help="ciphertexts seen, plus all (default: 1000 10000)")
     p.add_argument("--test-images", type=int, help="held-out images decrypted and scored (default 500)")
-    p.add_argument("--prior-images", type=int, help="public plain images that pick the symmetry (default 300)")
+    p.add_argument("--prior-images", type=int, help="public plain images that pick the blind key's symmetry (default 300)")
+    p.add_argument("--threats", nargs="+", choices=["prior", "blind"],
+                   help="threat models, run in this order (default: prior blind)")
+    p.add_argument("--public-images", type=int,
+                   help="plain test images the prior attacker holds, after the scored ones (default 9000: as many "
+                        "as the test split has)")
+    p.add_argument("--key-seeds", nargs="+", type=int, help="key seeds of every shared-key setting (default 0 1 2)")
     p.add_argument("--kp-ks", nargs="+", type=int, help="known-plaintext pair counts (default 1 2 4 ... 256)")
     p.add_argument("--cnn-epochs", type=int, help="epochs of the reference CNN (default 3)")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
@@ -168,14 +224,14 @@ def main(argv=None) -> int:
 
 def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> None:
     kept = accuracy_kept(args.study)
-    full = data[data["n_ciphertexts"] == data.groupby("dataset")["n_ciphertexts"].transform("max")]
-    merged = full.merge(kept, on=["dataset", "spec"], how="left")
+    largest = data["n_ciphertexts"] == data.groupby("dataset")["n_ciphertexts"].transform("max")
+    merged = data[largest].merge(kept, on=["dataset", "spec"], how="left")
     write_csv(data, f"{base}.csv")
     stats = None
     have = merged.dropna(subset=["accuracy_kept"])
     if have["setting"].nunique() >= 5:
-        stats = correlate(have, x=["ssim_prior", "exact_d4"], y="accuracy_kept", by="model", cluster=["dataset", "setting"],
-                          n_boot=args.n_boot)  # fmt: skip
+        stats = correlate(have, x=["ssim_prior", "recovered"], y="accuracy_kept", by=["threat", "model"],
+                          cluster=["dataset", "setting"], n_boot=args.n_boot)  # fmt: skip
         write_csv(stats, f"{base}_correlations.csv")
     markdown = to_markdown(data, merged, stats)
     write_text_atomic(f"{base}.md", markdown)
@@ -189,59 +245,88 @@ def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> 
     })  # fmt: skip
 
 
+THREATS = {
+    "blind": "blind ciphertext-only: encrypted training images only; exact = share of varying positions back in "
+             "place up to the grid's symmetries and shifts (gather keys), or of key entries (value keys)",
+    "prior": "ciphertext-only with public plain images of the same kind (test images disjoint from the scored "
+             "ones; no pairs); exact = share of the encrypted positions whose value varies that get their exact "
+             "source (gather keys), or of key entries (value keys)",
+}  # fmt: skip
+
+
 def to_markdown(data: pd.DataFrame, merged: pd.DataFrame, stats) -> str:
     parts = []
-    for name, part in data.groupby("dataset"):
+    for (name, threat), part in data.groupby(["dataset", "threat"], sort=False):
         sizes = sorted(set(part["n_ciphertexts"]))
-        parts.append(f"**{name}**: ciphertexts seen {sizes}; {int(part['n_test'].iloc[0])} held-out test images. "
-                     "exact: share of varying positions (key entries) recovered, up to symmetry and shift; "
-                     "SSIM and CNN accuracy on decryptions aligned with the public prior; accuracy kept: "
-                     "accuracy on the transform over untransformed accuracy (same family and seed), mean over seeds, one "
-                     "column per model family of the study (– : study pending).\n\n"
-                     + recovery_table(part, merged[merged["dataset"] == name], sizes).to_markdown(
-                         index=False, disable_numparse=True) + "\n")  # fmt: skip
+        public = int(part["public_images"].max())
+        held = f", {public} public images" if threat == "prior" else ""
+        parts.append(f"**{name}, threat model {threat}** ({THREATS[threat]}{held}): ciphertexts seen {sizes}; "
+                     f"{int(part['n_test'].iloc[0])} held-out test images. Keys: the study's key seeds "
+                     f"{sorted(set(part['key']) - {'authors'})}, each shared-key cell the mean over keys with the "
+                     "range (min–max) where there are several; the published vortex key in a row of its own. "
+                     "SSIM and CNN accuracy on the decryptions at the most ciphertexts; accuracy kept: accuracy on "
+                     "the transform over untransformed accuracy (same family and seed), mean over seeds, key 0, one "
+                     "column per model family of the study (– : no study record).\n\n"
+                     + recovery_table(part, merged[(merged["dataset"] == name) & (merged["threat"] == threat)],
+                                      sizes).to_markdown(index=False, disable_numparse=True) + "\n")  # fmt: skip
     if stats is not None:
         wide = stats.pivot_table(index=["x", "group", "n"], columns="method", values=["estimate", "ci_low", "ci_high"],
                                  sort=False).reset_index()  # fmt: skip
         table = pd.DataFrame({
-            "measure": wide["x"], "model": wide["group"], "Pearson": wide["estimate"]["pearson"].map("{:.2f}".format),
+            "measure": wide["x"], "threat / model": wide["group"], "Pearson": wide["estimate"]["pearson"].map("{:.2f}".format),
             "Spearman [95% CI]": [f"{e:.2f} [{lo:.2f}, {hi:.2f}]" for e, lo, hi in zip(
                 wide["estimate"]["spearman"], wide["ci_low"]["spearman"], wide["ci_high"]["spearman"], strict=True)],
             "n": wide["n"],
         })  # fmt: skip
-        parts.append("Accuracy kept vs recovery (settings with study records; 95% bootstrap over settings):\n\n"
+        parts.append("Accuracy kept vs recovery at the most ciphertexts (rows: settings × keys with study records, "
+                     "ρ over those rows; 95% bootstrap resampling settings):\n\n"
                      + table.to_markdown(index=False, disable_numparse=True) + "\n")  # fmt: skip
     return "\n".join(parts)
 
 
+def _row_label(setting: str, key: str) -> str:
+    return f"{setting} (published key)" if key == "authors" else setting
+
+
+def _over_keys(values: pd.Series) -> str:
+    """Mean over keys, with the range where there are several; "–" where none."""
+    values = values.dropna()
+    if values.empty:
+        return "–"
+    if len(values) == 1:
+        return f"{values.iloc[0]:.2f}"
+    return f"{values.mean():.2f} ({values.min():.2f}–{values.max():.2f})"
+
+
 def recovery_table(part: pd.DataFrame, merged: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
-    """One row per setting of one dataset: recovery at every number of ciphertexts, and more."""
-    top = part[part["n_ciphertexts"] == sizes[-1]].set_index("setting")
-    exact = part.pivot_table(index="setting", columns="n_ciphertexts", values="exact_d4", aggfunc="first")
-    kp = part.dropna(subset=["kp_k_max"]).drop_duplicates("setting").set_index("setting")
-    kept = merged.dropna(subset=["accuracy_kept"]).groupby(["model", "setting"])["accuracy_kept"].mean()
-    table = pd.DataFrame(index=top.index)
-    table["shared key"] = top["shared_key"].map(lambda v: "yes" if v else "no")
-    table["found"] = top["found"].map(lambda v: "yes" if v else "no")
+    """One row per setting (the published key apart) of one dataset and threat model."""
+    part = part.assign(row=[_row_label(s, k) for s, k in zip(part["setting"], part["key"], strict=True)])
+    rows = list(dict.fromkeys(part["row"]))
+    top = part[part["n_ciphertexts"] == sizes[-1]].groupby("row", sort=False)
+    first = top.first().reindex(rows)
+    table = pd.DataFrame(index=rows)
+    table["shared key"] = first["shared_key"].map(lambda v: "yes" if v else "no")
+    table["keys"] = top["key"].nunique().reindex(rows).astype(int)
+    table["found"] = [f"{int(g['found'].sum())}/{len(g)}" for _, g in top] if len(first) else []
     for n in sizes:
-        table[f"exact (n={n})"] = exact[n].reindex(top.index).map(lambda v: "–" if v != v else f"{v:.2f}")
-    if "exact_background" in top:
-        bg = top["exact_background"].map(lambda v: "" if v != v else f" (bg {v:.2f})")
-        table[f"exact (n={sizes[-1]})"] += bg
-    table[f"SSIM (n={sizes[-1]})"] = top["ssim_prior"].map("{:.3f}".format)
+        at_n = part[part["n_ciphertexts"] == n].groupby("row")["recovered"]
+        table[f"exact (n={n})"] = [_over_keys(at_n.get_group(r)) if r in at_n.groups else "–" for r in rows]
+    table[f"SSIM (n={sizes[-1]})"] = [_over_keys(top.get_group(r)["ssim_prior"]) for r in rows]
+    acc = top["accuracy_prior"].mean().reindex(rows) if "accuracy_prior" in part else None
     table["CNN acc. on decryptions / on originals"] = (
-        [f"{a:.3f} / {o:.3f}" for a, o in zip(top["accuracy_prior"], top["accuracy_original"], strict=True)]
-        if "accuracy_prior" in top else "–")  # fmt: skip
-    table["known pairs for the key (share at most pairs)"] = [
-        _pairs_cell(kp.loc[s]) if s in kp.index else "–" for s in top.index]
+        [f"{a:.3f} / {o:.3f}" for a, o in zip(acc, first["accuracy_original"], strict=True)] if acc is not None else "–")
+    kp = part.dropna(subset=["kp_k_max"]).drop_duplicates("row").set_index("row")
+    table["known pairs for the key (share at most pairs)"] = [_pairs_cell(kp.loc[r]) if r in kp.index else "–" for r in rows]
+    kept = merged.dropna(subset=["accuracy_kept"])
+    kept = kept[kept["key"] == "0"].groupby(["model", "setting"])["accuracy_kept"].mean()
     models = sorted(kept.index.unique("model"))  # one column per model family of the study
     if not models:
         table["accuracy kept"] = "–"
     for model in models:
-        table[f"accuracy kept ({model})"] = _kept_cells(kept[model], top.index)
+        table[f"accuracy kept ({model})"] = _kept_cells(kept[model], rows)
     if len(models) > 1:
-        table["accuracy kept (mean)"] = _kept_cells(kept.groupby("setting").mean(), top.index)
-    return table.reset_index()
+        table["accuracy kept (mean)"] = _kept_cells(kept.groupby("setting").mean(), rows)
+    return table.rename_axis("setting").reset_index()
 
 
 def _kept_cells(per_setting: pd.Series, settings) -> list[str]:
@@ -259,27 +344,35 @@ def _pairs_cell(r) -> str:
 
 
 def plot(merged: pd.DataFrame, figures: Path, suffix: str) -> None:
+    """Learnable vs secret, one panel per threat model: SSIM of the attacker's decryptions (mean over
+    keys) against accuracy kept (mean over the study's families), one point per (dataset, setting)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = sorted(set(merged["dataset"]))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 4.0), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        part = merged[merged["dataset"] == name]
-        per = part.groupby(["setting", "family"], as_index=False).agg(ssim=("ssim_prior", "first"),
-                                                                     kept=("accuracy_kept", "mean"))  # fmt: skip
-        pending = per["kept"].isna().all()
-        y = per["ssim"] * 0 + 0.5 if pending else per["kept"]
-        for fam, g in per.groupby("family"):
-            ax.scatter(g["ssim"], y[g.index], s=18, label=fam)
-        ax.set_xlabel("recovery: SSIM of the attacker's decryptions")
-        ax.set_ylabel("accuracy kept (study)" if not pending else "study pending (recovery only)")
-        ax.set_title(name, fontsize=10)
+    threats = list(dict.fromkeys(merged["threat"]))
+    fig, axes = plt.subplots(1, len(threats), figsize=(4.8 * len(threats), 4.2), squeeze=False, sharey=True)
+    markers = dict(zip(sorted(set(merged["dataset"])), "osD^v", strict=False))
+    colours = {fam: f"C{i}" for i, fam in enumerate(sorted(set(merged["family"])))}
+    for ax, threat in zip(axes[0], threats, strict=True):
+        part = merged[merged["threat"] == threat]
+        kept = part[part["key"] == "0"].groupby(["dataset", "setting"])["accuracy_kept"].mean()
+        per = part.groupby(["dataset", "setting", "family"], as_index=False)["ssim_prior"].mean()
+        per["kept"] = [kept.get((d, s), float("nan")) for d, s in zip(per["dataset"], per["setting"], strict=True)]
+        per = per.dropna(subset=["kept"])
+        for (dataset, fam), g in per.groupby(["dataset", "family"]):
+            ax.scatter(g["ssim_prior"], g["kept"], s=20, marker=markers[dataset], color=colours[fam],
+                       label=f"{fam} ({dataset})")  # fmt: skip
+        ax.axvspan(-0.1, 0.3, color="0.9", zorder=0)
+        ax.set_xlabel("attacker's decryptions: SSIM")
+        ax.set_title(f"threat model: {threat}", fontsize=10)
         ax.set_xlim(-0.1, 1.05)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    axes[0][0].set_ylabel("accuracy kept (study)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=6, loc="lower center", ncol=min(len(labels), 5) or 1)
+    fig.suptitle("learnable (high) and secret (left, shaded) — against whom?", fontsize=10)
+    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
     save_figure(fig, figures / f"key_recovery{suffix}.png")
 
 

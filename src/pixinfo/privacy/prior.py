@@ -166,8 +166,8 @@ def attack_rearrangement_prior(ciphertexts: torch.Tensor, *, public: torch.Tenso
     """Recover a shared pixel rearrangement (bijective or not) from ciphertexts and public plain
     images of the same kind (threat model "prior"; see the module docstring).
 
-    ``bins`` (default: ``min(32, max(4, n // 30))`` for ``n`` ciphertexts) rank bins per image
-    statistic; ``iterations`` caps the quadratic-assignment refinement. The key's
+    ``bins`` (default: ``min(32, max(4, m // 30))``, ``m`` the smaller of the numbers of
+    ciphertexts and public images: about 30 images a bin) rank bins per image statistic; ``iterations`` caps the quadratic-assignment refinement. The key's
     ``sources`` holds the estimated source of every encrypted position; sources
     no encrypted position holds are filled by ``LinearFill`` (``info["filled"]`` counts them).
 
@@ -185,7 +185,7 @@ def attack_rearrangement_prior(ciphertexts: torch.Tensor, *, public: torch.Tenso
     """
     ciphertexts, public = _check_pair(ciphertexts, public)
     n = len(ciphertexts)
-    bins = check_positive_int(bins, "bins") if bins is not None else min(BINS, max(4, n // 30))
+    bins = check_positive_int(bins, "bins") if bins is not None else min(BINS, max(4, min(n, len(public)) // 30))
     stats = position_stats(ciphertexts)
     confidence = structure_fraction(stats.correlation()[np.ix_(stats.varying, stats.varying)], stats.n)
     info = {"threat": "prior", "n_images": n, "n_public": len(public), "bins": bins}
