@@ -143,10 +143,10 @@ def check_model_values(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 
 def recipe_overrides(args: argparse.Namespace, model: str) -> dict:
-    """The recipe changes given on the command line for ``model``: ``--epochs``, ``--max-train`` and
-    ``--batch-size``."""
+    """The recipe changes given on the command line for ``model``: ``--epochs``, ``--max-train``,
+    ``--batch-size`` and, in a script that has it, ``--precision``."""
     given = {"epochs": for_model(args.epochs, model), "max_train": for_model(args.max_train, model),
-             "batch_size": for_model(args.batch_size, model)}
+             "batch_size": for_model(args.batch_size, model), "precision": getattr(args, "precision", None)}
     return {k: v for k, v in given.items() if v is not None}
 
 

@@ -27,12 +27,14 @@ from _experiment import (add_common_arguments, add_partial_argument, apply_prese
                          missing_runs, outputs, recipe_overrides, save_figure, sweep, training_by_model, write_csv)
 
 import pixinfo
-from pixinfo.info import DEFAULT_KERNEL
+from pixinfo.info import DEFAULT_KERNEL, Kernel
 from pixinfo.data import load_dataset
+from pixinfo.errors import ParameterError
 from pixinfo.files import write_text_atomic
 from pixinfo.provenance import environment, write_json
 from pixinfo.scoring import ESTIMATES
 from pixinfo.stats import correlate, fit_loss_model
+from pixinfo.train.config import PRECISIONS
 from pixinfo.train.recipes import recipe
 from pixinfo._spec import parse_spec
 from pixinfo.transforms import build_transform
@@ -111,12 +113,12 @@ MEASURE_KEY = ["dataset", "spec", "max_images", "seed", "n_boot", "kernel"]
 
 
 def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cache: Path, seed: int,
-            n_boot: int = 200, from_records: bool = False) -> pd.DataFrame:  # fmt: skip
-    """The three measures per setting, cached in ``cache`` (a CSV) under every setting that decides
-    them: dataset, spec, number of images, seed, bootstrap resamples and kernel."""
-    kernel = repr(DEFAULT_KERNEL)
+            n_boot: int = 200, kernel: Kernel = DEFAULT_KERNEL,
+            from_records: bool = False) -> pd.DataFrame:  # fmt: skip
+    """The three measures per setting under ``kernel``, cached in ``cache`` (a CSV) under every
+    setting that decides them: dataset, spec, number of images, seed, bootstrap resamples and kernel."""
     done = pd.read_csv(cache) if cache.exists() else pd.DataFrame(columns=MEASURE_KEY)
-    key = lambda spec: (dataset.name, spec, max_images, seed, n_boot, kernel)  # noqa: E731
+    key = lambda spec: (dataset.name, spec, max_images, seed, n_boot, repr(kernel))  # noqa: E731
     have = set(done[MEASURE_KEY].itertuples(index=False, name=None))
     todo = [(label, spec) for label, (_, spec) in specs.items() if key(spec) not in have]
     if todo and from_records:
@@ -125,7 +127,7 @@ def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cach
     split = dataset.split("all")
     for _, spec in todo:
         t = build_transform(spec, shape=dataset.image_shape, dataset=dataset.name)
-        sc = pixinfo.score(t, split.images[:max_images], seed=seed, n_boot=n_boot, n_boot_value=0)
+        sc = pixinfo.score(t, split.images[:max_images], kernel=kernel, seed=seed, n_boot=n_boot, n_boot_value=0)
         rows.append({**dict(zip(MEASURE_KEY, key(spec), strict=True)),
                      **{m: getattr(sc, m).value for m in ESTIMATES}, "n_images": sc.n_images})  # fmt: skip
     if rows:
@@ -134,6 +136,12 @@ def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cach
     wanted = {key(spec) for _, (_, spec) in specs.items()}
     mask = [k in wanted for k in done[MEASURE_KEY].itertuples(index=False, name=None)]
     return done[mask].drop(columns=["max_images", "seed", "n_boot", "kernel"])
+
+
+def with_losses(scores: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` (rows of :func:`measure`) with the three losses 1 − retention of ``MEASURES``."""
+    return scores.assign(structural_loss=1 - scores["structural_retention"],
+                         content_loss=1 - scores["content_retention"], value_loss=1 - scores["value_nmi"])  # fmt: skip
 
 
 PRESETS = {
@@ -150,9 +158,7 @@ def main(argv=None) -> int:
     parts = [dataset_rows(name, args) for name in args.datasets]
     data = pd.concat([rows for rows, _ in parts], ignore_index=True)
     finished, planned = (sum(n[i] for _, n in parts) for i in (0, 1))
-    data["structural_loss"] = 1 - data["structural_retention"]
-    data["content_loss"] = 1 - data["content_retention"]
-    data["value_loss"] = 1 - data["value_nmi"]
+    data = with_losses(data)
     write_csv(data, out_dir / f"info_vs_accuracy{suffix}.csv")
     table, fits = statistics(data, n_boot=args.n_boot)
     write_csv(table, out_dir / f"info_vs_accuracy_correlations{suffix}.csv")
@@ -182,6 +188,10 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--key-seeds", nargs="+", type=int, default=[0],
                    help="key seeds of every shared-key setting (more than one adds the authors' vortex key "
                         "where the dataset has one; default: 0)")
+    p.add_argument("--settings", nargs="+", metavar="LABEL",
+                   help='train and report only these settings (labels of settings(), e.g. "swaps 100")')
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="the runs' precision (default: the recipes' auto: bf16 where the device computes it natively)")
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
     p.add_argument("--no-progress", action="store_true")
@@ -197,8 +207,8 @@ def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
     the same model and seed, its setting and family, and the setting's three measures; and
     (runs finished, runs planned), which differ in a ``--partial`` table."""
     ds = load_dataset(name)
-    specs = settings(ds.image_shape[1])
-    if args.quick:  # a spread of settings that runs in minutes
+    specs = only_settings(settings(ds.image_shape[1]), args.settings, dataset=name)
+    if args.quick and not args.settings:  # a spread of settings that runs in minutes
         specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
     specs = keyed_settings(specs, args.key_seeds, dataset=name, shape=ds.image_shape)
     scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0,
@@ -229,13 +239,26 @@ def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
     return runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"]), (finished, len(configs))
 
 
+def only_settings(specs: dict[str, tuple[str, str]], labels: list[str] | None, *, dataset: str):
+    """``specs`` restricted to ``labels`` (``--settings``; None keeps them all)."""
+    unknown = [label for label in labels or [] if label not in specs]
+    if unknown:
+        raise ParameterError(f"--settings: {unknown} not among the settings of {dataset}: {list(specs)}")
+    return specs if labels is None else {label: specs[label] for label in labels}
+
+
+def scoped(data: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the correlations: every run under scope "all settings", the shared-key runs again
+    under "shared key only", and all of these again under model "all" (the families pooled)."""
+    rows = pd.concat([data.assign(scope="all settings"), data[data["shared_key"]].assign(scope="shared key only")])
+    return pd.concat([rows, rows.assign(model="all")])
+
+
 def statistics(data: pd.DataFrame, *, n_boot: int):
     """Correlations in two scopes (every setting; shared-key transforms only), per model family
     and pooled, one Holm correction over the table; and OLS with family interactions per scope."""
-    scoped = pd.concat([data.assign(scope="all settings"), data[data["shared_key"]].assign(scope="shared key only")])
-    scoped = pd.concat([scoped, scoped.assign(model="all")])
-    table = correlate(scoped, x=MEASURES, y="accuracy_loss", by=["scope", "model"], cluster=["dataset", "setting"],
-                      n_boot=n_boot, pooled=False)  # fmt: skip
+    table = correlate(scoped(data), x=MEASURES, y="accuracy_loss", by=["scope", "model"],
+                      cluster=["dataset", "setting"], n_boot=n_boot, pooled=False)  # fmt: skip
     fits = {scope: fit_loss_model(part, y="accuracy_loss", measures=MEASURES, family="model",
                                   cluster=["dataset", "setting"])
             for scope, part in [("all settings", data), ("shared key only", data[data["shared_key"]])]}  # fmt: skip

@@ -103,6 +103,47 @@ def test_measure_cache_is_keyed_by_every_setting(tmp_path, digits, analysis):
     assert again["content_retention"].tolist() == few["content_retention"].tolist() and len(pd.read_csv(cache)) == 4
 
 
+def test_kernel_sensitivity_quick(tmp_path, analysis):
+    """A study table's runs (here made up: accuracy loss grows with structural loss) correlated with
+    the measures under each kernel; value loss (1 − NMI) ignores the kernel."""
+    iva = analysis("info_vs_accuracy")
+    specs = iva.settings(8)
+    labels = ["vortex strength 1.0", "block 2 + within", "swaps 5", "partial 0.5", "fixed permutation",
+              "per-image permutation", "xor 1-bit", "monotone map"]  # fmt: skip
+    rows = [dict(dataset="digits", setting=label, family=specs[label][0], spec=specs[label][1], model=model, seed=seed,
+                 shared_key=label != "per-image permutation", accuracy_loss=5.0 * i + seed + (model == "mlp"),
+                 epochs=4, max_train=float("nan"), device_name="cpu: test", commit="abc")
+            for i, label in enumerate(labels) for model in ("cnn", "mlp") for seed in (0, 1)]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "study.csv", index=False)
+    _run("kernel_sensitivity.py", tmp_path, "--study", str(tmp_path / "study.csv"))
+    table = pd.read_csv(tmp_path / "out" / "kernel_sensitivity_quick.csv")
+    assert len(table) == 6 * 3 * 2 * 3 and table["estimate"].between(-1, 1).all()  # kernels × measures × scopes × models
+    value = table[table["x"] == "value_loss"].groupby(["scope", "model"])["estimate"].nunique()
+    assert (value == 1).all()
+    text = (tmp_path / "out" / "kernel_sensitivity_quick.md").read_text()
+    assert "over the 32 trained runs of study.csv" in text and re.search(r"\| exp\(−d/2\) \(default\)\s+\|", text)
+    assert (tmp_path / "fig" / "kernel_sensitivity_quick.png").stat().st_size > 5_000
+    for bad in (["--kernels", "exponential:2", "cosine:1"], ["--kernels", "power:2"]):  # unknown; default missing
+        done = subprocess.run([sys.executable, str(ANALYSES / "kernel_sensitivity.py"), "--quick", "--study",
+                               str(tmp_path / "study.csv"), *bad], capture_output=True, text=True, check=False)
+        assert done.returncode == 2 and "--kernels" in done.stderr
+
+
+def test_precision_check_quick(tmp_path):
+    _run("precision_check.py", tmp_path, "--no-progress")
+    pairs = pd.read_csv(tmp_path / "out" / "precision_check_quick.csv")
+    assert len(pairs) == 2 and set(pairs["setting"]) == {"fixed permutation", "xor 8-bit"}
+    assert (pairs["difference"] == pairs["accuracy_loss_bf16"] - pairs["accuracy_loss_fp32"]).all()
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("train-*.json")]
+    assert sorted(r["results"]["precision"] for r in records) == ["bf16"] * 3 + ["fp32"] * 3
+    text = (tmp_path / "out" / "precision_check_quick.md").read_text()
+    assert "Over the 2 pairs: mean difference" in text and "difference = bf16 − fp32" in text
+    done = subprocess.run([sys.executable, str(ANALYSES / "precision_check.py"), "--quick", "--from-records",
+                           "--results", str(tmp_path / "runs"), "--settings", "no such setting"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode != 0 and "ParameterError: --settings: ['no such setting']" in done.stderr
+
+
 def test_key_recovery_quick(tmp_path):
     _run("key_recovery.py", tmp_path)
     runs = pd.read_csv(tmp_path / "out" / "key_recovery_quick.csv")
