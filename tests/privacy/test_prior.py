@@ -7,7 +7,8 @@ import torch
 
 from pixinfo.errors import ParameterError, ShapeError, UnsupportedSchemeError, ValueRangeError
 from pixinfo.privacy import RecoveredKey, ThreatModel, attack, recovery_measures
-from pixinfo.privacy.prior import LinearFill, attack_rearrangement_prior, attack_values_prior, fill_model
+from pixinfo.privacy.prior import (LinearFill, attack_block_cipher_prior, attack_rearrangement_prior,
+                                   attack_values_prior, fill_model)
 from pixinfo.transforms import build_transform
 
 
@@ -114,3 +115,17 @@ def test_recovered_key_without_fill_is_a_plain_gather():
     key = RecoveredKey("gather", True, 1.0, np.array([1, 0, 3, 2]))
     x = torch.arange(4, dtype=torch.uint8).reshape(1, 1, 2, 2)
     assert key.decrypt(x).flatten().tolist() == [1, 0, 3, 2]
+
+
+@pytest.mark.parametrize(("spec", "measure", "threshold"), [("etc:size=2", "exact_sources", 0.75), ("learnable:size=4", "exact", 0.9)])
+def test_literature_block_ciphers_fall_to_the_prior(digits, spec, measure, threshold):
+    """EtC (block-wise negation undone by mirrored distributions, then a rearrangement) and Tanaka's
+    4-bit scramble (one assignment of the half-slots): keys recovered, decryptions close."""
+    key, m = _prior_attack(digits, spec)
+    assert key.found and m[measure] >= threshold and m["ssim_prior"] > 0.8, m
+
+
+def test_block_cipher_prior_needs_grey_images(digits):
+    x = digits.train.images[:50].expand(-1, 3, -1, -1)
+    with pytest.raises(ShapeError, match="grey"):
+        attack_block_cipher_prior(x, public=x, size=2)

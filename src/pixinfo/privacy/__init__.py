@@ -25,13 +25,21 @@ from pixinfo.privacy.layout import (
     refine_layout,
     structure_fraction,
 )
-from pixinfo.privacy.prior import LinearFill, attack_rearrangement_prior, attack_values_prior
+from pixinfo.privacy.prior import (
+    LinearFill,
+    attack_block_cipher_prior,
+    attack_nibbles_prior,
+    attack_rearrangement_prior,
+    attack_values_prior,
+)
 from pixinfo.privacy.threat import ThreatModel
 from pixinfo.privacy.measures import accuracy, align_symmetry, image_similarity, key_exactness, recovery_measures
 
 __all__ = [
     "LinearFill",
     "ThreatModel",
+    "attack_block_cipher_prior",
+    "attack_nibbles_prior",
     "attack_rearrangement_prior",
     "attack_values_prior",
     "PositionStats",

@@ -53,7 +53,7 @@ class RecoveredKey:
 
     Attributes
     ----------
-    kind : {"gather", "xor", "levels", "none"}
+    kind : {"gather", "xor", "levels", "cipher", "none"}
     found : bool
         False when the ciphertexts showed no structure a shared key would leave.
     confidence : float
@@ -70,6 +70,10 @@ class RecoveredKey:
     fill : LinearFill or None
         Gather kind: predicts the plain positions that no encrypted position holds (a
         non-bijective key), applied by [`decrypt`][pixinfo.privacy.attacks.RecoveredKey.decrypt].
+    first : RecoveredKey or None
+        A key undone before this one (e.g. the block-wise negation of a block cipher).
+    decryptor : callable or None
+        Cipher kind: the estimated decryption (``inverse`` then holds the estimated key).
     """
 
     kind: str
@@ -80,12 +84,18 @@ class RecoveredKey:
     info: dict[str, Any] = field(default_factory=dict)
     sources: np.ndarray | None = None
     fill: Any = None
+    first: RecoveredKey | None = None
+    decryptor: Any = None
 
     def decrypt(self, images: torch.Tensor) -> torch.Tensor:
         """The attacker's decryption of ``images`` (same dtype and device; unchanged when nothing was found)."""
         images = check_image_batch(images)
         if not self.found or self.inverse is None:
             return images
+        if self.first is not None:  # a value key undone before the rearrangement
+            images = self.first.decrypt(images)
+        if self.kind == "cipher":
+            return self.decryptor(images)
         if self.kind == "gather":
             out = gather_pixels(images, torch.as_tensor(self.inverse, device=images.device))
             if self.fill is None:
@@ -440,9 +450,14 @@ def _unsupported(transform: Transform, threat: str) -> UnsupportedSchemeError:
 
 
 def _attack_prior(transform: Transform, ciphertexts: torch.Tensor, public: torch.Tensor) -> RecoveredKey:
-    from pixinfo.privacy.prior import attack_rearrangement_prior, attack_values_prior
-    from pixinfo.transforms import InstaHide, PerImagePixelBased, PixelBased
+    from pixinfo.privacy.prior import (attack_block_cipher_prior, attack_nibbles_prior, attack_rearrangement_prior,
+                                       attack_values_prior)  # fmt: skip
+    from pixinfo.transforms import EtC, InstaHide, LearnableEncryption, PerImagePixelBased, PixelBased
 
+    if isinstance(transform, EtC) and ciphertexts.shape[1] == 1:
+        return attack_block_cipher_prior(ciphertexts, public=public, size=transform.size)
+    if isinstance(transform, LearnableEncryption):
+        return attack_nibbles_prior(ciphertexts, public=public, size=transform.size)
     if isinstance(transform, (GatherTransform, Identity, PerImagePermutation, InstaHide)):
         return attack_rearrangement_prior(ciphertexts, public=public)
     if isinstance(transform, (XorKey, PerImageXor)):

@@ -59,6 +59,9 @@ def _identity_key(key: RecoveredKey, shape: tuple[int, ...]) -> RecoveredKey:
         return RecoveredKey("xor", True, key.confidence, np.zeros(shape, np.uint8), bits=key.bits)
     if key.kind == "levels":
         return RecoveredKey("levels", True, key.confidence, np.arange(256))
+    if key.kind == "cipher":  # nothing decrypted: the key estimate is the identity
+        order = np.arange(len(key.inverse)) if key.inverse is not None else np.arange(1)
+        return RecoveredKey("cipher", True, key.confidence, order, decryptor=lambda x: x)
     return RecoveredKey("gather", True, key.confidence, np.arange(shape[-1] * shape[-2]))
 
 
@@ -76,6 +79,8 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
     """
     key = key if key.found else _identity_key(key, tuple(original.shape[1:]))
     v = to_uint8(original)
+    if key.kind == "cipher":  # share of the key's entries recovered
+        return {"exact": float((np.asarray(key.inverse) == transform.key.cpu().numpy()).mean())}
     if key.kind == "gather":
         source = transform.gather_map(tuple(original.shape[1:]))
         if source is None:  # no shared map (a fresh one per image): nothing to recover
