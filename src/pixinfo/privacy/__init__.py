@@ -17,6 +17,7 @@ from pixinfo.privacy.attacks import (
     attack_xor,
 )
 from pixinfo.privacy.known_plaintext import known_plaintext
+from pixinfo.privacy.learned import LinearInverse, attack_pairs_rearrangement, attack_pairs_values, learned_inverse
 from pixinfo.privacy.layout import (
     PositionStats,
     d4_maps,
@@ -37,8 +38,11 @@ from pixinfo.privacy.measures import accuracy, align_symmetry, image_similarity,
 
 __all__ = [
     "LinearFill",
+    "LinearInverse",
     "ThreatModel",
     "attack_block_cipher_prior",
+    "attack_pairs_rearrangement",
+    "attack_pairs_values",
     "attack_nibbles_prior",
     "attack_rearrangement_prior",
     "attack_values_prior",
@@ -55,6 +59,7 @@ __all__ = [
     "grow_layout",
     "image_similarity",
     "key_exactness",
+    "learned_inverse",
     "known_plaintext",
     "position_stats",
     "recovery_measures",

@@ -17,7 +17,7 @@ from scipy.stats import binom
 
 from pixinfo._checks import check_image_batch, check_nonnegative_int, check_rng, describe
 from pixinfo.data import to_uint8
-from pixinfo.errors import ShapeError, UnsupportedSchemeError, ValueRangeError
+from pixinfo.errors import ParameterError, ShapeError, UnsupportedSchemeError, ValueRangeError
 from pixinfo.privacy.layout import (
     d4_maps,
     grid_neighbours,
@@ -90,7 +90,7 @@ class RecoveredKey:
     def decrypt(self, images: torch.Tensor) -> torch.Tensor:
         """The attacker's decryption of ``images`` (same dtype and device; unchanged when nothing was found)."""
         images = check_image_batch(images)
-        if not self.found or self.inverse is None:
+        if not self.found or (self.inverse is None and self.decryptor is None):
             return images
         if self.first is not None:  # a value key undone before the rearrangement
             images = self.first.decrypt(images)
@@ -425,19 +425,30 @@ def _level_table(line: np.ndarray, freq: np.ndarray) -> np.ndarray:
     return table
 
 
-def attack(transform: Transform, ciphertexts: torch.Tensor, *, public: torch.Tensor | None = None) -> RecoveredKey:
-    """The attack for ``transform``'s scheme (its family and public options, not its key).
+def attack(transform: Transform, ciphertexts: torch.Tensor, *, public: torch.Tensor | None = None,
+           pairs: tuple[torch.Tensor, torch.Tensor] | None = None) -> RecoveredKey:  # fmt: skip
+    """The attack for ``transform``'s scheme (its family and public options, not its key), under
+    the threat model that what the attacker holds defines.
 
-    Without ``public`` the attacker is blind (ciphertext-only, threat model "blind"); with
-    ``public`` plain images of the same kind it runs the prior attacks of
-    ``pixinfo.privacy.prior`` (threat model "prior"). The key's ``info["threat"]`` says which.
+    * nothing but ``ciphertexts``: "blind" (ciphertext-only);
+    * ``public`` plain images of the same kind (no pairs): "prior", the attacks of
+      [`pixinfo.privacy.prior`][pixinfo.privacy.prior];
+    * ``pairs`` = ``(plain, encrypted)`` images: "known-plaintext", the attacks of
+      [`pixinfo.privacy.learned`][pixinfo.privacy.learned] (a rearrangement matched position by
+      position, a value key read off the pairs, and any other scheme a learned linear inverse).
+
+    The key's ``info["threat"]`` says which.
 
     Raises
     ------
     UnsupportedSchemeError
         For a scheme no attack is written for (for example a composition).
     """
-    if public is not None:
+    if pairs is not None and public is not None:
+        raise ParameterError("give public (threat model prior) or pairs (known-plaintext), not both")
+    if pairs is not None:
+        key = _attack_pairs(transform, *_unpack_pairs(pairs))
+    elif public is not None:
         key = _attack_prior(transform, ciphertexts, public)
     else:
         key = _attack_blind(transform, ciphertexts)
@@ -469,6 +480,27 @@ def _attack_prior(transform: Transform, ciphertexts: torch.Tensor, public: torch
     if isinstance(transform, Negative):
         return attack_levels(ciphertexts, scheme="negative")
     raise _unsupported(transform, "prior")
+
+
+def _unpack_pairs(pairs: object) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(pairs, (tuple, list)) or len(pairs) != 2:
+        raise ParameterError(f"pairs: expected (plain, encrypted) image batches, got {type(pairs).__name__}")
+    return pairs[0], pairs[1]
+
+
+def _attack_pairs(transform: Transform, plain: torch.Tensor, cipher: torch.Tensor) -> RecoveredKey:
+    from pixinfo.privacy.learned import attack_pairs_rearrangement, attack_pairs_values, learned_inverse
+    from pixinfo.transforms import PixelBased
+
+    if isinstance(transform, (GatherTransform, Identity, PerImagePermutation)):
+        return attack_pairs_rearrangement(plain, cipher)
+    if isinstance(transform, XorKey | PixelBased) and getattr(transform, "bits", 8) == 8:
+        return attack_pairs_values(plain, cipher, scheme="xor")
+    if isinstance(transform, (MonotoneMap, LevelPermutation)):
+        return attack_pairs_values(plain, cipher, scheme="levels")
+    if isinstance(transform, Negative):
+        return replace(attack_levels(cipher, scheme="negative"), info={"threat": "known-plaintext", "note": "no key"})
+    return learned_inverse(plain, cipher)
 
 
 def _attack_blind(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:

@@ -79,8 +79,11 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
     """
     key = key if key.found else _identity_key(key, tuple(original.shape[1:]))
     v = to_uint8(original)
-    if key.kind == "cipher":  # share of the key's entries recovered
-        return {"exact": float((np.asarray(key.inverse) == transform.key.cpu().numpy()).mean())}
+    if key.kind == "cipher":  # share of the key's entries recovered, where the key is estimated at all
+        true = getattr(transform, "key", None)
+        if key.inverse is None or true is None or np.shape(key.inverse) != tuple(true.shape):
+            return {"exact": float("nan")}
+        return {"exact": float((np.asarray(key.inverse) == true.cpu().numpy()).mean())}
     if key.kind == "gather":
         source = transform.gather_map(tuple(original.shape[1:]))
         if source is None:  # no shared map (a fresh one per image): nothing to recover
