@@ -305,7 +305,7 @@ def _add_attack_parser(sub) -> None:
     p = sub.add_parser("attack", help="ciphertext-only key recovery: measures and a gallery PNG")
     p.add_argument("--transform", required=True, metavar="SPEC", help="transform spec (see `pixinfo transforms`)")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=DATASETS)
-    p.add_argument("--n-images", type=int, help="training ciphertexts the attacker sees (default: all)")
+    p.add_argument("--n-images", type=positive_int, help="training ciphertexts the attacker sees (default: all)")
     p.add_argument("--out", default="results", help="folder for the JSON and the gallery")
     p.set_defaults(func=run)
 

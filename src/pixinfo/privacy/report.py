@@ -20,6 +20,10 @@ def run_attack(*, spec: str, dataset: str, n_images: int | None = None, out: str
     the test split (the last ``prior_images`` test images serve as the public prior and are not
     scored); write ``attack-<dataset>-<spec>.json`` and a gallery PNG (original / encrypted /
     recovered) to ``out``. Returns the measures."""
+    from pixinfo._checks import check_positive_int
+
+    if n_images is not None:
+        check_positive_int(n_images, "n_images")  # 0 or -5 would slice all or nearly all images
     ds = load_dataset(dataset)
     t = build_transform(spec, shape=ds.image_shape, dataset=ds.name)
     train = ds.train.images[: n_images or len(ds.train)]
