@@ -293,20 +293,34 @@ def _add_train_parser(sub) -> None:
 
 def _add_attack_parser(sub) -> None:
     from pixinfo.data import DATASETS, DEFAULT_DATASET
+    from pixinfo.privacy.threat import KINDS
 
     def run(args: argparse.Namespace) -> int:
-        from pixinfo.privacy.report import run_attack
+        from pixinfo.data import load_dataset
+        from pixinfo.privacy.report import default_threat, run_attack
 
-        measures = run_attack(spec=args.transform, dataset=args.dataset, n_images=args.n_images, out=args.out)
+        threat = default_threat(args.threat, load_dataset(args.dataset), public_images=args.public_images,
+                                pairs=args.pairs)  # fmt: skip
+        measures = run_attack(spec=args.transform, dataset=args.dataset, threat=threat, n_images=args.n_images,
+                              out=args.out)  # fmt: skip
+        print(f"threat model: {threat.label}")
         for name, value in measures.items():
             print(f"{name:20s} {value:.4f}")
         return 0
 
-    p = sub.add_parser("attack", help="ciphertext-only key recovery: measures and a gallery PNG")
+    p = sub.add_parser("recover-key", aliases=["attack"],
+                       help="key recovery under a threat model: measures and a gallery PNG")  # fmt: skip
     p.add_argument("--transform", required=True, metavar="SPEC", help="transform spec (see `pixinfo transforms`)")
-    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=DATASETS)
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=DATASETS, help="(default: %(default)s)")
+    p.add_argument("--threat", default="blind", choices=[k for k in KINDS if k != "chosen-plaintext"],
+                   help="what the attacker holds: nothing but ciphertexts (blind), public plain images of the same "
+                        "kind (prior), or (plain, encrypted) pairs (known-plaintext); default: %(default)s")  # fmt: skip
+    p.add_argument("--public-images", "--prior-images", type=positive_int,
+                   help="prior: public plain test images the attacker holds (default: the test split beyond its "
+                        "first 1,000 images, at most 9,000)")  # fmt: skip
+    p.add_argument("--pairs", type=positive_int, help="known-plaintext: (plain, encrypted) pairs (default 100)")
     p.add_argument("--n-images", type=positive_int, help="training ciphertexts the attacker sees (default: all)")
-    p.add_argument("--out", default="results", help="folder for the JSON and the gallery")
+    p.add_argument("--out", default="results", help="folder for the JSON and the gallery (default: %(default)s)")
     p.set_defaults(func=run)
 
 

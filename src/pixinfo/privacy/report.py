@@ -1,4 +1,4 @@
-"""``pixinfo attack``: attack one transform on one dataset, print the measures, save a gallery."""
+"""``pixinfo recover-key``: attack one transform on one dataset under a threat model, print the measures, save a gallery."""
 
 from __future__ import annotations
 
@@ -6,40 +6,80 @@ from pathlib import Path
 
 import torch
 
-from pixinfo.data import load_dataset
+from pixinfo.data import load_dataset, to_uint8
 from pixinfo.files import save_figure_atomic
 from pixinfo.privacy.attacks import attack
 from pixinfo.privacy.measures import align_symmetry, recovery_measures
-from pixinfo.provenance import write_json
+from pixinfo.privacy.threat import ThreatModel
+from pixinfo.provenance import environment, write_json
 from pixinfo.transforms import build_transform
 
 
-def run_attack(*, spec: str, dataset: str, n_images: int | None = None, out: str | Path = "results",
-               n_gallery: int = 8, prior_images: int = 300) -> dict:  # fmt: skip
-    """Attack ``spec`` with ``n_images`` training ciphertexts of ``dataset`` (default: all); score it on
-    the test split (the last ``prior_images`` test images serve as the public prior and are not
-    scored); write ``attack-<dataset>-<spec>.json`` and a gallery PNG (original / encrypted /
-    recovered) to ``out``. Returns the measures."""
+def _split(ds, threat: ThreatModel, n_images: int | None):
+    """(ciphertexts' plain images, what the attacker holds, scored test images, orienting prior)."""
+    test = ds.test.images
+    if threat.kind == "prior":
+        public = test[-threat.public_images :]
+        return ds.train.images[: n_images or len(ds.train)], public, test[: len(test) - len(public)], public
+    if threat.kind == "known-plaintext":
+        pairs = ds.train.images[: threat.pairs]
+        rest = ds.train.images[threat.pairs :]
+        return rest[: n_images or len(rest)], pairs, test[:-300], test[-300:]
+    return ds.train.images[: n_images or len(ds.train)], None, test[:-300], test[-300:]
+
+
+def default_threat(kind: str, ds, *, public_images: int | None = None, pairs: int | None = None) -> ThreatModel:
+    """The threat model ``kind`` with the attacker's holdings: public images (default: the test images
+    beyond the first 1,000, at most 9,000, at least half the split scored) or pairs (default 100)."""
+    if kind == "prior":
+        default = min(9000, max(len(ds.test) - 1000, len(ds.test) // 2))
+        return ThreatModel("prior", public_images=public_images or default)
+    if kind == "known-plaintext":
+        return ThreatModel("known-plaintext", pairs=pairs or 100)
+    return ThreatModel.parse(kind)
+
+
+def run_attack(*, spec: str, dataset: str, threat: str | ThreatModel = "blind", n_images: int | None = None,
+               out: str | Path = "results", n_gallery: int = 8) -> dict:  # fmt: skip
+    """Attack ``spec`` under ``threat`` with ``n_images`` training ciphertexts of ``dataset``
+    (default: all); score it on test images the attacker never holds; write
+    ``attack-<dataset>-<spec>-<threat>.json`` (threat model, the key's details, measures and
+    provenance) and a gallery PNG (original / encrypted / recovered) to ``out``. Returns the measures.
+
+    Threat models (see [`ThreatModel`][pixinfo.privacy.threat.ThreatModel]): "blind" (the last 300
+    test images only orient the recovered layout), "prior" (``public_images`` test images, from the
+    end of the split, disjoint from the scored ones), "known-plaintext" (the first ``pairs``
+    training images and their encryptions; the ciphertexts are the training images after them).
+    """
     from pixinfo._checks import check_positive_int
 
     if n_images is not None:
         check_positive_int(n_images, "n_images")  # 0 or -5 would slice all or nearly all images
     ds = load_dataset(dataset)
+    threat = default_threat(threat, ds) if isinstance(threat, str) else threat
     t = build_transform(spec, shape=ds.image_shape, dataset=ds.name)
-    train = ds.train.images[: n_images or len(ds.train)]
-    key = attack(t, t(train))
-    test, prior = ds.test.images[:-prior_images], ds.test.images[-prior_images:]
+    plain, held, test, orient = _split(ds, threat, n_images)
+    if threat.kind == "known-plaintext":
+        key = attack(t, t(plain), pairs=(held, t(held)))
+    else:
+        key = attack(t, t(plain), public=held)
     fresh = build_transform(spec, shape=ds.image_shape, dataset=ds.name)  # per-image keys restart: same stream
-    measures = recovery_measures(key=key, transform=fresh, original=test, prior=prior)
-    out = Path(out)
-    stem = f"attack-{ds.name}-{spec.replace(':', '_').replace(',', '_').replace('=', '')}"
-    write_json(out / f"{stem}.json", {"spec": spec, "dataset": ds.name, "n_images": len(train), "info": key.info,
-                                      "measures": measures})  # fmt: skip
+    measures = recovery_measures(key=key, transform=fresh, original=test, prior=orient)
+    stem = f"attack-{ds.name}-{spec_stem(spec)}-{threat.kind}"
+    write_json(Path(out) / f"{stem}.json", {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(),
+                                            "n_images": len(plain), "info": key.info, "measures": measures,
+                                            "environment": environment()})  # fmt: skip
     shown = test[:n_gallery]
     encrypted = build_transform(spec, shape=ds.image_shape, dataset=ds.name)(shown)
-    recovered = align_symmetry(key, t(test), prior=prior).decrypt(encrypted)
-    gallery(torch.stack([shown, encrypted, recovered]), out / f"{stem}.png", title=f"{spec} on {ds.name}")
+    recovered = align_symmetry(key, t(test), prior=orient).decrypt(encrypted)
+    gallery(torch.stack([shown, encrypted, to_uint8(recovered)]), Path(out) / f"{stem}.png",
+            title=f"{spec} on {ds.name}, threat model {threat.label}")  # fmt: skip
     return measures
+
+
+def spec_stem(spec: str) -> str:
+    """A spec as a file-name part: ``vortex:authors,n=10`` → ``vortex_authors_n10``."""
+    return spec.replace(":", "_").replace(",", "_").replace("=", "")
 
 
 def gallery(rows: torch.Tensor, path: Path, *, title: str) -> Path:
