@@ -27,3 +27,40 @@ def test_run_attack_refuses_a_non_positive_n_images(tmp_path, n):
         run_attack(spec="negative", dataset="digits", n_images=n, out=tmp_path)
     assert_raised_by_pixinfo(err.value)
     assert not list(tmp_path.iterdir())
+
+
+# -- correlate: intervals that cannot have width, values that are not finite ------------------------
+def _frame(n=12, clusters=None, seed=0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({"x": x, "y": x + rng.normal(size=n), "family": "cnn"})
+    if clusters is not None:
+        frame["setting"] = np.arange(n) % clusters
+    return frame
+
+
+def test_correlate_refuses_a_single_cluster():
+    from pixinfo.stats import correlate
+
+    with pytest.raises(PixinfoError, match=r"cluster .*at least 2 clusters.*got 1 cluster") as err:
+        correlate(_frame(clusters=1), x="x", y="y", cluster="setting", n_boot=50)
+    assert_raised_by_pixinfo(err.value)
+
+
+def test_correlate_refuses_a_group_with_one_cluster():
+    from pixinfo.stats import correlate
+
+    frame = _frame(n=24, clusters=6)
+    frame.loc[frame.index[:4], ["family", "setting"]] = ["mlp", 99]  # group 'mlp': one setting
+    with pytest.raises(PixinfoError, match=r"got 1 cluster in group 'mlp'"):
+        correlate(frame, x="x", y="y", by="family", cluster="setting", n_boot=50)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_correlate_refuses_fewer_than_three_rows(n):
+    from pixinfo.stats import correlate
+
+    with pytest.raises(PixinfoError, match=rf"frame must have at least 3 rows .*got {n} row"):
+        correlate(_frame(n=n), x="x", y="y", n_boot=50)

@@ -32,6 +32,8 @@ from scipy import stats as sps
 from pixinfo.estimate import percentile_interval
 
 METHODS = ("pearson", "spearman", "kendall")
+MIN_ROWS = 3  # per group: fewer give zero-width bootstrap intervals
+MIN_CLUSTERS = 2  # per group, when resampling clusters
 
 
 def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -105,6 +107,12 @@ def correlate(
         One row per x, group and method: ``x``, ``y``, ``group``, ``method``, ``estimate``, ``ci_low``,
         ``ci_high``, ``p_value`` (the usual test, which treats rows as independent),
         ``p_holm`` (Holm-adjusted over every row of the table), ``n``, ``n_clusters``.
+
+    Raises
+    ------
+    ParameterError
+        A group (or the pooled rows) has fewer than 3 rows, or, with ``cluster``, fewer than 2
+        clusters: its bootstrap interval would have zero width.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -133,6 +141,21 @@ def correlate(
     return table
 
 
+def _check_resamplable(n: int, n_clusters: int, group: str, x: str, y: str, cl_cols: list[str]) -> None:
+    """A bootstrap interval needs resamples that can differ: at least 3 rows (with 2, every resample
+    correlates 2 points, +-1 or undefined) and, when clustered, at least 2 clusters (with 1, every
+    resample is the same data); otherwise the interval would have zero width."""
+    from pixinfo.errors import ParameterError
+
+    if n < MIN_ROWS:
+        raise ParameterError(f"frame must have at least {MIN_ROWS} rows with finite {x!r} and {y!r} in every group "
+                             f"(fewer give zero-width intervals), got {n} row{'s' * (n != 1)} in group {group!r}")
+    if cl_cols and n_clusters < MIN_CLUSTERS:
+        raise ParameterError(f"cluster {cl_cols} must give at least {MIN_CLUSTERS} clusters in every group (with one, "
+                             f"every resample is the same data: a zero-width interval), got {n_clusters} cluster "
+                             f"in group {group!r}")
+
+
 def _correlate_one(data, x, y, by_cols, cl_cols, methods, n_boot, ci, pooled, rng) -> list[dict]:
     groups: list[tuple[str, pd.DataFrame]] = []
     if by_cols:
@@ -148,6 +171,7 @@ def _correlate_one(data, x, y, by_cols, cl_cols, methods, n_boot, ci, pooled, rn
         xs, ys = part[x].to_numpy(float), part[y].to_numpy(float)
         labels = part[cl_cols].astype(str).agg("|".join, axis=1).to_numpy() if cl_cols else np.arange(len(part))
         uniq, inverse = np.unique(labels, return_inverse=True)
+        _check_resamplable(len(xs), len(uniq), name, x, y, cl_cols)
         members = [np.flatnonzero(inverse == k) for k in range(len(uniq))]
         draws = rng.integers(0, len(uniq), size=(n_boot, len(uniq)))
         samples = [np.concatenate([members[k] for k in d]) for d in draws] if cl_cols else list(draws)
