@@ -121,17 +121,20 @@ def reference_model(ds, args):
 
 
 def attack_all(args) -> None:
-    """Every (threat, size, setting) of every dataset that has no record yet; threats in the order given."""
+    """Every (threat, size, setting) of every dataset that has no record yet; threats in the order given,
+    and within each the study's key 0, the published key and the literature's schemes before the other keys."""
     folder = Path(args.results)
     for name in args.datasets:
         ds = load_dataset(name)
         model, acc = reference_model(ds, args)
         print(f"{name}: CNN ({args.cnn_epochs} epochs) test accuracy {acc:.4f}", file=sys.stderr)
         specs = attacked_settings(ds, args.key_seeds, quick=args.quick)
-        for threat in args.threats:
+        first = {k: v for k, v in specs.items() if split_key(k)[1] in ("0", "authors")}  # key 0, published, literature
+        groups = [first, {k: v for k, v in specs.items() if k not in first}]
+        for threat, group in ((t, g) for t in args.threats for g in groups):
             public = args.public_images if threat == "prior" else 0
             for n in sizes_for(len(ds.train), args.sizes):
-                for label, (family, spec) in specs.items():
+                for label, (family, spec) in group.items():
                     path = record_path(folder, name, spec, n, threat, public)
                     if path.exists():
                         continue
