@@ -64,3 +64,24 @@ def test_correlate_refuses_fewer_than_three_rows(n):
 
     with pytest.raises(PixinfoError, match=rf"frame must have at least 3 rows .*got {n} row"):
         correlate(_frame(n=n), x="x", y="y", n_boot=50)
+
+
+@pytest.mark.parametrize("column", ["x", "y"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_correlate_refuses_infinite_values(column, value):
+    from pixinfo.stats import correlate
+
+    frame = _frame()
+    frame.loc[3, column] = value
+    with pytest.raises(PixinfoError, match=rf"column '{column}' must hold finite numbers.*got {value} in row 3"):
+        correlate(frame, x="x", y="y", n_boot=50)
+
+
+@pytest.mark.parametrize("column", ["x", "y"])
+def test_fit_loss_model_refuses_infinite_values(column):
+    from pixinfo.stats import fit_loss_model
+
+    frame = _frame(n=20)
+    frame.loc[5, column] = np.inf
+    with pytest.raises(PixinfoError, match=rf"column '{column}' must hold finite numbers.*got inf in row 5"):
+        fit_loss_model(frame, y="y", measures=["x"])

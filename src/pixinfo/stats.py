@@ -112,7 +112,8 @@ def correlate(
     ------
     ParameterError
         A group (or the pooled rows) has fewer than 3 rows, or, with ``cluster``, fewer than 2
-        clusters: its bootstrap interval would have zero width.
+        clusters: its bootstrap interval would have zero width; or ``x`` or ``y`` holds an infinite
+        value (rows with NaN are left out).
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -130,6 +131,8 @@ def correlate(
     rng = np.random.default_rng(seed)
     rows = []
     for x_name in xs_names:
+        _check_finite_columns(frame.dropna(subset=[x_name, y]), [x_name, y])
+    for x_name in xs_names:
         rows += _correlate_one(frame.dropna(subset=[x_name, y]), x_name, y, by_cols, cl_cols, methods, n_boot, ci,
                                pooled, rng)  # fmt: skip
     table = pd.DataFrame(rows)
@@ -139,6 +142,22 @@ def correlate(
     if ok.any():
         table.loc[ok, "p_holm"] = multipletests(p[ok], method="holm")[1]
     return table
+
+
+def _check_finite_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Every value of ``columns`` is a finite number (rows with NaN were dropped before): an infinite
+    measure or accuracy would be silently kept as the largest rank, or break the fit."""
+    from pixinfo.errors import ParameterError
+
+    for c in dict.fromkeys(columns):
+        try:
+            values = data[c].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise ParameterError(f"column {c!r} must hold numbers, got dtype {data[c].dtype}") from None
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            raise ParameterError(f"column {c!r} must hold finite numbers (rows with NaN are left out), got "
+                                 f"{values[bad[0]]} in row {data.index[bad[0]]!r} ({len(bad)} such rows)")
 
 
 def _check_resamplable(n: int, n_clusters: int, group: str, x: str, y: str, cl_cols: list[str]) -> None:
@@ -215,7 +234,8 @@ def fit_loss_model(
 
     Standard errors are cluster-robust by ``cluster`` (e.g. transform setting; HC1 when None).
     The partial R² of a measure is (SSE without it − SSE with it) / SSE without it, where
-    "without it" drops the measure and its interactions.
+    "without it" drops the measure and its interactions. Rows with NaN in ``y`` or a measure are
+    left out; an infinite value raises [`ParameterError`][pixinfo.errors.ParameterError].
     """
     import statsmodels.formula.api as smf
 
@@ -225,6 +245,7 @@ def fit_loss_model(
     if missing:
         raise KeyError(f"columns {missing} not in the frame")
     data = frame.dropna(subset=cols).copy()
+    _check_finite_columns(data, [y, *measures])
     q = {c: f"Q({c!r})" for c in cols}  # formula quoting: any column name, any family level
     terms = {m: (f"{q[m]} * C({q[family]})" if family else q[m]) for m in measures}
 
