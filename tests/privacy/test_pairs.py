@@ -52,3 +52,16 @@ def test_pair_inputs_are_checked(digits):
         attack(t, x, pairs=x)
     with pytest.raises(ParameterError, match="not both"):
         attack(t, x, pairs=(x, t(x)), public=x)
+
+
+def test_single_image_jigsaw_needs_no_shared_key(digits):
+    """Every image scrambled with its own key (2x2 blocks of 4x4 pixels) is reassembled on its own."""
+    from pixinfo.privacy import image_similarity, solve_jigsaw
+
+    x = digits.test.images[:60]
+    y = torch.cat([build_transform(f"block:size=4,seed={i}", shape=digits.image_shape)(x[i : i + 1]) for i in range(len(x))])
+    assert image_similarity(x, solve_jigsaw(y, size=4))["ssim"] > image_similarity(x, y)["ssim"] + 0.3
+    with pytest.raises(ShapeError, match="size"):
+        solve_jigsaw(y, size=3)
+    with pytest.raises(ShapeError, match="images"):
+        solve_jigsaw(y[:0], size=4)

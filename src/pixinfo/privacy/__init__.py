@@ -15,6 +15,7 @@ from pixinfo.privacy.attacks import (
     attack_levels,
     attack_rearrangement,
     attack_xor,
+    solve_jigsaw,
 )
 from pixinfo.privacy.known_plaintext import known_plaintext
 from pixinfo.privacy.learned import LinearInverse, attack_pairs_rearrangement, attack_pairs_values, learned_inverse
@@ -64,5 +65,6 @@ __all__ = [
     "position_stats",
     "recovery_measures",
     "refine_layout",
+    "solve_jigsaw",
     "structure_fraction",
 ]
