@@ -85,3 +85,63 @@ def test_fit_loss_model_refuses_infinite_values(column):
     frame.loc[5, column] = np.inf
     with pytest.raises(PixinfoError, match=rf"column '{column}' must hold finite numbers.*got inf in row 5"):
         fit_loss_model(frame, y="y", measures=["x"])
+
+
+# -- attacks and fooling on a model whose output or gradient is not finite ---------------------------
+class _NanModel(torch.nn.Module):
+    """Logits that are NaN for every input."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.lin(x.flatten(1)) * float("nan")
+
+
+class _NanGradientModel(_NanModel):
+    """Finite logits whose gradient is NaN (the unused branch of a where is sqrt of a negative)."""
+
+    def forward(self, x):
+        f = x.flatten(1)
+        return self.lin(f + torch.where(f > 2, torch.sqrt(f - 5), torch.zeros_like(f)))
+
+
+def _batch():
+    return torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0)), torch.arange(6)
+
+
+@pytest.mark.parametrize("name", ["fgsm", "linf-pgd", "l2-pgd", "lbfgs"])
+def test_attacks_refuse_a_model_with_nan_logits(name):
+    from pixinfo.adversarial.attacks import ATTACKS
+
+    x, y = _batch()
+    with pytest.raises(PixinfoError, match=r"the model's output \(logits\) must be finite.*NaN") as err:
+        ATTACKS[name]()(_NanModel(), x, y, epsilons=0.1)
+    assert_raised_by_pixinfo(err.value)
+
+
+@pytest.mark.parametrize("name", ["fgsm", "linf-pgd", "l2-pgd", "lbfgs"])
+def test_attacks_refuse_a_nan_gradient(name):
+    from pixinfo.adversarial.attacks import ATTACKS
+
+    x, y = _batch()
+    with pytest.raises(PixinfoError, match=r"gradient of the model's loss .* must be finite.*NaN"):
+        ATTACKS[name]()(_NanGradientModel(), x, y, epsilons=0.1)
+
+
+def test_gradient_ascent_refuses_nan_logits_and_gradients():
+    from pixinfo.adversarial.fooling import gradient_ascent
+
+    with pytest.raises(PixinfoError, match=r"the model's output \(logits\) must be finite"):
+        gradient_ascent(_NanModel(), shape=(1, 8, 8), steps=2)
+    with pytest.raises(PixinfoError, match=r"gradient of the model's .* must be finite"):
+        gradient_ascent(_NanGradientModel(), shape=(1, 8, 8), steps=2)
+
+
+def test_evolve_refuses_nan_logits():
+    from pixinfo.adversarial.fooling import DirectEncoding, evolve
+
+    with pytest.raises(PixinfoError, match=r"the model's output \(logits\) must be finite") as err:
+        evolve(_NanModel(), encoding=DirectEncoding((1, 8, 8)), population=4, generations=1, progress=False)
+    assert_raised_by_pixinfo(err.value)

@@ -56,15 +56,38 @@ def check_float_images(images: torch.Tensor, *, name: str = "images") -> torch.T
     return images
 
 
+def check_finite_values(values: torch.Tensor, what: str) -> torch.Tensor:
+    """``values`` if every entry is finite, else a [`ValueRangeError`][pixinfo.errors.ValueRangeError]
+    naming ``what`` and how many entries are NaN or infinite."""
+    finite = torch.isfinite(values.detach())
+    if not bool(finite.all()):
+        n_nan = int(torch.isnan(values.detach()).sum())
+        n_inf = int((~finite).sum()) - n_nan
+        found = " and ".join(f"{n} {kind}" for n, kind in ((n_nan, "NaN"), (n_inf, "infinite")) if n)
+        raise ValueRangeError(f"{what} must be finite, got {found} of {values.numel()} values (a model that "
+                              "overflows or divides by zero gives no meaningful attack)")  # fmt: skip
+    return values
+
+
+def model_gradient(model: nn.Module, x: torch.Tensor, objective: Callable[[torch.Tensor], torch.Tensor], *,
+                   what: str = "the gradient of the model's loss with respect to the images") -> torch.Tensor:  # fmt: skip
+    """The gradient of ``objective(model(x))`` with respect to ``x``, checked finite (logits first)."""
+    out = model(x)
+    if isinstance(out, torch.Tensor):
+        check_finite_values(out, "the model's output (logits)")
+    (grad,) = torch.autograd.grad(objective(out), x)
+    return check_finite_values(grad, what)
+
+
 def checked_logits(model: nn.Module, images: torch.Tensor, *, num_classes: int | None = None) -> torch.Tensor:
-    """``model(images)`` checked to be logits ``(B, K)`` (and K == num_classes when given)."""
+    """``model(images)`` checked to be finite logits ``(B, K)`` (and K == num_classes when given)."""
     out = model(images)
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != images.shape[0]:
         got = describe(out)
         raise ShapeError(f"the model must return logits (B, classes) for B={images.shape[0]} images, got {got}")
     if num_classes is not None and out.shape[1] != num_classes:
         raise ShapeError(f"the model returns {out.shape[1]} classes but the data has {num_classes}")
-    return out
+    return check_finite_values(out, "the model's output (logits)")
 
 
 def check_labels(labels: torch.Tensor, images: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -84,7 +107,7 @@ def fgsm_step(
     The model's mode is left as it is (adversarial training calls this in train mode).
     """
     x = images.detach().clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(loss_fn(model(x)), x)
+    grad = model_gradient(model, x, loss_fn)
     return (images + eps * grad.sign()).clamp(0.0, 1.0).detach()
 
 
@@ -152,7 +175,7 @@ class Attack:
             for eps, adv in zip(eps_list, self.attack(model, images, labels, target, eps_list), strict=True):
                 adv = adv.detach().clamp(0.0, 1.0)
                 with torch.no_grad():
-                    pred = model(adv).argmax(1)
+                    pred = checked_logits(model, adv).argmax(1)
                 results.append(self._result(images, adv, pred, labels, target, eps, logits))
         return results[0] if single else results
 
@@ -235,7 +258,7 @@ class PGD(FixedEpsilonAttack):
         delta = self.initial_delta(images, eps) if self.random_init and eps > 0 else torch.zeros_like(images)
         for _ in range(self.steps):
             x = (images + delta).clamp(0, 1).requires_grad_(True)
-            (grad,) = torch.autograd.grad(loss_fn(model(x)), x)
+            grad = model_gradient(model, x, loss_fn)
             delta = self.project((x.detach() + self.rel_stepsize * eps * self.normalize(grad)).clamp(0, 1) - images, eps)
         return (images + delta).clamp(0, 1)
 
@@ -298,8 +321,10 @@ class LBFGS(Attack):
 
         def fun(v):
             x = torch.from_numpy(v).to(device, dtype).view(shape).requires_grad_(True)
-            loss = (c_rows * (x - images) ** 2).sum() + F.cross_entropy(model(x).float(), target, reduction="sum")
+            out = check_finite_values(model(x), "the model's output (logits)")
+            loss = (c_rows * (x - images) ** 2).sum() + F.cross_entropy(out.float(), target, reduction="sum")
             (grad,) = torch.autograd.grad(loss, x)
+            check_finite_values(grad, "the gradient of the model's loss with respect to the images")
             return float(loss.detach()), grad.detach().cpu().double().numpy().ravel()
 
         done = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * x0.size,
@@ -342,7 +367,9 @@ __all__ = [
     "Attack",
     "FixedEpsilonAttack",
     "AttackResult",
+    "check_finite_values",
     "check_float_images",
     "checked_logits",
     "fgsm_step",
+    "model_gradient",
 ]

@@ -40,7 +40,7 @@ from pixinfo._checks import (
     check_positive_int,
     check_seed,
 )
-from pixinfo.adversarial.attacks import checked_logits
+from pixinfo.adversarial.attacks import check_finite_values, checked_logits
 from pixinfo.errors import ParameterError
 from pixinfo.models import evaluating, model_device
 
@@ -518,6 +518,7 @@ def gradient_ascent(
                 break
             score = torch.log_softmax(logits, 1)[rows, target] if objective == "softmax" else logits[rows, target]
             (grad,) = torch.autograd.grad(score.sum(), x)
+            check_finite_values(grad, "the gradient of the model's class score with respect to the images")
             grad = grad / grad.flatten(1).abs().mean(1).clamp_min(1e-12).view(-1, 1, 1, 1)
             with torch.no_grad():
                 x = x + lr * grad
