@@ -34,3 +34,21 @@ def test_one_key_seed_changes_nothing(analysis):
     iva = analysis("info_vs_accuracy")
     base = iva.settings(28)
     assert iva.keyed_settings(base, [0], dataset="fashion-mnist", shape=(1, 28, 28)) == base
+
+
+def test_single_image_jigsaw_records(analysis, digits, tmp_path):
+    """Blind, one image at a time: block scrambles with intact blocks get a jigsaw record; others none."""
+    import argparse
+
+    import torch
+
+    kr = analysis("key_recovery")
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    args = argparse.Namespace(test_images=40)
+    specs = {"block 2": ("block", "block:size=2"), "block 2 + within": ("block", "block:size=2,shuffle_within=true"),
+             f"block 2{kr.KEY_SEPARATOR}1": ("block", "block:size=2,seed=1"), "fixed permutation": ("permutation", "permutation")}  # fmt: skip
+    kr.jigsaw_all(digits, specs, model, args, tmp_path)
+    records = list(tmp_path.glob("*.json"))
+    assert len(records) == 1
+    rec = kr.json.loads(records[0].read_text())
+    assert rec["threat"] == "blind-per-image" and rec["spec"] == "block:size=2" and 0 < rec["ssim_prior"] <= 1
