@@ -145,3 +145,89 @@ def test_evolve_refuses_nan_logits():
     with pytest.raises(PixinfoError, match=r"the model's output \(logits\) must be finite") as err:
         evolve(_NanModel(), encoding=DirectEncoding((1, 8, 8)), population=4, generations=1, progress=False)
     assert_raised_by_pixinfo(err.value)
+
+
+# -- numpy scalars are numbers ----------------------------------------------------------------------
+NUMPY_INTS = [np.int64(8), np.int32(8), np.uint16(8)]
+NUMPY_FLOATS = [np.float32(0.25), np.float64(0.25), np.float16(0.25)]
+
+
+@pytest.mark.parametrize("n", NUMPY_INTS)
+def test_checks_accept_numpy_integers(n):
+    from pixinfo._checks import check_grid_shape, check_int
+
+    assert check_int(n, "k", low=1) == 8 and type(check_int(n, "k")) is int
+    assert check_grid_shape((n, n)) == (8, 8) and check_grid_shape((np.int64(1), n, n)) == (8, 8)
+    assert all(type(s) is int for s in check_grid_shape((n, n)))
+
+
+@pytest.mark.parametrize("x", NUMPY_FLOATS)
+def test_checks_accept_numpy_floats(x):
+    from pixinfo._checks import check_finite
+
+    assert check_finite(x, "p", low=0, high=1) == 0.25 and type(check_finite(x, "p")) is float
+
+
+def test_numpy_scalars_are_still_checked():
+    from pixinfo._checks import check_grid_shape, check_int
+    from pixinfo.errors import ShapeError
+
+    with pytest.raises(PixinfoError, match="k must be an integer >= 1, got np.int64"):
+        check_int(np.int64(0), "k", low=1)
+    with pytest.raises(ShapeError, match="positive ints"):
+        check_grid_shape((np.int64(8), np.int64(0)))
+    with pytest.raises(ShapeError, match="positive ints"):
+        check_grid_shape((np.float32(8), np.int64(8)))
+    with pytest.raises(ShapeError, match="positive ints"):
+        check_grid_shape((np.bool_(True), np.int64(8)))
+
+
+@pytest.mark.parametrize("scale", [np.float32(2.0), np.int64(2), np.float64(2.0)])
+def test_kernel_accepts_a_numpy_scale_and_cutoff(scale):
+    from pixinfo.info import Kernel
+
+    k = Kernel("exponential", scale=scale, cutoff=np.int64(3))
+    assert k.scale == 2.0 and type(k.scale) is float and k.cutoff == 3.0 and type(k.cutoff) is float
+    assert torch.equal(k.offset_table(4, 4), Kernel("exponential", scale=2.0, cutoff=3).offset_table(4, 4))
+    with pytest.raises(ValueError, match="scale must be finite and > 0"):
+        Kernel("exponential", scale=np.float32("nan"))
+
+
+def test_attack_epsilons_accept_numpy_floats():
+    from pixinfo.adversarial.attacks import FGSM
+    from pixinfo.models import build_model
+
+    net = build_model("mlp", image_shape=(1, 8, 8), num_classes=10)
+    x, y = _batch()
+    single = FGSM()(net, x, y, epsilons=np.float32(0.1))
+    assert float(single.linf.max()) <= 0.1 + 1e-6
+    small, large = FGSM()(net, x, y, epsilons=[np.float32(0.05), np.float64(0.1)])
+    assert float(small.linf.max()) <= 0.05 + 1e-6 < float(large.linf.max())
+    with pytest.raises(ValueError, match="epsilons must be finite numbers >= 0"):
+        FGSM()(net, x, y, epsilons=np.float32(-0.1))
+
+
+def test_grid_and_count_options_accept_numpy_integers(digits):
+    from pixinfo.info import probe_map
+    from pixinfo.transforms import FixedPermutation, Flip, MonotoneMap
+
+    shape = (np.int64(1), np.int64(8), np.int64(8))
+    assert FixedPermutation(shape, seed=np.int64(0)).spec == FixedPermutation((1, 8, 8), seed=0).spec
+    x = digits.test.images[:4]
+    assert torch.equal(Flip(shape)(x), Flip((1, 8, 8))(x))
+    assert torch.equal(MonotoneMap(knots=np.int64(16))(x), MonotoneMap(knots=16)(x))
+    assert probe_map(lambda z: torch.roll(z, 1, dims=-1), shape=(np.int64(3), np.int64(3))) is not None
+
+
+def test_measure_options_accept_numpy_integers():
+    from pixinfo.info import structural_retention
+    from pixinfo.info.content import neighbour_information
+    from pixinfo.info.value import value_retention
+
+    x = torch.rand(10, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    index = torch.randperm(64, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(neighbour_information(x, batch_size=np.int64(4)), neighbour_information(x, batch_size=4))
+    assert torch.equal(structural_retention(index, shape=(np.int64(8), np.int64(8)), chunk_elements=np.int64(4096)),
+                       structural_retention(index, shape=(8, 8), chunk_elements=4096))  # fmt: skip
+    assert torch.equal(value_retention(x, x.flip(-1), levels=np.int64(16), n_shuffles=np.int32(2)),
+                       value_retention(x, x.flip(-1), levels=16, n_shuffles=2))  # fmt: skip

@@ -23,8 +23,17 @@ TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+def is_integer(value: object) -> bool:
+    """``value`` is an integer: a Python ``int`` or a NumPy integer scalar, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: object) -> bool:
+    """``value`` is a real number: a Python ``int``/``float`` or a NumPy integer/floating scalar, not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+_is_int = is_integer
 
 
 def _bounds(low: float | None, high: float | None, *, low_open: bool = False, high_open: bool = False) -> str:
@@ -102,7 +111,7 @@ def check_finite(
     """
     within = _bounds(low, high, low_open=low_open, high_open=high_open)
     expected = f"a finite number {within}".rstrip()
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or type(value).__name__ == "bool_":
+    if not is_real(value):
         raise ParameterError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
     v = float(value)
     below = low is not None and (v <= low if low_open else v < low)
@@ -204,7 +213,7 @@ def check_grid_shape(shape: object, name: str = "shape") -> tuple[int, int]:
     """Accept ``(H, W)`` or ``(C, H, W)``; return ``(H, W)``."""
     if not isinstance(shape, Sequence) or len(shape) not in (2, 3):
         raise ShapeError(f"{name} must be (H, W) or (C, H, W), got {shape!r}")
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
+    if not all(is_integer(s) and s > 0 for s in shape):
         raise ShapeError(f"{name} must hold positive ints, got {shape!r}")
     return int(shape[-2]), int(shape[-1])
 

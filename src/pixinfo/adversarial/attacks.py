@@ -39,6 +39,7 @@ from pixinfo._checks import (
     check_positive_int,
     check_seed,
     describe,
+    is_real,
 )
 from pixinfo.errors import ShapeError, ValueRangeError
 from pixinfo.models import evaluating
@@ -141,7 +142,7 @@ def _epsilons(epsilons, *, allow_inf: bool = False) -> tuple[list[float], bool]:
     if not values:
         raise ValueError("epsilons must be a number or a non-empty list of numbers, got []")
     for e in values:
-        if isinstance(e, bool) or not isinstance(e, (int, float)) or math.isnan(e) or e < 0 or (
+        if not is_real(e) or math.isnan(e) or e < 0 or (
                 math.isinf(e) and not allow_inf):  # fmt: skip
             raise ValueError(f"epsilons must be finite numbers >= 0{' (or inf)' if allow_inf else ''}, got {e!r}")
     return [float(e) for e in values], single

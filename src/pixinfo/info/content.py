@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from pixinfo._checks import check_image_batch
+from pixinfo._checks import check_image_batch, is_integer
 from pixinfo.errors import DTypeError
 from pixinfo.info.kernels import DEFAULT_KERNEL, Kernel, cached_pair_sums, cached_weight_matrix
 
@@ -96,7 +96,7 @@ def neighbour_information(
         raise DTypeError(f"kernel must be a pixinfo.info.Kernel, got {type(kernel).__name__}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if not is_integer(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     h, w = images.shape[-2:]
     lead = images.shape[:-2]

@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from pixinfo._checks import is_real
+
 FAMILIES = ("exponential", "power", "gaussian")
 
 
@@ -64,7 +66,7 @@ class Kernel:
     def __init__(self, family: str, *, scale: float, cutoff: float | None = None) -> None:
         if family not in _FORMULAS:
             raise ValueError(f"kernel family must be one of {FAMILIES}, got {family!r}")
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        if not is_real(scale):
             raise ValueError(f"scale must be a positive number, got {scale!r}")
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"scale must be finite and > 0, got {scale!r}")
@@ -72,7 +74,7 @@ class Kernel:
 
     def _init(self, family: str, scale: float | None, cutoff: Any, fn: Callable) -> None:
         if cutoff is not None:
-            if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
+            if not is_real(cutoff):
                 raise ValueError(f"cutoff must be a number >= 1 or None, got {cutoff!r}")
             if not (math.isfinite(cutoff) and cutoff >= 1):
                 raise ValueError(

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from pixinfo._checks import check_gather_index, check_grid_shape, check_tensor, describe
+from pixinfo._checks import check_gather_index, check_grid_shape, check_tensor, describe, is_integer
 from pixinfo.errors import DeviceError, DTypeError, ShapeError
 from pixinfo.info.kernels import DEFAULT_KERNEL, Kernel, cached_pair_sums
 
@@ -149,7 +149,7 @@ def _fused_constants(kernel: Kernel, h: int, w: int):
 
 
 def _check_options(kernel: object, method: object, chunk_elements: object) -> None:
-    if not isinstance(chunk_elements, int) or chunk_elements < 1:
+    if not is_integer(chunk_elements) or chunk_elements < 1:
         raise ValueError(f"chunk_elements must be a positive int, got {chunk_elements!r}")
     if not isinstance(kernel, Kernel):
         raise DTypeError(f"kernel must be a pixinfo.info.Kernel, got {type(kernel).__name__}")

@@ -28,6 +28,7 @@ from pixinfo._checks import (
     check_image_batch,
     check_same_device,
     describe,
+    is_integer,
 )
 from pixinfo.errors import DeviceError, ShapeError
 
@@ -225,6 +226,7 @@ def value_retention(
     1.0
     """
     _check_value_inputs(original, transformed, index, method, levels, n_shuffles, implementation)
+    levels, n_shuffles = int(levels), int(n_shuffles)  # NumPy integers too
     b, c, h, w = original.shape
     fused = original.device.type == "cpu"
     if implementation == "fused" and not fused:
@@ -269,9 +271,9 @@ def _check_value_inputs(
         raise ShapeError(f"images must be (B, C, H, W), got {describe(original)}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not isinstance(levels, int) or not 2 <= levels <= 256:
+    if not is_integer(levels) or not 2 <= levels <= 256:
         raise ValueError(f"levels must be an int in [2, 256], got {levels!r}")
-    if not isinstance(n_shuffles, int) or n_shuffles < 1:
+    if not is_integer(n_shuffles) or n_shuffles < 1:
         raise ValueError(f"n_shuffles must be a positive int, got {n_shuffles!r}")
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from pixinfo._checks import check_grid_shape
+from pixinfo._checks import check_grid_shape, is_integer
 from pixinfo.data import to_uint8
 from pixinfo.errors import ShapeError
 from pixinfo.transforms.base import Transform
@@ -148,8 +148,9 @@ class MonotoneMap(PointwiseTransform, spec="monotone"):
         super().__init__()
         given = xs is not None and ys is not None
         if not given:
-            if not isinstance(knots, int) or knots < 2:
+            if not is_integer(knots) or knots < 2:
                 raise ValueError(f"knots must be an int >= 2, got {knots!r}")
+            knots = int(knots)
             g = make_generator(seed, generator)
             steps = -torch.log(torch.rand(knots - 1, generator=g, dtype=torch.float64))  # Exp(1): random CDF
             ys = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(steps, 0) / steps.sum()])
