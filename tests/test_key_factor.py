@@ -46,7 +46,7 @@ def test_single_image_jigsaw_records(analysis, digits, tmp_path):
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
     args = argparse.Namespace(test_images=40)
     specs = {"block 2": ("block", "block:size=2"), "block 2 + within": ("block", "block:size=2,shuffle_within=true"),
-             f"block 2{kr.KEY_SEPARATOR}1": ("block", "block:size=2,seed=1"), "fixed permutation": ("permutation", "permutation")}  # fmt: skip
+             "block 2 · key 1": ("block", "block:size=2,seed=1"), "fixed permutation": ("permutation", "permutation")}  # fmt: skip
     kr.jigsaw_all(digits, specs, model, args, tmp_path)
     records = list(tmp_path.glob("*.json"))
     assert len(records) == 1
