@@ -231,3 +231,23 @@ def test_measure_options_accept_numpy_integers():
                        structural_retention(index, shape=(8, 8), chunk_elements=4096))  # fmt: skip
     assert torch.equal(value_retention(x, x.flip(-1), levels=np.int64(16), n_shuffles=np.int32(2)),
                        value_retention(x, x.flip(-1), levels=16, n_shuffles=2))  # fmt: skip
+
+
+# -- known-plaintext attack: fractional pair counts --------------------------------------------------
+@pytest.mark.parametrize("ks", [(1, 2.5), (1.0,), [np.float32(3.0)], 4, "12", (True,)])
+def test_known_plaintext_refuses_non_integer_ks(digits, ks):
+    from pixinfo.privacy import known_plaintext
+    from pixinfo.transforms import FixedPermutation
+
+    with pytest.raises(PixinfoError, match=r"ks must be a non-empty sequence of integers in \[1, 50\]") as err:
+        known_plaintext(transform=FixedPermutation((8, 8), seed=0), plain=digits.train.images[:50], ks=ks)
+    assert_raised_by_pixinfo(err.value)
+
+
+def test_known_plaintext_accepts_numpy_integer_ks(digits):
+    from pixinfo.privacy import known_plaintext
+    from pixinfo.transforms import FixedPermutation
+
+    x, t = digits.train.images[:50], FixedPermutation((8, 8), seed=0)
+    got = known_plaintext(transform=t, plain=x, ks=np.array([1, 4, 16]))
+    assert got == known_plaintext(transform=t, plain=x, ks=(1, 4, 16)) and all(type(k) is int for k in got["k"])

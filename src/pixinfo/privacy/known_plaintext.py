@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from pixinfo._checks import check_image_batch, describe
+from pixinfo._checks import check_image_batch, describe, is_integer
 from pixinfo.data import to_uint8
-from pixinfo.errors import ShapeError, ValueRangeError
+from pixinfo.errors import ParameterError, ShapeError, ValueRangeError
 from pixinfo.transforms import PointwiseTransform, Transform
 
 
@@ -57,8 +57,12 @@ def known_plaintext(*, transform: Transform, plain: torch.Tensor, ks: Sequence[i
     plain = check_image_batch(plain, "plain")
     if plain.ndim != 4 or not len(plain):
         raise ShapeError(f"plain: expected a non-empty (B, C, H, W) batch, got {describe(plain)}")
+    if (isinstance(ks, (str, bytes)) or not isinstance(ks, (Sequence, np.ndarray)) or not len(ks)
+            or not all(is_integer(k) for k in ks)):  # fmt: skip
+        raise ParameterError(f"ks must be a non-empty sequence of integers in [1, {len(plain)}] (pair counts; "
+                             f"fractions are not truncated), got {ks!r}")
     ks = [int(k) for k in ks]
-    if not ks or min(ks) < 1 or max(ks) > len(plain):
+    if min(ks) < 1 or max(ks) > len(plain):
         raise ValueRangeError(f"ks: expected ints in [1, {len(plain)}] (the number of plain images), got {ks}")
     v = to_uint8(plain)
     if not transform.shared_key:
