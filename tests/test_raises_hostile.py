@@ -251,3 +251,49 @@ def test_known_plaintext_accepts_numpy_integer_ks(digits):
     x, t = digits.train.images[:50], FixedPermutation((8, 8), seed=0)
     got = known_plaintext(transform=t, plain=x, ks=np.array([1, 4, 16]))
     assert got == known_plaintext(transform=t, plain=x, ks=(1, 4, 16)) and all(type(k) is int for k in got["k"])
+
+
+# -- known-plaintext attack: compositions it cannot handle; plaintexts that determine nothing ---------
+@pytest.mark.parametrize("spec", ["permutation:seed=0+negative", "xor+permutation:seed=0", "block+monotone",
+                                  "level-permutation+xor", "translate", "learnable", "pixel-based", "etc"])  # fmt: skip
+def test_known_plaintext_refuses_schemes_it_cannot_handle(digits, spec):
+    from pixinfo.errors import UnsupportedSchemeError
+    from pixinfo.privacy import known_plaintext
+    from pixinfo.transforms import build_transform
+
+    t = build_transform(spec, shape=(1, 8, 8))
+    with pytest.raises(UnsupportedSchemeError, match=r"known_plaintext .*transform '.*' ") as err:
+        known_plaintext(transform=t, plain=digits.train.images[:64], ks=(1, 4, 64))
+    assert_raised_by_pixinfo(err.value)
+
+
+def test_known_plaintext_on_a_composition_of_rearrangements_improves_with_pairs(digits):
+    from pixinfo.privacy import known_plaintext
+    from pixinfo.transforms import build_transform
+
+    t = build_transform("permutation:seed=0+block:size=2,seed=1", shape=(1, 8, 8))
+    shares = known_plaintext(transform=t, plain=digits.train.images, ks=(1, 4, 64, 1000))["determined"]
+    assert shares == sorted(shares) and shares[-1] > 0.9
+
+
+@pytest.mark.parametrize("spec", ["permutation:seed=0", "block:size=2,seed=1", "level-permutation", "monotone"])
+def test_known_plaintext_single_or_constant_plaintexts_determine_nothing(digits, spec):
+    from pixinfo.privacy import known_plaintext
+    from pixinfo.transforms import build_transform
+
+    t = build_transform(spec, shape=(1, 8, 8))
+    constant = torch.full((6, 1, 8, 8), 7, dtype=torch.uint8)
+    assert known_plaintext(transform=t, plain=constant, ks=(1, 6)) == {"k": [1, 6], "determined": [0.0, 0.0],
+                                                                         "k_needed": None}  # fmt: skip
+    if spec.startswith(("permutation", "block")):  # one image: every position's 1-vector is its own value
+        single = known_plaintext(transform=t, plain=digits.train.images[:1], ks=(1,))
+        assert single == {"k": [1], "determined": [0.0], "k_needed": None}
+
+
+def test_known_plaintext_xor_is_still_determined_by_one_pair():
+    from pixinfo.privacy import known_plaintext
+    from pixinfo.transforms import build_transform
+
+    constant = torch.full((3, 1, 8, 8), 7, dtype=torch.uint8)
+    got = known_plaintext(transform=build_transform("xor:bits=8", shape=(1, 8, 8)), plain=constant, ks=(1, 3))
+    assert got["k_needed"] == 1  # key = encrypted ^ plain, whatever the plain image

@@ -9,7 +9,7 @@ import torch
 
 from pixinfo._checks import check_image_batch, describe, is_integer
 from pixinfo.data import to_uint8
-from pixinfo.errors import ParameterError, ShapeError, ValueRangeError
+from pixinfo.errors import ParameterError, ShapeError, UnsupportedSchemeError, ValueRangeError
 from pixinfo.transforms import PointwiseTransform, Transform
 
 
@@ -27,8 +27,29 @@ def _gather_determined(plain: np.ndarray, cipher: np.ndarray, ks: Sequence[int],
         values, counts = np.unique(hp, return_counts=True)
         where = np.searchsorted(values, hc).clip(0, len(values) - 1)
         unique = (values[where] == hc) & (counts[where] == 1)
-        out.append(float(unique[varying].mean()) if varying.any() else 1.0)
+        out.append(float(unique[varying].mean()) if varying.any() else 0.0)  # nothing varies: nothing determined
     return out
+
+
+def _rearranging_map(transform: Transform, plain: torch.Tensor, encrypted: torch.Tensor) -> np.ndarray:
+    """The gather map of a transform that only rearranges pixels (checked on ``plain``: every
+    encrypted value is the plain value its map names), else an UnsupportedSchemeError."""
+    source = transform.gather_map(tuple(plain.shape[1:]))
+    reason = "has no gather map" if source is None else None
+    if source is not None:
+        b, c = plain.shape[:2]
+        src = source.to(plain.device).long()
+        same = encrypted.shape[:2] == (b, c) and encrypted[0].numel() == plain[0].numel()
+        if not (same and torch.equal(plain.reshape(b, c, -1).gather(-1, src.expand(b, c, src.shape[-1])),
+                                     encrypted.reshape(b, c, -1))):  # fmt: skip
+            reason = "changes pixel values, not only their positions"
+    if reason:
+        name = getattr(transform, "spec", type(transform).__name__)
+        raise UnsupportedSchemeError(
+            f"known_plaintext handles keys that only rearrange pixels (gather maps and compositions of them), "
+            f"XOR, negative and level maps; the transform {name!r} ({type(transform).__name__}) {reason}, "
+            f"so matching plain and encrypted values cannot determine its key")  # fmt: skip
+    return source.cpu().numpy()
 
 
 def known_plaintext(*, transform: Transform, plain: torch.Tensor, ks: Sequence[int] = (1, 2, 4, 8, 16, 32, 64)) -> dict:
@@ -38,7 +59,16 @@ def known_plaintext(*, transform: Transform, plain: torch.Tensor, ks: Sequence[i
     exactly one plain position's (scored over positions whose source varies in ``plain``). XOR:
     one pair gives the key (``key = encrypted ^ plain``; 1-bit: of the thresholded bits). Level
     maps: the levels seen so far, over the levels present in ``plain``. Keyless transforms have no
-    key to determine (share 0).
+    key to determine (share 0). Plaintexts that determine nothing (one plain image or constant
+    images for a gather map: no position varies; a single grey level for a level map) give share 0
+    and ``k_needed`` None.
+
+    Raises
+    ------
+    UnsupportedSchemeError
+        A shared-key transform that is none of these: one without a gather map (``translate``,
+        ``learnable``) or one that changes values as well as positions (a composition with a value
+        map, ``pixel-based``, ``etc``), whose plain and encrypted values cannot be matched.
 
     Returns
     -------
@@ -70,13 +100,14 @@ def known_plaintext(*, transform: Transform, plain: torch.Tensor, ks: Sequence[i
     elif isinstance(transform, PointwiseTransform) and type(transform).__name__ in ("XorKey", "Negative"):
         shares = [1.0] * len(ks)
     elif isinstance(transform, PointwiseTransform):
-        present = torch.bincount(v.reshape(-1).long().cpu(), minlength=256) > 0
+        present = torch.bincount(v.reshape(-1).long().cpu(), minlength=256) > 0  # one grey level: nothing varies
         shares = [float((torch.bincount(v[:k].reshape(-1).long().cpu(), minlength=256) > 0).sum() / present.sum())
-                  for k in ks]  # fmt: skip
+                  if present.sum() > 1 else 0.0 for k in ks]  # fmt: skip
     else:
+        encrypted = to_uint8(transform(v))
+        source = _rearranging_map(transform, v, encrypted)
         flat = v.double().mean(1).reshape(len(v), -1).cpu().numpy().round(3) * 1000
-        cipher = to_uint8(transform(v)).double().mean(1).reshape(len(v), -1).cpu().numpy().round(3) * 1000
-        source = transform.gather_map(tuple(v.shape[1:])).cpu().numpy()
+        cipher = encrypted.double().mean(1).reshape(len(v), -1).cpu().numpy().round(3) * 1000
         varying = (flat.max(0) != flat.min(0))[source]
         shares = _gather_determined(flat, cipher, ks, varying)
     needed = next((k for k, s in zip(ks, shares, strict=True) if s >= 1.0), None)
