@@ -297,3 +297,21 @@ def test_known_plaintext_xor_is_still_determined_by_one_pair():
     constant = torch.full((3, 1, 8, 8), 7, dtype=torch.uint8)
     got = known_plaintext(transform=build_transform("xor:bits=8", shape=(1, 8, 8)), plain=constant, ks=(1, 3))
     assert got["k_needed"] == 1  # key = encrypted ^ plain, whatever the plain image
+
+
+# -- executors: a worker count that is not positive ----------------------------------------------------
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2", None])
+def test_make_executor_refuses_a_bad_worker_count(workers):
+    from pixinfo.train.executors import make_executor
+
+    with pytest.raises(PixinfoError, match=f"workers must be an integer >= 1, got {workers!r}") as err:
+        make_executor(workers=workers, progress=False)
+    assert_raised_by_pixinfo(err.value)
+
+
+def test_make_executor_accepts_positive_worker_counts():
+    from pixinfo.train.executors import InProcess, ProcessPool, make_executor
+
+    assert isinstance(make_executor(workers=1, progress=False), InProcess)
+    assert isinstance(make_executor(workers=np.int64(3), progress=False), ProcessPool)
+    assert make_executor(workers=np.int64(3), progress=False).workers == 3

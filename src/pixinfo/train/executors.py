@@ -105,8 +105,11 @@ class ProcessPool(Executor):
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.workers, int) or self.workers < 1:
+        from pixinfo._checks import is_integer
+
+        if not is_integer(self.workers) or self.workers < 1:
             raise ConfigError(f"workers must be an integer >= 1, got {self.workers!r}")
+        self.workers = int(self.workers)
 
     def map(self, configs, options, data=None):
         import multiprocessing
@@ -170,7 +173,13 @@ class RayExecutor(Executor):
 
 def make_executor(*, workers: int = 1, ray: bool = False, ray_address: str | None = None,
                   progress: bool = True) -> Executor:  # fmt: skip
-    """The executor of the analyses' ``--workers N`` / ``--ray`` / ``--ray-address`` options."""
+    """The executor of the analyses' ``--workers N`` / ``--ray`` / ``--ray-address`` options.
+
+    ``workers`` must be an integer >= 1 (0 or -1 do not mean "in this process" or "every core").
+    """
+    from pixinfo._checks import check_positive_int
+
+    workers = check_positive_int(workers, "workers")
     if ray or ray_address:
         return RayExecutor(address=ray_address, progress=progress)
     if workers > 1:
