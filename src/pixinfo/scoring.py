@@ -206,10 +206,11 @@ def score_table(
 
     Parameters
     ----------
-    transforms : sequence of callables
-        pixinfo transforms or any callable mapping float ``(B, C, H, W)``
-        images in [0, 1] to images of the same shape. A callable without a
-        declared map is probed ([`pixinfo.info.probe_map`][pixinfo.info.probe.probe_map]).
+    transforms : sequence of callables or spec strings
+        pixinfo transforms, spec strings as on the command line (``"vortex:authors"``, built for
+        the images' shape and, where it has one, the dataset's name), or any callable mapping
+        float ``(B, C, H, W)`` images in [0, 1] to images of the same shape. A callable without
+        a declared map is probed ([`pixinfo.info.probe_map`][pixinfo.info.probe.probe_map]).
     data : Dataset, Split or tensor
         Images to score on (uint8, or float in [0, 1]).
     kernel : Kernel
@@ -247,6 +248,10 @@ def score_table(
     value_subset = torch.randperm(n, generator=stream(seed, "value subset"))[:max_value_images].sort().values
     scores = []
     for transform in transforms:
+        if isinstance(transform, str):  # a spec, as on the command line
+            from pixinfo.transforms import build_transform
+
+            transform = build_transform(transform, shape=shape, dataset=name if isinstance(data, Dataset) else None)
         label = _describe(transform)
         r, n_maps, source, index, shared = _structure(transform, shape, kernel, device, max_maps, n_boot, seed)
         transformed, after = _transformed(transform, images, label=label, kernel=kernel, batch_size=batch_size,

@@ -211,15 +211,20 @@ def rank_sums(x, y, levels):  # pragma: no cover - compiled
 def _threads(pairs: int) -> Iterator[None]:
     """Run on ``min(torch.get_num_threads(), NUMBA_NUM_THREADS)`` threads (one for small work).
 
-    numba's thread count is per calling thread; it is restored afterwards.
+    numba's thread count is per calling thread; it is restored afterwards, and so is torch's: with
+    numba's OpenMP threading layer both share one OpenMP runtime, whose first parallel region
+    would otherwise leave torch on numba's thread count (a library call never changes torch's).
     """
-    wanted = 1 if pairs < SERIAL_PAIRS else min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    torch_before = torch.get_num_threads()
+    wanted = 1 if pairs < SERIAL_PAIRS else min(torch_before, numba.config.NUMBA_NUM_THREADS)
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, wanted))
     try:
         yield
     finally:
         numba.set_num_threads(before)
+        if torch.get_num_threads() != torch_before:
+            torch.set_num_threads(torch_before)
 
 
 @dataclass(frozen=True)
