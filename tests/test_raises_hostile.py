@@ -315,3 +315,116 @@ def test_make_executor_accepts_positive_worker_counts():
     assert isinstance(make_executor(workers=1, progress=False), InProcess)
     assert isinstance(make_executor(workers=np.int64(3), progress=False), ProcessPool)
     assert make_executor(workers=np.int64(3), progress=False).workers == 3
+
+
+# -- records and checkpoints missing a field, of an older format, or torn ------------------------------
+def _finished_record(tmp_path):
+    import json
+
+    from pixinfo.train import TrainConfig, train
+
+    run = train(TrainConfig(dataset="digits", model="mlp", epochs=1), results_dir=tmp_path, progress=False)
+    return run.path, json.loads(run.path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("drop", "field"),
+    [(("results",), "results"), (("results", "final_test_acc"), "results.final_test_acc"),
+     (("results", "world_size"), "results.world_size"), (("config",), "config"),
+     (("environment", "git"), "environment.git"), (("config", "transform"), "config.transform")],
+)  # fmt: skip
+def test_collect_records_names_the_file_and_the_missing_field(tmp_path, drop, field):
+    import json
+
+    from pixinfo.errors import CorruptFileError
+    from pixinfo.train import collect_records
+
+    path, record = _finished_record(tmp_path)
+    part = record
+    for key in drop[:-1]:
+        part = part[key]
+    del part[drop[-1]]
+    path.write_text(json.dumps(record))
+    with pytest.raises(CorruptFileError, match=rf"{path.name}.*'{field}'") as err:
+        collect_records(tmp_path)
+    assert_raised_by_pixinfo(err.value)
+
+
+def test_collect_records_names_a_field_of_the_wrong_kind(tmp_path):
+    import json
+
+    from pixinfo.errors import CorruptFileError
+    from pixinfo.train import collect_records
+
+    path, record = _finished_record(tmp_path)
+    record["results"] = [0.9]
+    path.write_text(json.dumps(record))
+    with pytest.raises(CorruptFileError, match=rf"{path.name}.*'results' .*list"):
+        collect_records(tmp_path)
+
+
+def test_a_torn_record_names_the_file(tmp_path):
+    from pixinfo.errors import CorruptFileError
+    from pixinfo.train import collect_records
+
+    path, _ = _finished_record(tmp_path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CorruptFileError, match=path.name):
+        collect_records(tmp_path)
+
+
+def _interrupted_checkpoint(tmp_path):
+    from pixinfo.train import TrainConfig, checkpoint_path, train
+
+    class Stop(Exception):
+        pass
+
+    def stop(row):
+        raise Stop
+
+    config = TrainConfig(dataset="digits", model="mlp", epochs=2, seed=5)
+    with pytest.raises(Stop):
+        train(config, results_dir=tmp_path, progress=False, on_epoch=stop)
+    return config, checkpoint_path(config)
+
+
+@pytest.mark.parametrize("field", ["optimizer", "history", "torch_rng", "epoch", "loader"])
+def test_a_checkpoint_missing_a_field_names_the_file_and_the_field(tmp_path, field):
+    from pixinfo.errors import CorruptFileError
+    from pixinfo.files import torch_save_atomic
+    from pixinfo.train import train
+
+    config, path = _interrupted_checkpoint(tmp_path)
+    blob = torch.load(path, weights_only=True)
+    del blob[field]
+    torch_save_atomic(blob, path)
+    with pytest.raises(CorruptFileError, match=rf"{path.name}.*'{field}'") as err:
+        train(config, results_dir=tmp_path, resume=True, progress=False)
+    assert_raised_by_pixinfo(err.value)
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_names_the_file(tmp_path):
+    from pixinfo.errors import CorruptFileError
+    from pixinfo.files import torch_save_atomic
+    from pixinfo.train import train
+
+    config, path = _interrupted_checkpoint(tmp_path)
+    blob = torch.load(path, weights_only=True)
+    blob["model"] = {k: v[..., :1] for k, v in blob["model"].items()}
+    torch_save_atomic(blob, path)
+    with pytest.raises(CorruptFileError, match=rf"{path.name}.*'model'"):
+        train(config, results_dir=tmp_path, resume=True, progress=False)
+
+
+def test_a_finished_record_without_results_is_not_reused(tmp_path):
+    import json
+
+    from pixinfo.train import TrainConfig, find_record, train
+
+    path, record = _finished_record(tmp_path)
+    del record["results"]
+    path.write_text(json.dumps(record))
+    config = TrainConfig(dataset="digits", model="mlp", epochs=1)
+    assert find_record(config, tmp_path) is None
+    again = train(config, results_dir=tmp_path, reuse=True, progress=False)
+    assert again.final_test_acc > 0.5 and "results" in json.loads(path.read_text())

@@ -34,11 +34,34 @@ def load_records(folder: str | Path, *, kind: str | None = "train") -> list[dict
     return records
 
 
+def _field(record: dict, where: str | Path, *keys: str, obj: bool = False):
+    """``record[k1][k2]...``, or a [`CorruptFileError`][pixinfo.errors.CorruptFileError] naming the
+    file ``where`` and the field that is missing or not a JSON object (``obj``: the value must be one)."""
+    from pixinfo.errors import CorruptFileError
+
+    hint = "an older or damaged record: delete it or train the run again"
+    value: object = record
+    for i, key in enumerate(keys):
+        if key not in value:
+            raise CorruptFileError(f"{where}: the finished train record has no field {'.'.join(keys[: i + 1])!r} ({hint})")
+        value = value[key]
+        if (obj or i < len(keys) - 1) and not isinstance(value, dict):
+            raise CorruptFileError(f"{where}: field {'.'.join(keys[: i + 1])!r} must be a JSON object, got "
+                                   f"{type(value).__name__} ({hint})")  # fmt: skip
+    return value
+
+
 def collect_records(folder: str | Path) -> pd.DataFrame:
     """One row per finished training record: its config fields, accuracies, timings and provenance.
 
     ``path`` is the record's file relative to ``folder`` (so a table built from it is the same on
     every checkout).
+
+    Raises
+    ------
+    CorruptFileError
+        A record is truncated or not JSON, or a finished one lacks a field (or holds one of the
+        wrong kind); the message names the file and the field.
 
     Examples
     --------
@@ -54,24 +77,26 @@ def collect_records(folder: str | Path) -> pd.DataFrame:
     for record in load_records(folder, kind="train"):
         if record.get("status") != "finished":
             continue
-        res = record["results"]
-        row = {k: v for k, v in record["config"].items() if not isinstance(v, dict)}
+        where = record["_path"]
+        res = _field(record, where, "results", obj=True)
+        config = _field(record, where, "config", obj=True)
+        row = {k: v for k, v in config.items() if not isinstance(v, dict)}
         row.update(
-            transform=record["config"]["transform"] or "original",
-            final_test_acc=res["final_test_acc"],
-            best_test_acc=res["best_test_acc"],
-            best_epoch=res["best_epoch"],
+            transform=_field(record, where, "config", "transform") or "original",
+            final_test_acc=_field(record, where, "results", "final_test_acc"),
+            best_test_acc=_field(record, where, "results", "best_test_acc"),
+            best_epoch=_field(record, where, "results", "best_epoch"),
             final_test_acc_no_flip=res.get("final_test_acc_no_flip"),  # with test-time flips: the logits without
-            train_seconds=res["train_seconds"],
-            train_images_per_second=res["train_images_per_second"],
+            train_seconds=_field(record, where, "results", "train_seconds"),
+            train_images_per_second=_field(record, where, "results", "train_images_per_second"),
             n_train=res.get("n_train"),  # absent from records made before it was recorded
             n_test=res.get("n_test"),
-            world_size=res["world_size"],
+            world_size=_field(record, where, "results", "world_size"),
             precision_used=res.get("precision"),
             transform_key=record.get("transform_key"),
             config_hash=record.get("config_hash"),
-            device_name=record["environment"].get("device"),
-            commit=record["environment"]["git"].get("commit"),
+            device_name=_field(record, where, "environment", obj=True).get("device"),
+            commit=_field(record, where, "environment", "git", obj=True).get("commit"),
             path=Path(record["_path"]).relative_to(folder).as_posix(),  # the same on every checkout
         )
         rows.append(row)

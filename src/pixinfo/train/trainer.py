@@ -35,6 +35,8 @@ from pixinfo.train.optim import WeightAverage, make_optimizer, make_schedule
 from pixinfo.train.precision import Precision, cpu_has_native_bf16, resolve_precision
 
 CHECKPOINT_FORMAT = "pixinfo-checkpoint-1"
+CHECKPOINT_FIELDS = ("epoch", "model", "optimizer", "schedule", "average", "loader", "torch_rng", "history",
+                     "train_seconds", "eval_seconds")  # fmt: skip
 
 
 @dataclass
@@ -151,6 +153,8 @@ def find_record(config: TrainConfig, results_dir: str | Path, *, need_model: boo
         return None
     if not isinstance(record, dict) or record.get("status") != "finished":
         return None
+    if not isinstance(record.get("results"), dict) or "final_test_acc" not in record["results"]:
+        return None  # finished in name only (damaged, or an older format): train it again
     if record.get("config_hash") != config.config_hash():
         return None
     if need_model and not _saved_model_intact(config, record):
@@ -320,12 +324,24 @@ def _load_checkpoint(run: _Run, state: _State) -> bool:
         raise CorruptFileError(f"{path} is not a pixinfo training checkpoint ({CHECKPOINT_FORMAT}); delete it")
     if blob.get("config_hash") != run.config.config_hash():
         raise CorruptFileError(f"{path} belongs to another config (hash {blob.get('config_hash')}); delete it")
-    run.model.load_state_dict(blob["model"])
-    state.opt.load_state_dict(blob["optimizer"])
-    state.sched.load_state_dict(blob["schedule"])
-    state.average.load_state_dict(blob["average"])
-    run.loader.load_state_dict(blob["loader"])
-    torch.set_rng_state(blob["torch_rng"].cpu())
+    missing = [k for k in CHECKPOINT_FIELDS if k not in blob]
+    if missing:
+        raise CorruptFileError(f"{path}: the checkpoint has no field {missing[0]!r} (missing: {missing}; an older or "
+                               "damaged checkpoint); delete it")  # fmt: skip
+    restore = {
+        "model": lambda v: run.model.load_state_dict(v), "optimizer": lambda v: state.opt.load_state_dict(v),
+        "schedule": lambda v: state.sched.load_state_dict(v), "average": lambda v: state.average.load_state_dict(v),
+        "loader": lambda v: run.loader.load_state_dict(v), "torch_rng": lambda v: torch.set_rng_state(v.cpu()),
+    }  # fmt: skip
+    for field, load in restore.items():
+        try:
+            load(blob[field])
+        except (AttributeError, IndexError, KeyError, RuntimeError, TypeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+            raise CorruptFileError(f"{path}: the checkpoint's field {field!r} does not fit this run ({first}); "
+                                   "delete it") from None  # fmt: skip
+    if not isinstance(blob["epoch"], int) or not isinstance(blob["history"], list):
+        raise CorruptFileError(f"{path}: the checkpoint's field 'epoch' or 'history' is of the wrong kind; delete it")
     state.epoch, state.history = blob["epoch"], list(blob["history"])
     state.train_seconds, state.eval_seconds = blob["train_seconds"], blob["eval_seconds"]
     return True
