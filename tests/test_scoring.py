@@ -132,8 +132,6 @@ def test_shape_changing_transform_rejected(digits):
 
 def test_score_accepts_spec_strings(digits):
     """As on the command line: a spec is built for the images' shape (and the dataset's name)."""
-    from pixinfo.transforms import build_transform
-
-    by_spec = pixinfo.score("permutation:seed=3", digits, n_boot=5, n_boot_value=0)
-    by_object = pixinfo.score(build_transform("permutation:seed=3", shape=digits.image_shape), digits, n_boot=5, n_boot_value=0)
+    by_spec = score("permutation:seed=3", digits, n_boot=5, n_boot_value=0)
+    by_object = score(build_transform("permutation:seed=3", shape=digits.image_shape), digits, n_boot=5, n_boot_value=0)
     assert by_spec.structural_retention == by_object.structural_retention and by_spec.transform == by_object.transform
