@@ -428,3 +428,53 @@ def test_a_finished_record_without_results_is_not_reused(tmp_path):
     assert find_record(config, tmp_path) is None
     again = train(config, results_dir=tmp_path, reuse=True, progress=False)
     assert again.final_test_acc > 0.5 and "results" in json.loads(path.read_text())
+
+
+# -- --out: checked before the work; a failed command leaves no folder behind ---------------------------
+def test_attack_checks_its_out_folder_before_the_attack(tmp_path):
+    from tests.raises import run_cli
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out in (blocker, blocker / "results"):
+        code, stdout, err = run_cli(["attack", "--transform", "xor:bits=8", "--dataset", "digits", "--n-images", "50",
+                                     "--out", str(out)])  # fmt: skip
+        assert code == 2 and f"--out {out}" in err, err
+        assert "exact" not in stdout
+
+
+SAVED_MODEL_COMMANDS = ("semantic", "fool")
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory):
+    from pixinfo.models import build_model, save_model
+
+    folder = tmp_path_factory.mktemp("model")
+    return save_model(build_model("mlp", image_shape=(1, 8, 8), num_classes=10, hidden=[16]), folder / "d.pt")
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["score", "--dataset", "digits", "--no-progress", "--transform", "bogus"], "unknown transform"),
+        (["score", "--dataset", "digits", "--no-progress", "--kernel", "power:scale=nan"], "scale must be finite"),
+        (["train", "--dataset", "digits", "--model", "mlp", "--epochs", "1", "--no-progress",
+          "--model-options", '{"hidden": [0]}'], r"hidden\[0\] must be an integer >= 1"),
+        (["attack", "--transform", "bogus", "--dataset", "digits"], "unknown transform"),
+        (["semantic", "--dataset", "mnist", "--root", "/nonexistent/pixinfo"], "not found"),
+        (["fool", "--device", "tpu"], "device must be"),
+    ],
+)  # fmt: skip
+def test_a_failed_command_leaves_no_new_out_folder(tmp_path, digits_model, argv, match):
+    out = tmp_path / "new" / "results"
+    extra = ["--model", str(digits_model)] if argv[0] in SAVED_MODEL_COMMANDS else []
+    assert_cli_error([*argv, *extra, "--out", str(out)], match)
+    assert not (tmp_path / "new").exists(), list(tmp_path.rglob("*"))
+
+
+def test_a_failed_command_keeps_an_out_folder_that_was_there(tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    assert_cli_error(["score", "--dataset", "digits", "--transform", "bogus", "--out", str(out)], "unknown transform")
+    assert out.is_dir()

@@ -40,11 +40,28 @@ finite_float = _arg_type("check_finite", float, "finite_float")
 probability = _arg_type("check_finite", float, "probability", low=0, high=1, low_open=True)
 
 
+_CREATED_DIRS: list[Path] = []  # folders this command created; removed again (if still empty) when it fails
+
+
 def _output_dir(path: str, option: str = "--out") -> Path:
     """``--out`` created and checked writable before any work starts."""
     from pixinfo.files import check_writable_dir
 
+    target = Path(path).expanduser().absolute()
+    _CREATED_DIRS.extend(p for p in (target, *target.parents) if not p.exists())
     return check_writable_dir(path, name=option)
+
+
+def _remove_created_dirs() -> None:
+    """Remove the folders ``_output_dir`` created, deepest first, where they are still empty."""
+    import os
+
+    for folder in sorted(set(_CREATED_DIRS), key=lambda p: len(p.parts), reverse=True):
+        try:
+            os.rmdir(folder)
+        except OSError:  # not empty (the command wrote something), or already gone
+            pass
+    _CREATED_DIRS.clear()
 
 
 def _write_table(frame, path: Path) -> Path:
@@ -296,6 +313,7 @@ def _add_attack_parser(sub) -> None:
     from pixinfo.privacy.threat import KINDS
 
     def run(args: argparse.Namespace) -> int:
+        _output_dir(args.out)  # before any work
         from pixinfo.data import load_dataset
         from pixinfo.privacy.report import default_threat, run_attack
 
@@ -480,16 +498,23 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    _CREATED_DIRS.clear()
     try:
-        return args.func(args)
+        code = args.func(args)
     except KeyboardInterrupt:
+        _remove_created_dirs()
         print(f"pixinfo {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
+        _remove_created_dirs()  # a failed command leaves no empty output folders behind
         if args.debug:
             raise
         print(f"pixinfo {args.command}: error: {_error_message(err)}", file=sys.stderr)
         return 2
+    if code:
+        _remove_created_dirs()
+    _CREATED_DIRS.clear()
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover
