@@ -163,3 +163,50 @@ def test_a_partial_fashion_copy_does_not_fall_back_to_the_system_copy(isolated_d
     _mnist_partial(isolated_data_dir / "fashion-mnist")
     with pytest.raises(DatasetNotFoundError, match="fashion-mnist is a partial copy"):
         load_dataset("fashion-mnist")
+
+
+# -- corrupt files never escape as numpy, pickle or memory errors ------------------------------------
+def _cifar_with_test_batch(tmp_path, raw: bytes):
+    write_cifar_like(tmp_path)
+    (tmp_path / "test_batch").write_bytes(raw)
+
+
+CORRUPT_PICKLES = [
+    # protocol-2 bytes are stored as _codecs.encode(str, "latin1"): an unknown codec name
+    (pickle.dumps({b"data": b"ab", b"labels": []}, protocol=2).replace(b"latin1", b"laGin1"), "not a readable"),
+    # a string that claims 2**62 bytes (the unpickler would allocate it before reading)
+    (b"\x80\x02\x8d" + (2**62).to_bytes(8, "little") + b"abc.", "not a readable"),
+    (b"\x80\x02\x8e" + (2**40).to_bytes(8, "little") + b"abc.", "not a readable"),
+    # 'data' that numpy cannot turn into one array
+    (pickle.dumps({b"data": [[1, 2], [3]], b"labels": [0, 1]}, protocol=2), "'data' must be uint8"),
+    (pickle.dumps({b"data": np.zeros((4, 3072), np.uint8), b"labels": [[0, 1], [2]]}, protocol=2),
+     "'labels' must be one integer per image"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "match"), CORRUPT_PICKLES)
+def test_a_corrupt_cifar_batch_is_a_data_error_naming_the_file(tmp_path, raw, match):
+    from tests.raises import assert_raised_by_pixinfo
+
+    _cifar_with_test_batch(tmp_path, raw)
+    with pytest.raises(CorruptDatasetError, match=match) as err:
+        load_dataset("cifar10", root=tmp_path)
+    assert "test_batch" in str(err.value)
+    assert_raised_by_pixinfo(err.value)
+
+
+def test_a_corrupt_cifar_meta_is_a_data_error_naming_the_file(tmp_path):
+    write_cifar_like(tmp_path, label_names=[f"c{i}" for i in range(10)])
+    meta = tmp_path / "batches.meta"
+    meta.write_bytes(meta.read_bytes().replace(b"latin1", b"utf-7x"))
+    with pytest.raises(CorruptDatasetError, match="batches.meta"):
+        load_dataset("cifar10", root=tmp_path)
+
+
+def test_an_idx_header_whose_size_overflows_is_a_data_error(tmp_path):
+    """Four dimensions of 65536: the product wraps to 0 in int64, so a header-only file passed the length check."""
+    write_mnist_like(tmp_path)
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 4]) + (65536).to_bytes(4, "big") * 4)
+    with pytest.raises(CorruptDatasetError, match="t10k-images-idx3-ubyte"):
+        load_dataset("mnist", root=tmp_path)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
+import math
 import pickle
+import pickletools
 import struct
 import zlib
 from pathlib import Path
@@ -38,13 +41,20 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise CorruptDatasetError(f"{path}: truncated IDX header")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(dims) * dtype.itemsize  # Python ints: no overflow to a small size
     if len(raw) != expected:
         kind = "truncated" if len(raw) < expected else "longer than its header says"
         raise CorruptDatasetError(
             f"{path}: {kind}: header declares shape {dims} ({expected} bytes), file has {len(raw)} bytes"
         )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _latin1_encode(text: object, encoding: object = "latin1") -> bytes:
+    """``codecs.encode(text, "latin1")``, the one codec a CIFAR pickle names (no other codec runs)."""
+    if not isinstance(text, str) or str(encoding).lower().replace("-", "").replace("_", "") not in ("latin1", "iso88591"):
+        raise pickle.UnpicklingError(f"refusing to decode {type(text).__name__} with codec {encoding!r}")
+    return codecs.encode(text, "latin1")
 
 
 class _ArrayUnpickler(pickle.Unpickler):
@@ -64,7 +74,7 @@ class _ArrayUnpickler(pickle.Unpickler):
             ("numpy", "ndarray"): np.ndarray,
             ("numpy", "dtype"): np.dtype,
             # protocol-2 pickles written by Python 3 store bytes as _codecs.encode(str, "latin1")
-            ("_codecs", "encode"): codecs.encode,
+            ("_codecs", "encode"): _latin1_encode,
         }
         if (module, name) not in allowed:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
@@ -72,12 +82,22 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 
 def read_cifar_batch(path: Path) -> dict:
-    """One CIFAR python batch: a dict with byte-string keys, loaded without running code."""
+    """One CIFAR python batch: a dict with byte-string keys, loaded without running code.
+
+    The whole file is read first and every opcode's length checked against it, so a length field
+    claiming more bytes than the file holds is an error, not an allocation of that size.
+    """
     try:
-        with open(path, "rb") as fh:
-            obj = _ArrayUnpickler(fh, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
-        raise CorruptDatasetError(f"{path}: not a readable CIFAR batch ({err})") from err
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise CorruptDatasetError(f"{path}: cannot be read ({err})") from err
+    try:
+        for _ in pickletools.genops(raw):  # lengths and opcodes checked, nothing built
+            pass
+        obj = _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except Exception as err:  # arbitrary bytes fail anywhere in the unpickler (LookupError, MemoryError, ...)
+        first = (str(err).splitlines() or [type(err).__name__])[0][:200] or type(err).__name__
+        raise CorruptDatasetError(f"{path}: not a readable CIFAR batch ({first})") from None
     if not isinstance(obj, dict):
         raise CorruptDatasetError(f"{path}: expected a dict, found {type(obj).__name__}")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}

@@ -280,12 +280,22 @@ def load_mnist(*, root: str | Path | None = None) -> Dataset:
 CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 
 
+def _array(value: object, path: Path, expected: str) -> np.ndarray:
+    """``np.asarray(value)``, or a CorruptDatasetError naming ``path`` (ragged lists and the like)."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as err:
+        first = (str(err).splitlines() or [""])[0][:120]
+        raise CorruptDatasetError(f"{path}: {expected}, got a {type(value).__name__} numpy cannot read as one array "
+                                  f"({first})") from None  # fmt: skip
+
+
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     batch = read_cifar_batch(path)
     if "data" not in batch or "labels" not in batch:
         raise CorruptDatasetError(f"{path}: a CIFAR batch needs 'data' and 'labels', found {sorted(batch)}")
-    data = np.asarray(batch["data"])
-    labels = np.asarray(batch["labels"])
+    data = _array(batch["data"], path, "'data' must be uint8 (n, 3072)")
+    labels = _array(batch["labels"], path, "'labels' must be one integer per image")
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise CorruptDatasetError(f"{path}: 'data' must be uint8 (n, 3072), got {data.dtype} {data.shape}")
     if labels.shape != (data.shape[0],):
