@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.pixinfo-installed
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test test-all bench setup docs tables
+.PHONY: run test test-all bench setup docs docs-check tables
 run: $(STAMP)
 	$(BIN)/pixinfo score
 
@@ -18,6 +18,9 @@ test-all: $(STAMP)  ## includes the slow experiments (meant for a GPU machine)
 
 docs: $(STAMP)  ## the docs site (MkDocs, warnings are errors) into site/
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-check: $(STAMP)  ## the built site/ as a reader sees it: links resolve; pages render in headless Chromium, images load
+	$(BIN)/python scripts/check_site.py site $(DOCS_CHECK_FLAGS)
 
 tables: $(STAMP)  ## every committed table and figure, from the committed per-run records (trains nothing)
 	PYTHON=$(BIN)/python bash analyses/regenerate.sh
@@ -33,4 +36,5 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet $(TORCH_PINS)
 	$(BIN)/python -m pip install --quiet -e '.[dev,ray,docs]'
 	bash scripts/install_fashion_mnist.sh
+	bash scripts/install_chromium.sh
 	touch $(STAMP)
