@@ -296,6 +296,7 @@ def _add_train_parser(sub) -> None:
                        description="Every TrainConfig field is an option; --recipe starts from a model's "
                        "recipe (the analyses' defaults) and the options given override it.")  # fmt: skip
     p.add_argument("--recipe", choices=sorted(RECIPES), help="start from this model's recipe (sets --model)")
+    add_import_argument(p)
     add_config_arguments(p)
     p.add_argument("--root", help="folder holding the dataset's files (file-based datasets)")
     p.add_argument("--out", default="results/train", help="folder for the JSON record")
@@ -329,6 +330,7 @@ def _add_attack_parser(sub) -> None:
     p = sub.add_parser("recover-key", aliases=["attack"],
                        help="key recovery under a threat model: measures and a gallery PNG")  # fmt: skip
     p.add_argument("--transform", required=True, metavar="SPEC", help="transform spec (see `pixinfo transforms`)")
+    add_import_argument(p)
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=DATASETS, help="(default: %(default)s)")
     p.add_argument("--threat", default="blind", choices=[k for k in KINDS if k != "chosen-plaintext"],
                    help="what the attacker holds: nothing but ciphertexts (blind), public plain images of the same "
@@ -424,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("score", help="score transforms with the three information measures")
+    add_import_argument(p)
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=DATASETS)
     p.add_argument("--root", help="folder holding the dataset's files (file-based datasets)")
     p.add_argument("--split", default="all", choices=SPLITS)
@@ -490,6 +493,13 @@ def _error_message(err: BaseException) -> str:
     return f"internal error ({type(err).__name__}: {first}); rerun with `pixinfo --debug ...` for the traceback"
 
 
+def add_import_argument(p: argparse.ArgumentParser) -> None:
+    """``--import MODULE`` (repeatable): a module of the user's whose transform classes the specs may name."""
+    p.add_argument("--import", dest="imports", action="append", metavar="MODULE", default=[],
+                   help="import this module first (repeatable): transform classes it defines can be named by "
+                        "their spec, like the built-in ones")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; every error ends as ``pixinfo CMD: error: ...`` and exit status 2.
 
@@ -500,6 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _CREATED_DIRS.clear()
     try:
+        if getattr(args, "imports", None):  # a user's transform classes register their spec names
+            from pixinfo.transforms.registry import import_transforms
+
+            import_transforms(*args.imports)
         code = args.func(args)
     except KeyboardInterrupt:
         _remove_created_dirs()

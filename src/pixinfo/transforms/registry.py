@@ -50,11 +50,46 @@ def transform_names() -> dict[str, str]:
     return {name: cls.spec_help() for name, cls in spec_classes().items()}
 
 
+ENTRY_POINTS = "pixinfo.transforms"  # the entry-point group of other packages' transform modules
+
+
+def load_plugins() -> list[str]:
+    """Import the modules that installed packages declare in the ``pixinfo.transforms`` entry-point
+    group (``[project.entry-points."pixinfo.transforms"] mine = "mypkg.transforms"``): their
+    classes register their spec names on import. Returns the names of the entry points loaded."""
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for point in entry_points(group=ENTRY_POINTS):
+        point.load()
+        loaded.append(point.name)
+    return loaded
+
+
+def import_transforms(*modules: str) -> None:
+    """Import a user's ``modules`` (dotted names, importable from the working directory) so that
+    the transform classes they define register their spec names (the CLI's ``--import``)."""
+    import importlib
+    import sys
+
+    if "" not in sys.path:  # as `python -m` does: a module next to the user's files is found
+        sys.path.insert(0, "")
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ParameterError(f"--import: cannot import {module!r} ({error})") from error
+
+
 def _build_one(spec: str, shape: tuple[int, ...], dataset: str | None) -> Transform:
     name, args, kwargs = parse_spec(spec)
     classes = spec_classes()
+    if name not in classes:  # another package's transform, declared by entry point
+        load_plugins()
+        classes = spec_classes()
     if name not in classes:
-        raise ParameterError(f"unknown transform {name!r}; choose one of {sorted(classes)}")
+        raise ParameterError(f"unknown transform {name!r}; choose one of {sorted(classes)} "
+                             f"(a transform of your own: --import MODULE, or an entry point in {ENTRY_POINTS!r})")  # fmt: skip
     built = classes[name].from_spec(shape, *args, dataset=dataset, **kwargs)
     keyed_for = getattr(built, "grid", None)  # the grid a gather-map key was drawn or stored for
     if keyed_for is not None and tuple(keyed_for) != check_grid_shape(shape):
