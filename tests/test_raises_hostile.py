@@ -478,3 +478,52 @@ def test_a_failed_command_keeps_an_out_folder_that_was_there(tmp_path):
     out.mkdir()
     assert_cli_error(["score", "--dataset", "digits", "--transform", "bogus", "--out", str(out)], "unknown transform")
     assert out.is_dir()
+
+
+# -- image batches: 4-D only (5-D gave "too many values to unpack" or passed through) -------------------
+FIVE_D = torch.rand(2, 1, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+TRANSFORM_SPECS = ["identity", "permutation", "per-image-permutation", "block", "negative", "xor", "xor-per-image",
+                   "monotone", "level-permutation", "flip", "translate", "contrast", "learnable", "pixel-based",
+                   "etc", "instahide", "vortex:seed=0"]  # fmt: skip
+
+
+def test_score_refuses_a_5d_batch():
+    from pixinfo import score
+    from pixinfo.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=r"data must have shape \(B, C, H, W\), got shape \(2, 1, 1, 8, 8\)") as err:
+        score("negative", FIVE_D, n_boot=2, n_boot_value=0, progress=False)
+    assert_raised_by_pixinfo(err.value)
+
+
+@pytest.mark.parametrize("spec", TRANSFORM_SPECS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
+def test_transforms_refuse_a_5d_batch(spec, dtype):
+    from pixinfo.errors import ShapeError
+    from pixinfo.transforms import build_transform
+
+    x = FIVE_D if dtype == torch.float32 else (FIVE_D * 255).to(torch.uint8)
+    with pytest.raises(ShapeError, match=r"images must have shape \(B, C, H, W\), got shape \(2, 1, 1, 8, 8\)") as err:
+        build_transform(spec, shape=(1, 8, 8))(x)
+    assert_raised_by_pixinfo(err.value)
+
+
+def test_attacks_and_measures_refuse_a_5d_batch():
+    from pixinfo.adversarial.attacks import FGSM
+    from pixinfo.errors import ShapeError
+    from pixinfo.info.value import value_retention
+    from pixinfo.models import build_model
+
+    net = build_model("mlp", image_shape=(1, 8, 8), num_classes=10)
+    with pytest.raises(ShapeError, match=r"\(B, C, H, W\)"):
+        FGSM()(net, FIVE_D, torch.arange(2), epsilons=0.1)
+    with pytest.raises(ShapeError, match=r"\(B, C, H, W\)"):
+        value_retention(FIVE_D, FIVE_D)
+
+
+def test_documented_leading_dimensions_still_pass():
+    from pixinfo.data import to_float, to_uint8
+    from pixinfo.info.content import neighbour_information
+
+    assert to_float(to_uint8(FIVE_D)).shape == FIVE_D.shape
+    assert neighbour_information(FIVE_D).shape == (2, 1, 1)
