@@ -177,13 +177,15 @@ def check_image_batch(
     min_dims: int = 4,
     float_only: bool = False,
 ) -> torch.Tensor:
-    """Check an image batch ``(*, C, H, W)`` and its value range.
+    """Check an image batch ``(B, C, H, W)`` (``(*, C, H, W)`` with ``min_dims=3``) and its value range.
 
-    uint8 tensors are accepted (values 0..255) unless ``float_only``; floating
-    tensors must hold finite values in [0, 1].
+    With the default ``min_dims=4`` the batch must have exactly 4 dimensions (a 5-D stack is
+    refused, not unpacked wrongly); ``min_dims=3`` accepts any leading dimensions (elementwise
+    conversions, per-channel measures). uint8 tensors are accepted (values 0..255) unless
+    ``float_only``; floating tensors must hold finite values in [0, 1].
     """
     x = check_tensor(x, name)
-    if x.ndim < min_dims:
+    if x.ndim < min_dims or (min_dims == 4 and x.ndim != 4):
         want = "(B, C, H, W)" if min_dims == 4 else "(*, C, H, W)"
         raise ShapeError(f"{name} must have shape {want}, got {describe(x)}")
     if x.dtype == torch.uint8 and not float_only:
