@@ -307,7 +307,41 @@ def to_markdown(data, table, fits, *, note: str = "") -> str:
     cells = per_setting.map(lambda v: "–" if pd.isna(v) else f"{v:.1f}")  # – : a family without the setting
     parts += ["Mean accuracy loss (points) per setting and model:",
               cells.reset_index().to_markdown(index=False, disable_numparse=True)]
+    if "key" in data and data["key"].nunique() > 1:
+        parts += key_spread(data)
     return "\n\n".join(parts) + "\n"
+
+
+def key_spread(data: pd.DataFrame) -> list[str]:
+    """Markdown parts: per shared-key setting and model, the spread of the accuracy loss over keys
+    (training seed 0) beside its spread over training seeds (key 0), and how much of the variance
+    between (setting, key) cells is key-to-key variance (keys nested in settings)."""
+    shared = data[data["shared_key"]]
+    keys = shared[shared["seed"] == 0].groupby(["model", "setting"])["accuracy_loss"].agg(["std", "count"])
+    seeds = shared[shared["key"] == "0"].groupby(["model", "setting"])["accuracy_loss"].agg(["std", "count"])
+    table = keys.merge(seeds, left_index=True, right_index=True, how="left", suffixes=("_keys", "_seeds")).reset_index()
+    table = table[table["count_keys"] >= 2]
+    cell = lambda sd, n: "–" if n != n or n < 2 else f"{sd:.2f} ({int(n)})"  # noqa: E731
+    rows = pd.DataFrame({
+        "model": table["model"], "setting": table["setting"],
+        "SD over keys, seed 0 (keys)": [cell(a, b) for a, b in zip(table["std_keys"], table["count_keys"], strict=True)],
+        "SD over seeds, key 0 (seeds)": [cell(a, b) for a, b in zip(table["std_seeds"], table["count_seeds"], strict=True)],
+    })  # fmt: skip
+    lines = []
+    for model, part in shared[shared["seed"] == 0].groupby("model"):
+        part = part[part.groupby("setting")["key"].transform("nunique") >= 2]
+        if part.empty:
+            continue
+        within = part.groupby("setting")["accuracy_loss"].var().mean()
+        total = part["accuracy_loss"].var()
+        lines.append(f"{model}: {100 * within / total:.1f}% of the variance of the accuracy loss over "
+                     f"{len(part)} runs (training seed 0; {part['setting'].nunique()} settings with 2 or more keys) "
+                     "lies between keys of one setting")  # fmt: skip
+    return ["Key-to-key against seed-to-seed spread of the accuracy loss (points; shared-key settings with two "
+            "or more keys, the number of runs in brackets):",
+            rows.to_markdown(index=False, disable_numparse=True),
+            "Share of key-to-key variance (mean within-setting variance over keys / total variance): "
+            + "; ".join(lines) + "."]  # fmt: skip
 
 
 def partial_note(finished: int, planned: int) -> str:

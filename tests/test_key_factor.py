@@ -52,3 +52,17 @@ def test_single_image_jigsaw_records(analysis, digits, tmp_path):
     assert len(records) == 1
     rec = kr.json.loads(records[0].read_text())
     assert rec["threat"] == "blind-per-image" and rec["spec"] == "block:size=2" and 0 < rec["ssim_prior"] <= 1
+
+
+def test_key_spread_separates_keys_from_seeds(analysis):
+    """Losses that differ only between keys put all within-setting variance on the keys."""
+    import pandas as pd
+
+    iva = analysis("info_vs_accuracy")
+    rows = [{"model": "mlp", "setting": s, "key": k, "seed": seed, "shared_key": True,
+             "accuracy_loss": base + (3.0 * int(k) if seed == 0 else 0.0) + 0.1 * seed}
+            for s, base in (("a", 0.0), ("b", 10.0)) for k in ("0", "1", "2") for seed in (0, 1, 2)
+            if k == "0" or seed == 0]  # fmt: skip
+    table, text = iva.key_spread(pd.DataFrame(rows))[1:]
+    assert "| mlp     | a         | 3.00 (3)" in table and "0.10 (3)" in table
+    assert "mlp: 24.2% of the variance" in text  # within-setting variance 9 of total 186 / 5 = 37.2
