@@ -527,3 +527,55 @@ def test_documented_leading_dimensions_still_pass():
 
     assert to_float(to_uint8(FIVE_D)).shape == FIVE_D.shape
     assert neighbour_information(FIVE_D).shape == (2, 1, 1)
+
+
+# -- tampered key files: the error names the field ------------------------------------------------------
+def _tampered_key(tmp_path, spec, field, value, *, shape=(1, 8, 8)):
+    import json
+
+    from pixinfo.transforms import build_transform
+
+    key = build_transform(spec, shape=shape).key_dict()
+    if value is _MISSING:
+        del key["kwargs"][field]
+    else:
+        key["kwargs"][field] = value
+    path = tmp_path / "key.json"
+    path.write_text(json.dumps(key))
+    return path
+
+
+_MISSING = object()
+TAMPERED_KEYS = [
+    ("permutation", "index", "abc"), ("permutation", "index", [3, 1, 2]), ("permutation", "index", _MISSING),
+    ("permutation", "seed", "zero"), ("permutation", "shape", "1x8x8"),
+    ("block:size=4,rotate=true,flip=true", "block_perm", {"a": 1}), ("block:size=4,rotate=true,flip=true", "flips", 3),
+    ("block:size=4,rotate=true,flip=true", "rotations", _MISSING), ("block:size=4", "shuffle_within", "no"),
+    ("block:size=4", "block_perm", {"__tensor__": [[0, 1]], "dtype": "int64"}),
+    ("xor", "key", _MISSING), ("xor", "bits", 8.5), ("monotone", "ys", [0.0, 1.0]), ("level-permutation", "table", -3),
+    ("level-permutation", "table", _MISSING), ("learnable", "key", _MISSING), ("swaps", "index", "x"),
+    ("flip", "axis", ["horizontal"]), ("flip", "axis", _MISSING), ("contrast", "factor", _MISSING),
+    ("contrast", "factor", "half"), ("permutation+negative", "transforms", "negative"),
+    ("vortex:seed=0", "strength", _MISSING), ("vortex:seed=0", "bijective", "yes"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("spec", "field", "value"), TAMPERED_KEYS)
+def test_a_tampered_key_file_names_the_field(tmp_path, spec, field, value):
+    from pixinfo.errors import CorruptFileError
+    from pixinfo.transforms import load_transform
+
+    path = _tampered_key(tmp_path, spec, field, value)
+    with pytest.raises(CorruptFileError, match=rf"{path.name}.*field '{field}'") as err:
+        load_transform(path)
+    assert_raised_by_pixinfo(err.value)
+
+
+@pytest.mark.parametrize("spec", ["permutation", "block:size=4,rotate=true,flip=true", "xor", "monotone", "learnable",
+                                  "permutation+negative", "vortex:seed=0", "flip", "contrast", "negative"])  # fmt: skip
+def test_an_untouched_key_file_still_loads(tmp_path, spec):
+    from pixinfo.transforms import build_transform, load_transform
+
+    t = build_transform(spec, shape=(1, 8, 8))
+    x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(load_transform(t.save_key(tmp_path / "key.json"))(x), t(x))

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from pixinfo._checks import check_image_batch
+from pixinfo._checks import check_image_batch, is_integer, is_real
 
 _CLASSES: dict[str, type[Transform]] = {}  # class name -> class (rebuilds saved keys)
 _SPECS: dict[str, type[Transform]] = {}  # spec name -> class (builds transforms from specs)
@@ -151,7 +151,9 @@ def load_transform(source: str | Path | dict[str, Any]) -> Transform:
         No key file at the path.
     CorruptFileError
         The file is truncated or not JSON, or holds no transform key pixinfo can rebuild
-        (unknown class, missing or inconsistent parameters); the message names the path.
+        (unknown class, missing or inconsistent parameters); the message names the path and,
+        where one can be named, the field (missing, of the wrong type, or a stored tensor of the
+        wrong shape).
     """
     from pixinfo.errors import CorruptFileError, PixinfoError
     from pixinfo.files import read_json
@@ -163,13 +165,92 @@ def load_transform(source: str | Path | dict[str, Any]) -> Transform:
     cls = _CLASSES.get(d.get("class", ""))
     if cls is None:
         raise CorruptFileError(f"unknown transform class {d.get('class')!r} in {where}; known: {sorted(_CLASSES)}")
+    kwargs = _decode_fields(cls, d["kwargs"], where)
     try:
-        return cls(**_decode(d["kwargs"]))
+        transform = cls(**kwargs)
     except CorruptFileError:
         raise
-    except (PixinfoError, KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+    except (PixinfoError, KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise CorruptFileError(f"{where}: the key does not rebuild a {cls.__name__}: {first[:300]}") from None
+        misfit = _misfit_field(cls, kwargs)
+        field = f"field {misfit[0]!r} {misfit[1]}; " if misfit else ""
+        raise CorruptFileError(f"{where}: the key does not rebuild a {cls.__name__}: {field}{first[:300]}") from None
+    missing = [k for k in transform.init_kwargs() if k not in d["kwargs"]]
+    if missing:  # a saved key holds every field; one regenerated from a default is not the key that was saved
+        raise CorruptFileError(f"{where}: the key does not rebuild a {cls.__name__}: field {missing[0]!r} is missing "
+                               f"(missing: {missing}; a tampered or damaged key file)")  # fmt: skip
+    return transform
+
+
+_FIELD_KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "tensor": (lambda v: isinstance(v, torch.Tensor), "a stored tensor ({'__tensor__': [...], 'dtype': ...})"),
+    "int": (lambda v: is_integer(v), "an integer"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "float": (lambda v: is_real(v), "a number"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "shape": (lambda v: isinstance(v, list) and all(is_integer(s) for s in v), "a list of integers"),
+    "transforms": (lambda v: isinstance(v, list) and all(isinstance(t, Transform) for t in v),
+                   "a list of stored transforms"),
+    "dict": (lambda v: isinstance(v, dict), "a JSON object"),
+}  # fmt: skip
+
+
+def _field_kind(annotation: object) -> tuple[str | None, bool]:
+    """(what a key field annotated ``annotation`` must hold, whether None is allowed); None: not checked."""
+    text = str(annotation)
+    optional = text.endswith("| None")
+    base = text.removesuffix("| None").strip()
+    if base.startswith("Sequence[Transform"):
+        return "transforms", optional
+    if base.startswith("tuple[int"):
+        return "shape", optional
+    if base == "torch.Tensor":
+        return "tensor", optional
+    if base == "VortexKey | dict":
+        return "dict", optional
+    return (base if base in ("int", "bool", "float", "str") else None), optional
+
+
+def _decode_fields(cls: type[Transform], fields: dict[str, Any], where: str) -> dict[str, Any]:
+    """The key's fields decoded, each checked against the type ``cls`` declares for it; an error names the field."""
+    from pixinfo.errors import CorruptFileError
+
+    params = inspect.signature(cls.__init__).parameters
+    out = {}
+    for name, raw in fields.items():
+        try:
+            value = _decode(raw)
+        except (CorruptFileError, KeyError, TypeError, ValueError, RuntimeError, OverflowError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise CorruptFileError(f"{where}: the key does not rebuild a {cls.__name__}: field {name!r} cannot be "
+                                   f"read: {first[:300]}") from None  # fmt: skip
+        kind, optional = _field_kind(params[name].annotation) if name in params else (None, True)
+        if kind is not None and not (value is None and optional) and not _FIELD_KINDS[kind][0](value):
+            got = f"{type(raw).__name__} {raw!r:.60}"
+            raise CorruptFileError(f"{where}: the key does not rebuild a {cls.__name__}: field {name!r} must be "
+                                   f"{_FIELD_KINDS[kind][1]}{' or null' if optional else ''}, got {got}")  # fmt: skip
+        out[name] = value
+    return out
+
+
+def _misfit_field(cls: type[Transform], kwargs: dict[str, Any]) -> tuple[str, str] | None:
+    """The field a key that does not rebuild lacks, or the first stored tensor whose shape or dtype
+    differs from the one the key's other fields give (rebuilt without the stored tensors), with
+    what is wrong; None if none can be named."""
+    try:
+        reference = cls(**{k: v for k, v in kwargs.items() if not isinstance(v, torch.Tensor)}).init_kwargs()
+    except Exception:  # the other fields do not rebuild either: nothing to compare with
+        return None
+    missing = [k for k in reference if k not in kwargs]
+    if missing:
+        return missing[0], f"is missing (missing: {missing})"
+    for name, value in kwargs.items():
+        want = reference.get(name)
+        if isinstance(value, torch.Tensor) and isinstance(want, torch.Tensor) and (
+                value.shape != want.shape or value.dtype != want.dtype):  # fmt: skip
+            return name, (f"must be a tensor of shape {tuple(want.shape)} and dtype {want.dtype} for this key, "
+                          f"got shape {tuple(value.shape)} and dtype {value.dtype}")  # fmt: skip
+    return None
 
 
 def spec_classes() -> dict[str, type[Transform]]:
