@@ -129,3 +129,12 @@ def test_block_cipher_prior_needs_grey_images(digits):
     x = digits.train.images[:50].expand(-1, 3, -1, -1)
     with pytest.raises(ShapeError, match="grey"):
         attack_block_cipher_prior(x, public=x, size=2)
+
+
+def test_block_attacks_check_the_block_size(digits):
+    from pixinfo.privacy import attack_nibbles_prior
+
+    x = digits.train.images[:50]
+    for attack_fn in (attack_nibbles_prior, attack_block_cipher_prior):
+        with pytest.raises(ShapeError, match="block size 3"):
+            attack_fn(x, public=x, size=3)
