@@ -61,21 +61,23 @@ def runs_in(precision: str, args) -> pd.DataFrame:
     return pd.concat([dataset_rows(name, study)[0] for name in args.datasets], ignore_index=True)
 
 
-def paired(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def paired(runs: dict[str, pd.DataFrame], args) -> pd.DataFrame:
     """One row per (dataset, setting, model, seed) trained in both precisions: each one's accuracy
-    loss, untransformed accuracy and training time, and the loss difference (second − first)."""
+    loss, untransformed accuracy and training time, and the loss difference (second − first); in
+    the order of ``--datasets``, ``--models``, ``--settings`` and ``--seeds``."""
     (a, ra), (b, rb) = runs.items()
     keep = [*PAIR, "accuracy_loss", "untransformed_acc", "train_seconds"]
-    pairs = ra[keep].merge(rb[keep], on=PAIR, suffixes=(f"_{a}", f"_{b}")).sort_values("seed", kind="stable")
+    pairs = ra[keep].merge(rb[keep], on=PAIR, suffixes=(f"_{a}", f"_{b}"))
     pairs["difference"] = pairs[f"accuracy_loss_{b}"] - pairs[f"accuracy_loss_{a}"]
-    return pairs
+    order = {"dataset": args.datasets, "model": args.models, "setting": args.settings, "seed": args.seeds}
+    return pairs.sort_values(PAIR, key=lambda c: c.map(order[c.name].index), ignore_index=True)
 
 
 def main(argv=None) -> int:
     args = parse(argv)
     base, _, _ = outputs(args, "precision_check")
     runs = {p: runs_in(p, args) for p in args.precisions}
-    pairs = paired(runs)
+    pairs = paired(runs, args)
     if pairs.empty:
         raise SystemExit(f"no setting has finished runs in both {' and '.join(args.precisions)} yet")
     write_csv(pairs, f"{base}.csv")
@@ -88,9 +90,6 @@ def to_markdown(pairs: pd.DataFrame, runs: pd.DataFrame, precisions: list[str]) 
     a, b = precisions
     diff = pairs["difference"]
     seed_gap = pairs.groupby(["dataset", "setting", "model"])[f"accuracy_loss_{a}"].agg(lambda v: v.max() - v.min())
-    base = pairs.drop_duplicates(["dataset", "model", "seed"])
-    base_gap = (base[f"untransformed_acc_{b}"] - base[f"untransformed_acc_{a}"]).abs()
-    speed = pairs.groupby("model")[[f"train_seconds_{a}", f"train_seconds_{b}"]].mean()
     intro = (f"Accuracy loss (points) of {len(pairs)} transformed runs trained in both {a} and {b}: "
              f"{pairs[['dataset', 'setting']].drop_duplicates().shape[0]} settings of the information-vs-accuracy "
              f"study on {', '.join(sorted(set(pairs['dataset'])))} × models {sorted(set(pairs['model']))} × seeds "
@@ -98,12 +97,9 @@ def to_markdown(pairs: pd.DataFrame, runs: pd.DataFrame, precisions: list[str]) 
              f"against the untransformed run of the same model, seed and precision; difference = {b} − {a}.")
     summary = (f"Over the {len(pairs)} pairs: mean difference {diff.mean():+.2f} points, mean |difference| "
                f"{diff.abs().mean():.2f}, largest |difference| {diff.abs().max():.2f} "
-               f"({pairs.loc[diff.abs().idxmax(), ['setting', 'model', 'seed']].astype(str).str.cat(sep=', ')}). "
-               + (f"For scale: the spread of a setting's {a} loss across seeds is {seed_gap.mean():.2f} points on "
-                  f"average (largest {seed_gap.max():.2f}). " if pairs["seed"].nunique() > 1 else "")
-               + f"The untransformed test accuracy differs between the precisions by {base_gap.mean():.2f} points on "
-               f"average (largest {base_gap.max():.2f}). Mean training time per run (s): "
-               + "; ".join(f"{m} {r.iloc[0]:.1f} ({a}) vs {r.iloc[1]:.1f} ({b})" for m, r in speed.iterrows()) + ".")
+               f"({pairs.loc[diff.abs().idxmax(), ['setting', 'model', 'seed']].astype(str).str.cat(sep=', ')})"
+               + (f"; for scale, a setting's {a} loss differs between seeds by {seed_gap.mean():.2f} points on "
+                  f"average (largest {seed_gap.max():.2f})" if pairs["seed"].nunique() > 1 else "") + ". Per model:")
     mean = pairs.groupby(["dataset", "setting", "model"], sort=False).agg(
         **{a: (f"accuracy_loss_{a}", "mean"), b: (f"accuracy_loss_{b}", "mean"), "difference": ("difference", "mean"),
            "per seed": ("difference", lambda v: ", ".join(f"{d:+.2f}" for d in v))})  # fmt: skip
@@ -111,7 +107,24 @@ def to_markdown(pairs: pd.DataFrame, runs: pd.DataFrame, precisions: list[str]) 
     for c in (a, b, "difference"):
         cells[c] = cells[c].map("{:.2f}".format)
     heading = f"Mean over seeds per setting and model (per seed: the differences, seeds {sorted(set(pairs['seed']))}):"
-    return "\n\n".join([intro, summary, heading, cells.to_markdown(index=False, disable_numparse=True)]) + "\n"
+    return "\n\n".join([intro, summary, per_model(pairs, a, b).to_markdown(index=False, disable_numparse=True),
+                        heading, cells.to_markdown(index=False, disable_numparse=True)]) + "\n"  # fmt: skip
+
+
+def per_model(pairs: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Per model: the pairs, their mean and largest |difference|, the reference precision's spread
+    across seeds, and the untransformed test accuracy in each precision."""
+    rows = []
+    for model, part in pairs.groupby("model", sort=False):
+        base = part.drop_duplicates(["dataset", "seed"])
+        seeds = part.groupby(["dataset", "setting"])[f"accuracy_loss_{a}"].agg(lambda v: v.max() - v.min())
+        rows.append({"model": model, "pairs": str(len(part)), "mean difference": f"{part['difference'].mean():+.2f}",
+                     "mean abs difference": f"{part['difference'].abs().mean():.2f}",
+                     "largest abs difference": f"{part['difference'].abs().max():.2f}",
+                     f"{a} loss: mean spread across seeds": f"{seeds.mean():.2f}",
+                     **{f"untransformed acc. {p} (%)": f"{base[f'untransformed_acc_{p}'].mean():.2f}"
+                        for p in (a, b)}})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 if __name__ == "__main__":
