@@ -10,6 +10,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 PAGES = [
     "getting-started/quickstart.md",
     "how-to/score-your-transform.md",
+    "how-to/predict.md",
     "how-to/train-encrypted.md",
     "how-to/add-a-transform.md",
     "how-to/add-a-measure.md",

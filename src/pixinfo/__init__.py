@@ -2,7 +2,9 @@
 
 Submodules are imported on first use, so ``import pixinfo`` stays light:
 ``pixinfo.info`` (the measures), ``pixinfo.data`` (datasets),
-``pixinfo.transforms`` (keyed transforms) and [`pixinfo.score`][pixinfo.scoring.score].
+``pixinfo.transforms`` (keyed transforms), [`pixinfo.score`][pixinfo.scoring.score] and
+[`pixinfo.predict`][pixinfo.predict.predict] (the accuracy a transform will cost, before training;
+the module, called, is that function) with its [`LossPredictor`][pixinfo.predict.LossPredictor].
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "info", "transforms", "scoring", "provenance", "errors", "models", "train", "adversarial", "stats")
+_SUBMODULES = ("data", "info", "transforms", "scoring", "provenance", "errors", "models", "train", "adversarial", "stats",
+               "predict")
 
 
 def __getattr__(name: str) -> Any:
@@ -20,7 +23,9 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"pixinfo.{name}")
     if name in ("score", "Score"):
         return getattr(importlib.import_module("pixinfo.scoring"), name)
+    if name == "LossPredictor":
+        return importlib.import_module("pixinfo.predict").LossPredictor
     raise AttributeError(f"module 'pixinfo' has no attribute {name!r}")
 
 
-__all__ = ["Score", "__version__", "score", *_SUBMODULES]
+__all__ = ["LossPredictor", "Score", "__version__", "score", *_SUBMODULES]

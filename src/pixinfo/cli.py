@@ -103,6 +103,10 @@ def _score(args: argparse.Namespace) -> int:
 
     out = _output_dir(args.out)
     kernel = parse_kernel(args.kernel)
+    if args.predict and kernel != parse_kernel(DEFAULT_KERNEL_SPEC):
+        from pixinfo.errors import ParameterError
+
+        raise ParameterError(f"--predict needs the kernel the predictor was fitted with, {DEFAULT_KERNEL_SPEC}")
     device = _device(args.device)
     options = {"root": args.root} if args.root else {}
     dataset = load_dataset(args.dataset, **options)
@@ -139,6 +143,8 @@ def _score(args: argparse.Namespace) -> int:
         "R of one fixed map is exact).",
         file=sys.stderr,
     )
+    if args.predict:
+        _print_predictions(scores, dataset.name, models=None)
     config = {
         "dataset": dataset.name,
         "dataset_source": dataset.source,
@@ -184,6 +190,64 @@ def format_table(frame) -> str:
     ]:
         table[column] = [with_ci(row, name) for _, row in frame.iterrows()]
     return table.to_string(index=False)
+
+
+def _print_predictions(things, dataset: str, *, models, max_images: int = 5000, seed: int = 0) -> None:
+    """Predicted accuracy kept per model family for each transform spec or Score of ``things``."""
+    from pixinfo.predict import LossPredictor, features, predict
+
+    predictor = LossPredictor.load()
+    families = models or [f for _, f in predictor.families(dataset)]
+    if not families:
+        predictor.family(dataset, "")  # raises: no predictor for this dataset, naming those it has
+    for family in families:
+        predictor.family(dataset, family)  # an unknown family fails before anything is measured
+    for thing in things:
+        feats = features(thing, dataset, max_images=max_images, seed=seed)
+        rows = [predict(feats, dataset, f, predictor=predictor) for f in families]
+        print(f"\n{feats.transform} on {dataset} ({feats.n_images:,} images, measured in {feats.seconds:.1f} s): "
+              "predicted accuracy kept")
+        print(format_predictions(rows))
+        for note in rows[0].notes:
+            print(f"  note: {note}")
+
+
+def format_predictions(predictions) -> str:
+    """One line per model family: accuracy kept and loss with their intervals, and the out-of-domain flag."""
+    import pandas as pd
+
+    table = pd.DataFrame({
+        "model": [p.model for p in predictions],
+        "accuracy kept %": [f"{p.accuracy:.1f} [{p.accuracy_interval[0]:.1f}, {p.accuracy_interval[1]:.1f}]"
+                            for p in predictions],
+        "loss (points)": [f"{p.loss:.1f} [{p.interval[0]:.1f}, {p.interval[1]:.1f}]" for p in predictions],
+        "untransformed %": [f"{p.untransformed_accuracy:.1f}" for p in predictions],
+        "out of domain": [f"yes: {p.reason}" if p.out_of_domain else "no" for p in predictions],
+    })  # fmt: skip
+    level = predictions[0].level if predictions else 0.9
+    return table.to_string(index=False) + f"\n[low, high]: {level:.0%} intervals for one training run"
+
+
+def _predict(args: argparse.Namespace) -> int:
+    _print_predictions(args.transform, args.dataset, models=args.model, max_images=args.max_images, seed=args.seed)
+    return 0
+
+
+def _add_predict_parser(sub) -> None:
+    p = sub.add_parser("predict", help="predict the accuracy a transform will cost, before training",
+                       description="Measure a transform as the study measured its settings and predict, per model "
+                       "family, the accuracy kept (untransformed accuracy minus the predicted loss) with a 90% "
+                       "interval, flagging transforms unlike any the predictor was fitted on.")  # fmt: skip
+    p.add_argument("--transform", action="append", required=True, metavar="SPEC",
+                   help="transform spec NAME[:key=value,...], repeatable (see `pixinfo transforms`)")
+    p.add_argument("--dataset", default="fashion-mnist",
+                   help="a dataset the predictor was fitted on (default: %(default)s)")
+    p.add_argument("--model", nargs="+", metavar="FAMILY",
+                   help='model families, e.g. cnn "mlp (before)" (default: every family fitted on the dataset)')
+    p.add_argument("--max-images", type=positive_int, default=5000,
+                   help="measure on the dataset's first this many images (default: %(default)s, as the study)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of sampled maps and the probe (default: %(default)s)")
+    p.set_defaults(func=_predict)
 
 
 def _datasets(args: argparse.Namespace) -> int:
@@ -446,8 +510,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--out", default="results", help="folder for the JSON and CSV results")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--predict", action="store_true",
+                   help="also predict the accuracy each transform costs every model family (`pixinfo predict`)")
     p.set_defaults(func=_score)
 
+    _add_predict_parser(sub)
     _add_train_parser(sub)
     _add_attack_parser(sub)
 

@@ -1,0 +1,339 @@
+"""Predict accuracy loss before training: fit pixinfo's LossPredictor on the study's committed
+per-run tables and validate it.
+
+For every model family of the study tables (info_vs_accuracy.py: Fashion-MNIST mlp, cnn, vit,
+cnn and mlp with augmentation before encryption, cnn for one epoch on 60,000 images; MNIST-5k
+lenet and mlp), the accuracy loss of each run is regressed on the three measures, the shared key
+and candidate extra features: the label probe (pixinfo.predict.label_probe: a logistic regression
+on a few thousand transformed images against the originals; cached per setting in
+``--results``), the value-order loss 1 − |Spearman| of the study's measures, and the family's
+untransformed accuracy of the run's seed. The model class and the extra features are chosen by
+leave-one-setting-out MAE pooled over the families; the validation table reports
+leave-one-setting-out and leave-one-transform-family-out MAE and 90% interval coverage against
+the mean loss and a linear fit on the three measures alone.
+
+    python analyses/predictor.py --tag validation_cpu                  # probes any setting not cached
+    python analyses/predictor.py --tag validation_cpu --from-records   # committed files only
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _experiment import ROOT, RUNS, add_common_arguments, apply_preset, outputs, save_figure, write_csv, write_table
+from info_vs_accuracy import MEASURES
+
+from pixinfo.data import load_dataset
+from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_NAME, STUDY_IMAGES, TRANSFORM_FEATURES, LossPredictor,
+                             conformal_width, fit_domain, held_out_residuals, label_probe)
+from pixinfo.transforms import build_transform
+
+RESULTS = ROOT / "analyses" / "results"
+# (study table tag, {model label in the table: family name in the predictor})
+SOURCES = [
+    ("cpu_fashion_mlp_cnn_vit", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),
+    ("cpu_fashion_mlp_cnn_order", {"mlp (before)": "mlp (before)", "cnn (before)": "cnn (before)"}),
+    ("cpu_fashion_cnn_60k_e1", {"cnn": "cnn (60k, 1 epoch)"}),
+    ("cpu_mnist5k", {"lenet": "lenet", "mlp": "mlp"}),
+]
+PROBE_KEY = ["dataset", "spec", "max_images", "seed", "probe"]
+
+
+def probes(specs: pd.DataFrame, *, cache: Path, from_records: bool, seed: int = 0) -> pd.DataFrame:
+    """The label probe of every (dataset, spec) of ``specs``, cached in ``cache`` (a CSV) under every
+    setting that decides it: dataset, spec, images, seed and the probe's definition."""
+    done = pd.read_csv(cache) if cache.exists() else pd.DataFrame(columns=PROBE_KEY)
+    key = lambda dataset, spec: (dataset, spec, STUDY_IMAGES, seed, PROBE_NAME)  # noqa: E731
+    have = set(done[PROBE_KEY].itertuples(index=False, name=None))
+    pairs = specs[["dataset", "spec"]].drop_duplicates().itertuples(index=False)
+    todo = [(d, s) for d, s in pairs if key(d, s) not in have]
+    if todo and from_records:
+        raise SystemExit(f"--from-records: {len(todo)} label probes missing from {cache} (e.g. {todo[0]!r})")
+    original, data = {}, {}
+    for dataset, spec in todo:
+        ds = data.setdefault(dataset, load_dataset(dataset))
+        split = ds.split("all")
+        t = build_transform(spec, shape=ds.image_shape, dataset=dataset)
+        probe = label_probe(t, split.images[:STUDY_IMAGES], split.labels[:STUDY_IMAGES], seed=seed,
+                            original_accuracy=original.get(dataset))  # fmt: skip
+        original[dataset] = probe.accuracy_original
+        row = {**dict(zip(PROBE_KEY, key(dataset, spec), strict=True)), "probe_accuracy_original":
+               probe.accuracy_original, "probe_accuracy": probe.accuracy_transformed, "probe_loss": probe.loss}
+        print(f"{dataset} {spec}: probe {probe.accuracy_transformed:.4f} (original {probe.accuracy_original:.4f}), "
+              f"{probe.seconds:.1f} s", file=sys.stderr)  # fmt: skip
+        done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
+        write_csv(done, cache)  # after every probe: an interrupted run resumes
+    wanted = {key(d, s) for d, s in specs[["dataset", "spec"]].itertuples(index=False)}
+    mask = [k in wanted for k in done[PROBE_KEY].itertuples(index=False, name=None)]
+    return done[mask].drop(columns=["max_images", "seed", "probe"])
+
+
+def study_records(results: Path = RESULTS) -> pd.DataFrame:
+    """Every transformed run of the study tables in ``SOURCES``, one row per run (a run in two
+    tables once): ``model`` is its family in the predictor, ``architecture`` the network, ``source``
+    its table, ``value_order_loss`` 1 − |Spearman ρ| of the setting's values."""
+    parts = []
+    for tag, families in SOURCES:
+        table = pd.read_csv(results / f"info_vs_accuracy_{tag}.csv")
+        table = table[table["model"].isin(families)]
+        parts.append(table.assign(architecture=table["model"].str.split(" ").str[0], model=table["model"].map(families),
+                                  source=f"info_vs_accuracy_{tag}.csv"))  # fmt: skip
+    runs = pd.concat(parts, ignore_index=True).drop_duplicates("config_hash", keep="first")
+    return runs.assign(value_order_loss=1 - runs["value_spearman"].abs()).reset_index(drop=True)
+
+
+def training_records(*, cache: Path = RUNS / "predict" / "probes.csv", from_records: bool = True) -> pd.DataFrame:
+    """The rows the predictor is fitted on: :func:`study_records` with each setting's label probe
+    (computed into ``cache`` where missing, unless ``from_records``)."""
+    runs = study_records()
+    probe = probes(runs, cache=cache, from_records=from_records)
+    return runs.merge(probe[["dataset", "spec", "probe_loss"]], on=["dataset", "spec"], validate="many_to_one")
+
+
+BASE = [*MEASURES, "shared_key"]
+FEATURE_SETS = {  # the three measures, then the shared key, then the candidate extra features
+    "three measures": list(MEASURES), "+ shared key": BASE,
+    "+ shared key + label probe": [*BASE, "probe_loss"], "+ shared key + value order": [*BASE, "value_order_loss"],
+    "+ shared key + untransformed accuracy": [*BASE, "untransformed_acc"],
+    "+ shared key + label probe + value order": [*BASE, "probe_loss", "value_order_loss"],
+}  # fmt: skip
+CHOICES = [name for name, f in FEATURE_SETS.items() if len(f) > len(BASE)]  # at least one feature beyond them
+BASELINES = {"mean loss": ([], "linear"), "linear on the three measures": (list(MEASURES), "linear")}
+LEVEL = 0.9
+
+
+def families(runs: pd.DataFrame):
+    """(dataset, family, its rows in a fixed order), every family of ``runs``."""
+    for (dataset, family), rows in runs.groupby(["dataset", "model"], sort=True):
+        yield dataset, family, rows.sort_values(["setting", "seed"], kind="stable").reset_index(drop=True)
+
+
+def candidates(runs: pd.DataFrame) -> pd.DataFrame:
+    """Leave-one-setting-out and leave-one-transform-family-out MAE of every kind of regression
+    on every feature set, per family."""
+    rows = []
+    for dataset, family, part in families(runs):
+        for kind in KINDS:
+            for name, features in FEATURE_SETS.items():
+                mae = {by: float(abs(held_out_residuals(part, features=features, kind=kind, by=by)).mean())
+                       for by in ("setting", "family")}  # fmt: skip
+                rows.append({"dataset": dataset, "model": family, "kind": kind, "features": name,
+                             "loso_mae": mae["setting"], "lofo_mae": mae["family"]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def choose(table: pd.DataFrame) -> dict:
+    """The kind and feature set (one of ``CHOICES``) with the least leave-one-setting-out MAE
+    averaged over the families (the first candidate on a tie)."""
+    pooled = table[table["features"].isin(CHOICES)].groupby(["kind", "features"], sort=False)["loso_mae"].mean()
+    kind, name = pooled.idxmin()
+    return {"kind": kind, "feature_set": name, "features": FEATURE_SETS[name], "level": LEVEL,
+            "criterion": "leave-one-setting-out MAE (points), mean over the families",
+            "pooled_loso_mae": {f"{k} / {f}": round(float(v), 4) for (k, f), v in pooled.items()}}  # fmt: skip
+
+
+def coverage(part: pd.DataFrame, residuals, *, features, kind, by: str) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each held-out residual lies within the interval the held-out part would have been
+    given, and whether the predictor's domain holds it: for each ``by`` group, the conformal width
+    and the training region of the rest (its width from the rest's own leave-one-setting-out
+    residuals)."""
+    groups = part[by].to_numpy()
+    covered, inside = np.zeros(len(part), dtype=bool), np.ones(len(part), dtype=bool)
+    domain_features = [f for f in features if f in TRANSFORM_FEATURES]
+    for g in sorted(set(groups)):
+        held, rest = groups == g, part[groups != g]
+        if by == "setting":  # the others' residuals are the leave-one-setting-out ones already at hand
+            width = conformal_width(residuals[~held], level=LEVEL)
+        else:
+            width = conformal_width(held_out_residuals(rest, features=features, kind=kind), level=LEVEL)
+        covered[held] = np.abs(residuals[held]) <= width
+        if domain_features:
+            domain = fit_domain(rest, features=domain_features)
+            inside[held] = [not domain.reason(dict(zip(domain_features, row, strict=True)), key)
+                            for row, key in zip(part.loc[held, domain_features].to_numpy(float),
+                                                part.loc[held, "shared_key"], strict=True)]  # fmt: skip
+    return covered, inside
+
+
+def validate(runs: pd.DataFrame, chosen: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per family and method (the predictor, the two baselines): leave-one-setting-out and
+    leave-one-transform-family-out MAE and interval coverage, and for the predictor the share of
+    held-out-family runs its domain holds; and the predictor's held-out predictions per run."""
+    methods = {"predictor": (chosen["features"], chosen["kind"]), **BASELINES}
+    rows, held = [], []
+    for dataset, family, part in families(runs):
+        for method, (features, kind) in methods.items():
+            row = {"dataset": dataset, "model": family, "method": method, "kind": kind,
+                   "features": " + ".join(features) or "none", "runs": len(part), "settings": part["setting"].nunique()}
+            for by, name in (("setting", "loso"), ("family", "lofo")):
+                res = held_out_residuals(part, features=features, kind=kind, by=by)
+                covered, inside = coverage(part, res, features=features, kind=kind, by=by)
+                row |= {f"{name}_mae": float(np.abs(res).mean()), f"{name}_coverage": float(covered.mean())}
+                if method == "predictor" and by == "family":
+                    row |= {"lofo_in_domain": float(inside.mean()),
+                            "lofo_mae_in_domain": float(np.abs(res[inside]).mean()) if inside.any() else np.nan,
+                            "lofo_coverage_in_domain": float(covered[inside].mean()) if inside.any() else np.nan}
+                if method == "predictor" and by == "setting":
+                    width = np.array([conformal_width(res[part["setting"].to_numpy() != s], level=LEVEL)
+                                      for s in part["setting"]])  # fmt: skip
+                    held.append(part[["dataset", "model", "setting", "family", "seed", "accuracy_loss"]]
+                                .assign(predicted=part["accuracy_loss"] - res, half_width=width))  # fmt: skip
+            rows.append(row)
+    return pd.DataFrame(rows), pd.concat(held, ignore_index=True)
+
+
+def _points(v: float) -> str:
+    return "–" if pd.isna(v) else f"{v:.2f}"
+
+
+def _share(v: float) -> str:
+    return "–" if pd.isna(v) else f"{100 * v:.0f}%"
+
+
+def validation_table(table: pd.DataFrame) -> str:
+    """The per-family table: MAE and coverage of the predictor and the baselines."""
+    t = table.assign(family=table["dataset"] + " / " + table["model"])
+    out = pd.DataFrame({
+        "family": t["family"], "method": t["method"], "runs": t["runs"].astype(str),
+        "LOSO MAE": t["loso_mae"].map(_points), "LOFO MAE": t["lofo_mae"].map(_points),
+        "LOSO coverage": t["loso_coverage"].map(_share), "LOFO coverage": t["lofo_coverage"].map(_share),
+        "LOFO in domain": t["lofo_in_domain"].map(_share), "LOFO MAE in domain": t["lofo_mae_in_domain"].map(_points),
+        "LOFO coverage in domain": t["lofo_coverage_in_domain"].map(_share),
+    })  # fmt: skip
+    return out.to_markdown(index=False, disable_numparse=True)
+
+
+def gains_table(grid: pd.DataFrame, kind: str) -> str:
+    """MAE of each feature set under ``kind``, per family, and its gain over the three measures alone."""
+    part = grid[grid["kind"] == kind].assign(family=grid["dataset"] + " / " + grid["model"])
+    blocks = []
+    for column, name in (("loso_mae", "LOSO"), ("lofo_mae", "LOFO")):
+        wide = part.pivot_table(index="features", columns="family", values=column, sort=False)
+        wide["mean"] = wide.mean(axis=1)
+        gain = wide.loc["three measures"] - wide
+        cells = wide.map("{:.2f}".format) + gain.map(lambda g: f" ({g:+.2f})")
+        cells.loc["three measures"] = wide.loc["three measures"].map("{:.2f}".format)
+        blocks.append(cells.reset_index().rename(columns={"features": f"{name} MAE (gain)"})
+                      .to_markdown(index=False, disable_numparse=True))  # fmt: skip
+    return "\n\n".join(blocks)
+
+
+def lofo_note(table: pd.DataFrame) -> str:
+    """What the leave-one-family-out MAE of the predictor says, as the numbers have it."""
+    mine = table[table["method"] == "predictor"]
+    above = mine[mine["lofo_mae"] > 2]
+    names = ", ".join(f"{d} / {m} {v:.2f}" for d, m, v in zip(above["dataset"], above["model"], above["lofo_mae"],
+                                                               strict=True))  # fmt: skip
+    linear = table[table["method"] == "linear on the three measures"].set_index(["dataset", "model"])["lofo_mae"]
+    worse = [f"{d} / {m} {v:.2f} vs {linear[(d, m)]:.2f}" for d, m, v in
+             zip(mine["dataset"], mine["model"], mine["lofo_mae"], strict=True) if v > linear[(d, m)]]  # fmt: skip
+    versus = (f" Its LOFO MAE is above the linear baseline's in {len(worse)} families ({', '.join(worse)})."
+              if worse else " Its LOFO MAE is at or below the linear baseline's in every family.")  # fmt: skip
+    if above.empty:
+        return "Leave-one-family-out MAE stays at or below 2 points in every family." + versus
+    return (f"Leave-one-family-out MAE stays above 2 points in {len(above)} of {len(mine)} families ({names}): "
+            "for a transform of a kind the study did not train on, expect errors of that size; the in-domain "
+            "columns show how many such runs the out-of-domain flag catches and how the rest fare." + versus)
+
+
+def to_markdown(runs: pd.DataFrame, table: pd.DataFrame, grid: pd.DataFrame, chosen: dict) -> str:
+    recipes = runs.groupby(["dataset", "model"]).agg(epochs=("epochs", lambda e: sorted(set(e))),
+                                                     seeds=("seed", "nunique"), settings=("setting", "nunique"))
+    intro = (f"Predicting accuracy loss (points) from the transform before training: {len(runs)} trained runs of "
+             f"the study tables ({', '.join(sorted(set(runs['source'])))}), {len(recipes)} (dataset, model family) "
+             "pairs: " + "; ".join(f"{d} / {m} ({r.settings} settings × {r.seeds} seeds, epochs {r.epochs})"
+                                   for (d, m), r in recipes.iterrows())
+             + f". Chosen by {chosen['criterion']} among {len(KINDS)} kinds × {len(CHOICES)} feature sets that "
+             f"add at least one feature to the three measures and the shared key: **{chosen['kind']}** "
+             f"({KINDS[chosen['kind']]}) on **{' + '.join(chosen['features'])}**. LOSO: leave one setting out "
+             "(all its seeds); LOFO: leave one transform family out (vortex, block, swaps, partial, permutation, "
+             f"value). Coverage: share of held-out runs inside the {LEVEL:.0%} interval (split-conformal: the "
+             f"{LEVEL:.0%} quantile of the absolute LOSO residuals of the settings left for training). In domain: "
+             "held-out runs whose transform the training part's domain holds (pixinfo.predict.Domain). Baselines: "
+             "the mean loss of the training part; ordinary least squares on the three measures alone. The feature "
+             "set and kind were chosen on LOSO MAE, so the predictor's LOSO MAE is slightly optimistic; nothing "
+             "was chosen on LOFO.")  # fmt: skip
+    return "\n\n".join([
+        intro, validation_table(table), lofo_note(table),
+        f"Gain of each feature over the three measures alone, under {chosen['kind']}: MAE (points) and in "
+        "brackets the three measures' MAE minus it (positive: the feature helps).",
+        gains_table(grid, chosen["kind"]),
+        "Every candidate: LOSO and LOFO MAE (points), mean over the families.",
+        grid.groupby(["kind", "features"], sort=False)[["loso_mae", "lofo_mae"]].mean().map("{:.2f}".format)
+        .reset_index().to_markdown(index=False, disable_numparse=True),
+    ]) + "\n"  # fmt: skip
+
+
+def plot(held: pd.DataFrame, figures: Path, suffix: str) -> None:
+    """Calibration: each setting's mean LOSO prediction against its mean measured loss, with the
+    interval half-width, one panel per family."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = list(dict.fromkeys(zip(held["dataset"], held["model"], strict=True)))
+    fig, axes = plt.subplots(2, (len(keys) + 1) // 2, figsize=(3.1 * ((len(keys) + 1) // 2), 6.2), squeeze=False)
+    colours = {f: f"C{i}" for i, f in enumerate(sorted(set(held["family"])))}
+    for ax, (dataset, model) in zip(axes.flat, keys, strict=False):
+        part = held[(held["dataset"] == dataset) & (held["model"] == model)]
+        mean = part.groupby(["setting", "family"], as_index=False)[["accuracy_loss", "predicted", "half_width"]].mean()
+        for family, rows in mean.groupby("family"):
+            ax.errorbar(rows["predicted"], rows["accuracy_loss"], xerr=rows["half_width"], fmt="o", ms=3, lw=0.6,
+                        capsize=1.5, color=colours[family], label=family, alpha=0.8)  # fmt: skip
+        top = max(mean["accuracy_loss"].max(), mean["predicted"].max()) + 3
+        ax.plot([-3, top], [-3, top], color="grey", lw=0.7)
+        ax.set_title(f"{dataset} / {model}", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(keys):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("measured loss (points)", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("predicted, left out (points)", fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(colours), fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    save_figure(fig, figures / f"predictor_calibration{suffix}.png")
+
+
+PRESETS = {"full": {}, "quick": {}}
+
+
+def parse(argv) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-out", help="where the fitted predictor is written (default: the package's "
+                   f"{PREDICTOR_PATH.relative_to(ROOT)} with the default --out-dir, else {PREDICTOR_PATH.name} "
+                   "in --out-dir)")
+    add_common_arguments(p, experiment="predict", quick_help="the same as the full run (nothing is trained)")
+    args = apply_preset(p.parse_args(argv), PRESETS)
+    if args.model_out is None:
+        default = Path(args.out_dir).resolve() == RESULTS.resolve()
+        args.model_out = str(PREDICTOR_PATH if default else Path(args.out_dir) / PREDICTOR_PATH.name)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    base, figures, suffix = outputs(args, "predictor")
+    runs = training_records(cache=Path(args.results) / "probes.csv", from_records=args.from_records)
+    grid = candidates(runs)
+    chosen = choose(grid)
+    predictor = LossPredictor.fit(runs, features=chosen["features"], kind=chosen["kind"], level=LEVEL,
+                                  selection={k: v for k, v in chosen.items() if k != "level"})  # fmt: skip
+    predictor.save(args.model_out)
+    table, held = validate(runs, chosen)
+    write_csv(table, f"{base}.csv")
+    write_csv(grid, out := base.parent / f"predictor_candidates{suffix}.csv")
+    write_table(base, to_markdown(runs, table, grid, chosen), args, runs, chosen=chosen,
+                outputs=[str(out.name), str(Path(args.model_out).name)])  # fmt: skip
+    plot(held, figures, suffix)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,749 @@
+"""Predict the accuracy a transform will cost a model family, before anyone trains on it.
+
+A [`LossPredictor`][pixinfo.predict.LossPredictor] holds one small regression per (dataset, model
+family), fitted on the study's committed per-run records (``analyses/predictor.py
+--from-records``): accuracy loss in points against the transform's three measures of
+[`pixinfo.score`][pixinfo.scoring.score] (structural loss 1 − R, content loss, value loss 1 − NMI),
+whether it has a shared key, and the extra features chosen by held-out error. Its intervals are
+split-conformal (the 90% quantile of the family's absolute leave-one-setting-out residuals), and
+[`predict`][pixinfo.predict.predict] says when a new transform lies outside the region the
+family was fitted on.
+
+Examples
+--------
+>>> from pixinfo.predict import LossPredictor
+>>> predictor = LossPredictor.load()
+>>> ("fashion-mnist", "cnn") in predictor.families()
+True
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import types
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixinfo.errors import ParameterError, PixinfoError, ShapeError
+
+STUDY_IMAGES = 5000  # the study measured every setting on the first 5,000 images of the "all" split
+PROBE_C = 0.01  # inverse L2 strength of the label probe (fixed before any fit)
+PROBE_MAX_ITER = 1000
+PROBE_TRAIN_FRACTION = 0.6
+PROBE_NAME = f"logistic regression on standardised pixels, C={PROBE_C}, {PROBE_TRAIN_FRACTION:.0%} train"
+PREDICTOR_PATH = Path(__file__).resolve().parent / "predictors" / "loss_predictor.json"
+
+
+class PredictorError(PixinfoError, ValueError):
+    """A prediction cannot be made as asked: an unknown dataset or model family, a Score from other
+    images, or a predictor file of the wrong kind."""
+
+
+# -- the label probe: how much of the label a linear read-out of the pixels keeps ----------------
+@dataclass(frozen=True)
+class LabelProbe:
+    """Test accuracy of a linear probe on the original and on the transformed images.
+
+    ``loss`` is the fraction of the above-chance accuracy lost, ``(original − transformed) /
+    (original − chance)`` with chance ``1 / classes``: 0 when the transform keeps everything a
+    linear read-out of the pixels finds, 1 when it leaves chance. A fixed pixel permutation
+    keeps it at 0 (the probe does not see positions); a value map that scrambles grey levels, or a
+    fresh key per image, raises it.
+    """
+
+    accuracy_original: float
+    accuracy_transformed: float
+    loss: float
+    n_train: int
+    n_test: int
+    seconds: float
+
+
+def _probe_accuracy(pixels: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
+    """Test accuracy of an L2 logistic regression on standardised pixels (deterministic lbfgs)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(pixels[train])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter bounds the time; the fit is still seeded
+        fit = LogisticRegression(C=PROBE_C, max_iter=PROBE_MAX_ITER).fit(scaler.transform(pixels[train]), labels[train])
+    return float(fit.score(scaler.transform(pixels[test]), labels[test]))
+
+
+def _pixels(images) -> np.ndarray:
+    from pixinfo.data import to_uint8
+
+    flat = to_uint8(images).reshape(len(images), -1).cpu().numpy()
+    return flat.astype(np.float64) / 255.0
+
+
+def label_probe(transform: Callable, images, labels, *, seed: int = 0,
+                original_accuracy: float | None = None) -> LabelProbe:  # fmt: skip
+    """Train the label probe on the transformed images and compare it with the original ones.
+
+    Parameters
+    ----------
+    transform : callable
+        Maps float ``(B, C, H, W)`` images in [0, 1] to images of the same shape.
+    images : Tensor
+        ``(N, C, H, W)`` uint8 or float images, N ≥ 10.
+    labels : Tensor
+        ``(N,)`` integer labels.
+    seed : int
+        Seed of the train/test split (60% / 40%).
+    original_accuracy : float, optional
+        The probe's accuracy on the untransformed ``images`` with the same split, when known.
+
+    Returns
+    -------
+    LabelProbe
+    """
+    from pixinfo._checks import check_image_batch, check_seed
+    from pixinfo.data import to_float
+
+    images = check_image_batch(images, "images")
+    y = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).astype(np.int64)
+    if len(y) != len(images) or len(images) < 10:
+        raise ParameterError(f"the probe needs at least 10 images with one label each, got {len(images)} images "
+                             f"and {len(y)} labels")  # fmt: skip
+    order = np.random.default_rng(check_seed(seed)).permutation(len(images))
+    n_train = int(round(PROBE_TRAIN_FRACTION * len(images)))
+    train, test = order[:n_train], order[n_train:]
+    start = time.perf_counter()
+    before = _probe_accuracy(_pixels(images), y, train, test) if original_accuracy is None else original_accuracy
+    transformed = check_image_batch(transform(to_float(images)), "the transform's output")
+    if transformed.shape != images.shape:
+        raise ShapeError(f"the transform changed the image shape to {tuple(transformed.shape)}")
+    after = _probe_accuracy(_pixels(transformed), y, train, test)
+    chance = 1.0 / len(np.unique(y))
+    loss = (before - after) / (before - chance) if before > chance else float("nan")
+    return LabelProbe(before, after, float(loss), len(train), len(test), time.perf_counter() - start)
+
+
+# -- the features of one transform ----------------------------------------------------------------
+FEATURES = {
+    "structural_loss": "1 − R: the neighbour structure the transform's map destroys",
+    "content_loss": "1 − I(T X) / I(X): the share of the images' neighbour information lost",
+    "value_loss": "1 − NMI between each pixel's values before and after",
+    "shared_key": "1 when one key serves every image, 0 for a fresh key per image",
+    "value_order_loss": "1 − |Spearman ρ| between each pixel's values before and after",
+    "probe_loss": "the label probe's loss (LabelProbe.loss)",
+    "untransformed_acc": "the family's untransformed test accuracy (%; per run: its seed's)",
+}
+TRANSFORM_FEATURES = ("structural_loss", "content_loss", "value_loss", "value_order_loss", "probe_loss")
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a prediction is made from: the measures of one transform on one dataset's images.
+
+    ``probe_loss`` is None when no labelled images or no transform were at hand (a
+    [`Score`][pixinfo.scoring.Score] of a transform that cannot be rebuilt from its spec).
+    """
+
+    transform: str
+    dataset: str
+    n_images: int
+    shared_key: bool
+    structural_loss: float
+    content_loss: float
+    value_loss: float
+    value_order_loss: float
+    probe_loss: float | None
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()
+
+    def values(self) -> dict[str, float]:
+        """Every feature of ``FEATURES`` known for the transform, ``shared_key`` as 0 or 1 (the
+        family's untransformed accuracy is added by the family model)."""
+        out = {name: getattr(self, name) for name in TRANSFORM_FEATURES}
+        out = {k: (float("nan") if v is None else float(v)) for k, v in out.items()}
+        return {**out, "shared_key": float(self.shared_key)}
+
+
+def _study_images(dataset: str, images, max_images: int):
+    """(images, labels) the features are measured on: the first ``max_images`` of ``images`` or the dataset."""
+    from pixinfo._checks import check_positive_int
+    from pixinfo.data import Dataset, Split, load_dataset
+
+    check_positive_int(max_images, "max_images")
+    if images is None:
+        images = load_dataset(dataset)
+    if isinstance(images, Dataset):
+        images = images.split("all")
+    if not isinstance(images, Split):
+        raise ParameterError("images must be a pixinfo Dataset or Split (images with their labels, for the "
+                             f"label probe) or None for the dataset's own, got {type(images).__name__}")  # fmt: skip
+    return images.images[:max_images], images.labels[:max_images]
+
+
+def _as_transform(thing, dataset: str, shape) -> Callable:
+    """A spec built for ``shape``; a callable returned as it is."""
+    from pixinfo.transforms import build_transform
+
+    if isinstance(thing, str):
+        return build_transform(thing, shape=shape, dataset=dataset)
+    if callable(thing):
+        return thing
+    raise ParameterError("expected a transform spec string, a Transform, a callable, a pixinfo Score or "
+                         f"Features, got {type(thing).__name__}")  # fmt: skip
+
+
+def _score_notes(score, dataset: str, n_images: int) -> tuple[str, ...]:
+    from pixinfo.data import DATASETS
+
+    if score.dataset in DATASETS and score.dataset != dataset:
+        raise PredictorError(f"the Score was measured on {score.dataset!r}, not on {dataset!r}")
+    if score.n_images != STUDY_IMAGES or n_images != STUDY_IMAGES:
+        return (f"measured on {score.n_images:,} images and probed on {n_images:,}, the study's settings on "
+                f"{STUDY_IMAGES:,}: the measures and the probe shift a little with the images",)  # fmt: skip
+    return ()
+
+
+def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None, max_images: int = STUDY_IMAGES,
+             seed: int = 0) -> Features:  # fmt: skip
+    """Measure a transform as the study measured its settings.
+
+    Parameters
+    ----------
+    transform_or_score : str, Transform, callable or Score
+        A spec (``"vortex:seed=0,n=10"``), a transform or any callable mapping float
+        ``(B, C, H, W)`` images in [0, 1] to images of the same shape, or a
+        [`Score`][pixinfo.scoring.Score] already computed with the default kernel (its probe is
+        computed when its spec rebuilds the transform).
+    dataset : str
+        Dataset whose images are measured (and whose predictor will be used).
+    images : Dataset or Split, optional
+        Labelled images to measure on instead of the dataset's own.
+    max_images : int
+        The first this many images (the study: 5,000 of the ``"all"`` split).
+    seed : int
+        Seed of sampled per-image maps, the chance correction and the probe's split.
+
+    Returns
+    -------
+    Features
+    """
+    import pixinfo
+
+    start = time.perf_counter()
+    x, y = _study_images(dataset, images, max_images)
+    shape = tuple(int(s) for s in x.shape[1:])
+    if isinstance(transform_or_score, pixinfo.Score):
+        sc, notes = transform_or_score, _score_notes(transform_or_score, dataset, len(x))
+        try:
+            transform = _as_transform(sc.transform, dataset, shape)
+        except PixinfoError:
+            transform, notes = None, (*notes, f"no label probe: {sc.transform!r} is not a spec pixinfo can rebuild")
+    else:
+        transform, notes = _as_transform(transform_or_score, dataset, shape), ()
+        if len(x) != STUDY_IMAGES:
+            notes = (f"measured on {len(x):,} images, the study's settings on {STUDY_IMAGES:,}: the measures and "
+                     "the probe shift a little with the images",)  # fmt: skip
+        sc = pixinfo.score(transform, x, seed=seed, n_boot=0, n_boot_value=0)
+        if isinstance(transform_or_score, str):  # a fresh key stream: the probe sees what the study's probe saw
+            transform = _as_transform(transform_or_score, dataset, shape)
+    probe = label_probe(transform, x, y, seed=seed).loss if transform is not None else None
+    return Features(transform=sc.transform, dataset=dataset, n_images=sc.n_images, shared_key=bool(sc.shared_key),
+                    structural_loss=1 - sc.structural_retention.value, content_loss=sc.content_loss,
+                    value_loss=1 - sc.value_nmi.value, value_order_loss=1 - abs(sc.value_spearman.value),
+                    probe_loss=probe, seconds=time.perf_counter() - start, notes=notes)  # fmt: skip
+
+
+# -- the regressions: linear, ridge with pairwise interactions, shallow boosted trees -------------
+KINDS = {
+    "linear": "ordinary least squares on the features",
+    "interactions": "ridge (alpha 1) on the standardised features and their pairwise products",
+    "trees": "gradient-boosted trees (depth 2, 100 trees, learning rate 0.1)",
+}
+
+
+def _sig(x: float) -> float:
+    """``x`` to 12 significant digits: the fitted file reads the same after a refit on another BLAS."""
+    return float(f"{x:.12g}")
+
+
+@dataclass(frozen=True)
+class Regression:
+    """One fitted regression of accuracy loss (points) on ``features``, stored as plain numbers.
+
+    ``params`` holds, for ``"linear"`` and ``"interactions"``, the features' training ``mean`` and
+    ``scale``, the ``terms`` (tuples of feature positions multiplied together), their ``coef`` and
+    the ``intercept``; for ``"trees"``, ``init``, ``learning_rate`` and each tree's ``left``,
+    ``right``, ``feature``, ``threshold`` and ``value`` arrays (a leaf has ``left == -1``).
+    """
+
+    kind: str
+    features: tuple[str, ...]
+    params: dict
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted loss of each row of ``x`` (columns in the order of ``features``)."""
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        p = self.params
+        if self.kind == "trees":
+            total = np.full(len(x), p["init"])
+            for tree in p["trees"]:
+                total += p["learning_rate"] * _tree_values(tree, x)
+            return total
+        z = (x - np.asarray(p["mean"])) / np.asarray(p["scale"])
+        return p["intercept"] + _terms(z, p["terms"]) @ np.asarray(p["coef"])
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "features": list(self.features), "params": self.params}
+
+
+def _tree_values(tree: dict, x: np.ndarray) -> np.ndarray:
+    node = np.zeros(len(x), dtype=np.int64)
+    left, right = np.asarray(tree["left"]), np.asarray(tree["right"])
+    feature, threshold = np.asarray(tree["feature"]), np.asarray(tree["threshold"])
+    while True:
+        inner = left[node] != -1
+        if not inner.any():
+            return np.asarray(tree["value"])[node]
+        go_left = x[np.arange(len(x)), np.maximum(feature[node], 0)] <= threshold[node]
+        node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+
+
+def _terms(z: np.ndarray, terms) -> np.ndarray:
+    if not terms:  # no features: the regression is the mean loss
+        return np.empty((len(z), 0))
+    return np.stack([np.prod(z[:, list(t)], axis=1) for t in terms], axis=1)
+
+
+def fit_regression(x: np.ndarray, y: np.ndarray, *, features: Sequence[str], kind: str) -> Regression:
+    """Fit one [`Regression`][pixinfo.predict.Regression] of ``kind`` (a key of ``KINDS``); deterministic."""
+    from pixinfo._checks import check_choice
+
+    check_choice(kind, "kind", tuple(KINDS))
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if kind == "trees":
+        return Regression(kind, tuple(features), _fit_trees(x, y))
+    mean, scale = x.mean(0), x.std(0)
+    scale = np.where(scale > 0, scale, 1.0)  # a constant feature (e.g. every setting keyed) adds nothing
+    n = x.shape[1]
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)] if kind == "interactions" else []
+    terms = [(i,) for i in range(n)] + pairs
+    z = _terms((x - mean) / scale, terms)
+    zc, yc = z - z.mean(0), y - y.mean()
+    if kind == "linear":
+        coef = np.linalg.lstsq(zc, yc, rcond=None)[0]
+    else:
+        coef = np.linalg.solve(zc.T @ zc + 1.0 * np.eye(len(terms)), zc.T @ yc)
+    intercept = y.mean() - z.mean(0) @ coef
+    params = {"mean": [_sig(v) for v in mean], "scale": [_sig(v) for v in scale], "terms": [list(t) for t in terms],
+              "coef": [_sig(v) for v in coef], "intercept": _sig(intercept)}  # fmt: skip
+    return Regression(kind, tuple(features), params)
+
+
+def _fit_trees(x: np.ndarray, y: np.ndarray) -> dict:
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    fit = GradientBoostingRegressor(max_depth=2, n_estimators=100, learning_rate=0.1, random_state=0).fit(x, y)
+    trees = [{"left": t.tree_.children_left.tolist(), "right": t.tree_.children_right.tolist(),
+              "feature": t.tree_.feature.tolist(), "threshold": [_sig(v) for v in t.tree_.threshold],
+              "value": [_sig(v) for v in t.tree_.value[:, 0, 0]]} for t in fit.estimators_[:, 0]]  # fmt: skip
+    return {"init": _sig(float(fit.init_.constant_[0, 0])), "learning_rate": 0.1, "trees": trees}
+
+
+def held_out_residuals(rows, *, features: Sequence[str], kind: str, by: str = "setting") -> np.ndarray:
+    """Measured minus predicted accuracy loss of every row of ``rows``, each predicted by a
+    regression fitted without the rows sharing its ``by`` value (leave one setting, or one
+    transform family, out). Rows of a group that is all of ``rows`` get NaN."""
+    x, y = rows[list(features)].to_numpy(np.float64), rows["accuracy_loss"].to_numpy(np.float64)
+    groups = rows[by].to_numpy()
+    out = np.full(len(rows), np.nan)
+    for g in sorted(set(groups)):
+        held = groups == g
+        if held.all():
+            continue
+        fit = fit_regression(x[~held], y[~held], features=features, kind=kind)
+        out[held] = y[held] - fit.predict(x[held])
+    return out
+
+
+def conformal_width(residuals: np.ndarray, *, level: float = 0.9) -> float:
+    """Split-conformal half-width: the ⌈(n + 1) level⌉-th smallest absolute residual of n (inf
+    when n is too small for ``level``)."""
+    r = np.sort(np.abs(np.asarray(residuals, dtype=np.float64)[np.isfinite(residuals)]))
+    k = math.ceil((len(r) + 1) * level)
+    return float(r[k - 1]) if 0 < k <= len(r) else math.inf
+
+
+# -- the training region --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Domain:
+    """Where a family was fitted: its settings' transform features (one row per setting).
+
+    A new transform is outside when one of its features is undefined (NaN), when it lies beyond a
+    feature's training range by more than ``radius``, or when no training setting with the same
+    kind of key (shared or per image) lies within ``radius`` of it (Euclidean distance over
+    ``features``, all fractions). ``radius`` is twice the distance within which 90% of the
+    training settings have a neighbour: graded settings of one kind are that far apart.
+    """
+
+    features: tuple[str, ...]
+    settings: tuple[str, ...]
+    shared_key: tuple[bool, ...]
+    rows: tuple[tuple[float, ...], ...]
+    radius: float
+
+    def reason(self, values: Mapping[str, float], shared_key: bool) -> str:
+        """Why ``values`` lie outside the region, or "" when they lie inside."""
+        x = np.array([values[f] for f in self.features], dtype=np.float64)
+        undefined = [f for f, v in zip(self.features, x, strict=True) if not math.isfinite(v)]
+        if undefined:
+            return f"{', '.join(undefined)} undefined for this transform (no training setting lacks it)"
+        rows = np.asarray(self.rows, dtype=np.float64)
+        low, high = rows.min(0), rows.max(0)
+        for f, v, lo, hi in zip(self.features, x, low, high, strict=True):
+            if v < lo - self.radius or v > hi + self.radius:
+                return (f"{f} {v:.3f} lies outside the training range [{lo:.3f}, {hi:.3f}] by more than "
+                        f"{self.radius:.3f}")
+        same = np.asarray(self.shared_key) == bool(shared_key)
+        kind = "shared-key" if shared_key else "per-image-key"
+        if not same.any():
+            return f"no {kind} transform among the training settings"
+        distance = np.sqrt(((rows[same] - x) ** 2).sum(1))
+        nearest = int(distance.argmin())
+        if distance[nearest] > self.radius:
+            name = str(np.asarray(self.settings)[same][nearest])
+            return (f"no {kind} training setting within {self.radius:.3f} of its features (nearest: {name!r} at "
+                    f"{distance[nearest]:.3f})")  # fmt: skip
+        return ""
+
+    def to_dict(self) -> dict:
+        return {"features": list(self.features), "settings": list(self.settings), "shared_key": list(self.shared_key),
+                "rows": [[_sig(v) for v in r] for r in self.rows], "radius": _sig(self.radius)}  # fmt: skip
+
+
+def fit_domain(rows, *, features: Sequence[str]) -> Domain:
+    """The [`Domain`][pixinfo.predict.Domain] of the settings in ``rows`` (per-run rows: one per setting is kept)."""
+    settings = rows.drop_duplicates("setting").sort_values("setting")
+    x = settings[list(features)].to_numpy(np.float64)
+    gaps = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    np.fill_diagonal(gaps, np.inf)
+    nearest = gaps.min(1)
+    radius = 2 * float(np.quantile(nearest[np.isfinite(nearest)], 0.9)) if np.isfinite(nearest).any() else 0.0
+    return Domain(tuple(features), tuple(settings["setting"]), tuple(bool(k) for k in settings["shared_key"]),
+                  tuple(tuple(float(v) for v in r) for r in x), radius)  # fmt: skip
+
+
+# -- one model family ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prediction:
+    """The predicted cost of one transform for one model family.
+
+    ``loss`` is in points of test accuracy, ``accuracy`` the accuracy kept (the family's
+    untransformed accuracy minus ``loss``), each with its ``level`` interval (split-conformal:
+    calibrated on held-out settings, so it covers ``level`` of the study's runs of settings like
+    the training ones; the accuracy interval is clipped to [0, 100]). ``out_of_domain`` is True,
+    with its ``reason``, when the transform's features lie outside the family's training region,
+    and then the numbers are an extrapolation.
+    """
+
+    transform: str
+    dataset: str
+    model: str
+    loss: float
+    interval: tuple[float, float]
+    level: float
+    untransformed_accuracy: float
+    accuracy: float
+    accuracy_interval: tuple[float, float]
+    out_of_domain: bool
+    reason: str
+    features: dict[str, float]
+    features_used: tuple[str, ...]
+    fit_on: dict
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat and JSON-ready (intervals as ``*_low`` / ``*_high``)."""
+        row = asdict(self)
+        for name in ("interval", "accuracy_interval"):
+            row[f"{name}_low"], row[f"{name}_high"] = row.pop(name)
+        return row
+
+
+def _plain(value):
+    """A pandas/NumPy scalar as a JSON-ready Python value (NaN as None)."""
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    return value
+
+
+def _recipe(rows) -> dict[str, list]:
+    """How the family's runs were trained: each recipe column's distinct values."""
+    out = {}
+    for column in ("architecture", "augment", "epochs", "max_train", "batch_size", "seed", "source"):
+        if column in rows:
+            out[column] = sorted({_plain(v) for v in rows[column]}, key=lambda v: (v is None, str(v)))
+    return out
+
+
+@dataclass(frozen=True)
+class FamilyModel:
+    """The predictor of one (dataset, model family): its regression, its interval half-width
+    (``level`` quantile of the absolute leave-one-setting-out residuals) and its training region."""
+
+    dataset: str
+    family: str
+    recipe: dict
+    n_runs: int
+    n_settings: int
+    untransformed_accuracy: float
+    regression: Regression
+    interval: float
+    level: float
+    domain: Domain
+
+    def fit_on(self) -> dict:
+        return {"records": self.n_runs, "settings": self.n_settings, "recipe": self.recipe}
+
+    def predict(self, feats: Features) -> Prediction:
+        """The [`Prediction`][pixinfo.predict.Prediction] for ``feats``."""
+        values = {**feats.values(), "untransformed_acc": self.untransformed_accuracy}
+        x = np.array([[values[f] for f in self.regression.features]])
+        reason = self.domain.reason(values, feats.shared_key)
+        loss = float(self.regression.predict(np.nan_to_num(x))[0])
+        low, high = loss - self.interval, loss + self.interval
+        base = self.untransformed_accuracy
+        clip = lambda a: float(min(100.0, max(0.0, a)))  # noqa: E731
+        return Prediction(transform=feats.transform, dataset=self.dataset, model=self.family, loss=loss,
+                          interval=(low, high), level=self.level, untransformed_accuracy=base, accuracy=base - loss,
+                          accuracy_interval=(clip(base - high), clip(base - low)),
+                          out_of_domain=bool(reason), reason=reason, features=values,
+                          features_used=self.regression.features, fit_on=self.fit_on(), notes=feats.notes)  # fmt: skip
+
+    def to_dict(self) -> dict:
+        return {"dataset": self.dataset, "family": self.family, "recipe": self.recipe, "n_runs": self.n_runs,
+                "n_settings": self.n_settings, "untransformed_accuracy": _sig(self.untransformed_accuracy),
+                "regression": self.regression.to_dict(), "interval": _sig(self.interval), "level": self.level,
+                "domain": self.domain.to_dict()}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FamilyModel:
+        reg, dom = d["regression"], d["domain"]
+        return cls(dataset=d["dataset"], family=d["family"], recipe=d["recipe"], n_runs=d["n_runs"],
+                   n_settings=d["n_settings"], untransformed_accuracy=d["untransformed_accuracy"],
+                   regression=Regression(reg["kind"], tuple(reg["features"]), reg["params"]),
+                   interval=d["interval"], level=d["level"],
+                   domain=Domain(tuple(dom["features"]), tuple(dom["settings"]), tuple(dom["shared_key"]),
+                                 tuple(tuple(r) for r in dom["rows"]), dom["radius"]))  # fmt: skip
+
+
+def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9) -> FamilyModel:
+    """Fit the [`FamilyModel`][pixinfo.predict.FamilyModel] of the per-run ``rows`` of one (dataset, model family).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        One row per trained run: ``dataset``, ``model``, ``setting``, ``accuracy_loss`` (points),
+        ``untransformed_acc`` (%), ``seed``, ``shared_key`` and every name in ``features``
+        (and optionally the recipe columns ``architecture``, ``augment``, ``epochs``,
+        ``max_train``, ``batch_size``, ``source``).
+    features : sequence of str
+        Names of ``FEATURES``.
+    kind : str
+        A key of ``KINDS``.
+    level : float
+        Coverage of the interval.
+    """
+    unknown = [f for f in features if f not in FEATURES]
+    missing = [c for c in ("dataset", "model", "setting", "accuracy_loss", "untransformed_acc", "seed", "shared_key",
+                           *features) if c not in rows]  # fmt: skip
+    if unknown or missing:
+        raise ParameterError(f"features {unknown} are not among {list(FEATURES)}" if unknown
+                             else f"the records lack the columns {missing}")  # fmt: skip
+    if rows["dataset"].nunique() != 1 or rows["model"].nunique() != 1:
+        raise ParameterError("fit_family takes the rows of one dataset and one model family")
+    rows = rows.dropna(subset=list(features)).sort_values(["setting", "seed"], kind="stable")
+    x, y = rows[list(features)].to_numpy(np.float64), rows["accuracy_loss"].to_numpy(np.float64)
+    residuals = held_out_residuals(rows, features=features, kind=kind)
+    baselines = rows.drop_duplicates("seed")["untransformed_acc"]
+    return FamilyModel(dataset=str(rows["dataset"].iloc[0]), family=str(rows["model"].iloc[0]), recipe=_recipe(rows),
+                       n_runs=len(rows), n_settings=rows["setting"].nunique(),
+                       untransformed_accuracy=float(baselines.mean()),
+                       regression=fit_regression(x, y, features=features, kind=kind),
+                       interval=conformal_width(residuals, level=level), level=level,
+                       domain=fit_domain(rows, features=[f for f in features if f in TRANSFORM_FEATURES]))  # fmt: skip
+
+
+# -- every family, saved and loaded ---------------------------------------------------------------
+class LossPredictor:
+    """One [`FamilyModel`][pixinfo.predict.FamilyModel] per (dataset, model family), and for each a
+    second one without the label probe, used when a transform's probe cannot be computed.
+
+    Parameters
+    ----------
+    models : mapping
+        ``(dataset, family)`` → its models, the first one preferred.
+    selection : dict, optional
+        How the features and the kind of regression were chosen (kept in the saved file).
+    """
+
+    def __init__(self, models: Mapping[tuple[str, str], Sequence[FamilyModel]], *, selection: dict | None = None):
+        self.models = {key: tuple(variants) for key, variants in sorted(models.items())}
+        self.selection = dict(selection or {})
+
+    @classmethod
+    def fit(cls, records, *, features: Sequence[str], kind: str, level: float = 0.9,
+            selection: dict | None = None) -> LossPredictor:  # fmt: skip
+        """Fit every (dataset, model family) of ``records`` (per-run rows as
+        [`fit_family`][pixinfo.predict.fit_family] takes them)."""
+        without_probe = [f for f in features if f != "probe_loss"]
+        models = {}
+        for (dataset, family), rows in records.groupby(["dataset", "model"], sort=True):
+            variants = [fit_family(rows, features=features, kind=kind, level=level)]
+            if len(without_probe) < len(features):
+                variants.append(fit_family(rows, features=without_probe, kind=kind, level=level))
+            models[(str(dataset), str(family))] = variants
+        return cls(models, selection=selection)
+
+    def families(self, dataset: str | None = None) -> list[tuple[str, str]]:
+        """The (dataset, family) pairs, of ``dataset`` only when given."""
+        return [key for key in self.models if dataset is None or key[0] == dataset]
+
+    def family(self, dataset: str, model: str) -> FamilyModel:
+        """The preferred model of ``(dataset, model)``.
+
+        Raises
+        ------
+        PredictorError
+            No family of that name was fitted on ``dataset`` (the message lists those that were).
+        """
+        return self._variants(dataset, model)[0]
+
+    def _variants(self, dataset: str, model: str) -> tuple[FamilyModel, ...]:
+        datasets = sorted({d for d, _ in self.models})
+        if dataset not in datasets:
+            raise PredictorError(f"no predictor for dataset {dataset!r}; fitted on: {', '.join(datasets)}")
+        if (dataset, model) not in self.models:
+            choices = ", ".join(repr(f) for d, f in self.models if d == dataset)
+            raise PredictorError(f"unknown model family {model!r} for {dataset}; choose one of: {choices}")
+        return self.models[(dataset, model)]
+
+    def predict(self, feats: Features, *, dataset: str, model: str) -> Prediction:
+        """The [`Prediction`][pixinfo.predict.Prediction] for measured ``feats`` (without a label probe: from
+        the variant fitted without it)."""
+        variants = self._variants(dataset, model)
+        chosen = variants[0]
+        if feats.probe_loss is None and "probe_loss" in chosen.regression.features and len(variants) > 1:
+            chosen = variants[1]
+        prediction = chosen.predict(feats)
+        if chosen is not variants[0]:
+            note = "no label probe: predicted from the measures alone (a wider interval)"
+            prediction = Prediction(**{**asdict(prediction), "notes": (*prediction.notes, note)})
+        return prediction
+
+    def fit_on(self) -> dict:
+        """What the predictor was fitted on: runs in all, and per family its runs, settings and recipe."""
+        return {"records": sum(v[0].n_runs for v in self.models.values()),
+                "families": {f"{d} / {f}": v[0].fit_on() for (d, f), v in self.models.items()}}  # fmt: skip
+
+    def to_dict(self) -> dict:
+        return {"kind": "pixinfo.predict.LossPredictor", "version": 1, "selection": self.selection,
+                "models": [[m.to_dict() for m in variants] for variants in self.models.values()]}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LossPredictor:
+        from pixinfo.errors import CorruptFileError
+
+        if not isinstance(d, dict) or d.get("kind") != "pixinfo.predict.LossPredictor" or d.get("version") != 1:
+            raise CorruptFileError("not a pixinfo LossPredictor file (version 1)")
+        models = {}
+        for variants in d["models"]:
+            fitted = [FamilyModel.from_dict(m) for m in variants]
+            models[(fitted[0].dataset, fitted[0].family)] = fitted
+        return cls(models, selection=d.get("selection"))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the predictor as JSON, whole."""
+        import json
+
+        from pixinfo.files import write_text_atomic
+
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> LossPredictor:
+        """Read a saved predictor; the default is the one fitted on the study's records
+        (``analyses/predictor.py --from-records``), shipped with the package."""
+        from pixinfo.files import read_json
+
+        return cls.from_dict(read_json(PREDICTOR_PATH if path is None else path, kind="LossPredictor file"))
+
+
+def predict(transform_or_score, dataset: str = "fashion-mnist", model: str = "cnn", *, images=None,
+            max_images: int = STUDY_IMAGES, seed: int = 0,
+            predictor: LossPredictor | None = None) -> Prediction:  # fmt: skip
+    """Predict the accuracy a model family loses when trained and tested on transformed images.
+
+    Parameters
+    ----------
+    transform_or_score : str, Transform, callable, Score or Features
+        What to predict for: as [`features`][pixinfo.predict.features] takes it, or its result
+        (measure once, predict for several families).
+    dataset : str
+        The dataset the family is trained on (a dataset the predictor was fitted on).
+    model : str
+        The model family, e.g. ``"cnn"``, ``"mlp (before)"`` (augmentation before encryption).
+    images, max_images, seed
+        As in [`features`][pixinfo.predict.features].
+    predictor : LossPredictor, optional
+        Default: the predictor shipped with the package ([`LossPredictor.load`][pixinfo.predict.LossPredictor.load]).
+
+    Returns
+    -------
+    Prediction
+
+    Raises
+    ------
+    PredictorError
+        An unknown dataset or model family (the message lists the fitted ones), or a Score
+        measured on another dataset.
+    ParameterError
+        A bad spec, images without labels or a bad count.
+
+    Examples
+    --------
+    >>> from pixinfo.predict import Features, predict
+    >>> measured = Features("block:size=14", "fashion-mnist", 5000, True, 0.052, 0.052, 0.0, 0.0, 0.0)
+    >>> p = predict(measured, "fashion-mnist", "cnn")
+    >>> p.out_of_domain, p.interval[0] < p.loss < p.interval[1]
+    (False, True)
+    """
+    predictor = predictor if predictor is not None else LossPredictor.load()
+    predictor.family(dataset, model)  # an unknown dataset or family fails before anything is measured
+    if not isinstance(transform_or_score, Features):
+        transform_or_score = features(transform_or_score, dataset, images=images, max_images=max_images, seed=seed)
+    elif transform_or_score.dataset != dataset:
+        raise PredictorError(f"the features were measured on {transform_or_score.dataset!r}, not on {dataset!r}")
+    return predictor.predict(transform_or_score, dataset=dataset, model=model)
+
+
+class _CallableModule(types.ModuleType):
+    """``pixinfo.predict`` is this module and, called, [`predict`][pixinfo.predict.predict]: importing the
+    submodule rebinds the package's ``predict`` to it, so both spellings must work."""
+
+    def __call__(self, *args, **kwargs) -> Prediction:
+        return predict(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+__all__ = ["FEATURES", "KINDS", "Domain", "FamilyModel", "Features", "LabelProbe", "LossPredictor", "Prediction",
+           "PredictorError", "Regression", "conformal_width", "features", "fit_domain", "fit_family",
+           "fit_regression", "held_out_residuals", "label_probe", "predict"]  # fmt: skip

@@ -1,0 +1,169 @@
+"""pixinfo.predict: the loss predictor fitted on the study's records, its out-of-domain flag, its
+errors and its command line. Measured on MNIST-5k (embedded), so nothing needs a local dataset."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import pixinfo
+from pixinfo.cli import main
+from pixinfo.errors import CorruptFileError, ParameterError
+from pixinfo.predict import (PREDICTOR_PATH, Features, LossPredictor, PredictorError, conformal_width, features,
+                             fit_regression, predict)  # fmt: skip
+from tests.raises import assert_raised_by_pixinfo
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return LossPredictor.load()
+
+
+@pytest.fixture(scope="module")
+def records(analysis):
+    """The study's per-run rows with their cached label probes, as analyses/predictor.py fits them."""
+    return analysis("predictor").training_records()
+
+
+def study_features(row) -> Features:
+    """A study setting's committed measures as Features."""
+    return Features(row["spec"], row["dataset"], 5000, bool(row["shared_key"]), row["structural_loss"],
+                    row["content_loss"], row["value_loss"], row["value_order_loss"], row["probe_loss"])  # fmt: skip
+
+
+def blur(x):
+    return torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+
+
+def merge_levels(x):
+    return torch.floor(x * 3.999) / 3  # four grey levels: a many-to-one value map
+
+
+def test_committed_predictor_is_what_the_records_fit(predictor, records):
+    chosen = predictor.selection
+    refit = LossPredictor.fit(records, features=chosen["features"], kind=chosen["kind"], level=0.9, selection=chosen)
+    committed = json.loads(PREDICTOR_PATH.read_text())
+    fresh = json.loads(json.dumps(refit.to_dict()))
+    assert fresh["selection"] == committed["selection"]
+    for a, b in zip(fresh["models"], committed["models"], strict=True):
+        for x, y in zip(a, b, strict=True):
+            assert x["regression"]["kind"] == y["regression"]["kind"] and x["domain"] == y["domain"]
+            np.testing.assert_allclose(x["regression"]["params"]["coef"], y["regression"]["params"]["coef"],
+                                       rtol=1e-8, atol=1e-9)  # fmt: skip
+            assert x["interval"] == pytest.approx(y["interval"], rel=1e-9)
+
+
+def test_every_study_setting_is_in_domain_and_predicted_near_its_loss(predictor, records):
+    for (dataset, family), rows in records.groupby(["dataset", "model"]):
+        first = rows.drop_duplicates("setting").set_index("setting")
+        inside = []
+        for setting, measured in rows.groupby("setting")["accuracy_loss"].mean().items():
+            p = predict(study_features(first.loc[setting]), dataset, family, predictor=predictor)
+            assert not p.out_of_domain, (family, setting, p.reason)
+            inside.append(p.interval[0] <= measured <= p.interval[1])
+        assert np.mean(inside) >= 0.9, (dataset, family, np.mean(inside))  # each setting's mean over its seeds
+
+
+def test_a_measured_study_setting_reproduces_its_features_and_loss(predictor, records):
+    row = records[(records["dataset"] == "mnist-5k") & (records["setting"] == "vortex strength 1.0")]
+    feats = features("vortex:seed=0,n=10,strength=1.0", "mnist-5k")
+    for name in ("structural_loss", "content_loss", "value_loss", "value_order_loss", "probe_loss"):
+        assert getattr(feats, name) == pytest.approx(row[name].iloc[0], abs=1e-9), name
+    p = predict(feats, "mnist-5k", "lenet", predictor=predictor)
+    measured = row.loc[row["model"] == "lenet", "accuracy_loss"].mean()
+    assert not p.out_of_domain and p.interval[0] <= measured <= p.interval[1]
+    assert p.accuracy == pytest.approx(p.untransformed_accuracy - p.loss)
+    assert p.fit_on["records"] == 80 and p.fit_on["recipe"]["architecture"] == ["lenet"]
+    assert set(p.to_dict()) >= {"loss", "interval_low", "interval_high", "accuracy", "out_of_domain", "reason"}
+
+
+@pytest.mark.parametrize("transform", [blur, merge_levels], ids=["smoothing", "merged grey levels"])
+def test_flag_fires_on_smoothing_and_many_to_one_maps(predictor, transform):
+    p = predict(transform, "mnist-5k", "mlp", max_images=1000, predictor=predictor)
+    assert p.out_of_domain and "training" in p.reason
+    assert any("measured on 1,000 images" in note for note in p.notes)
+
+
+def test_keyless_transforms_unlike_the_keyless_settings_are_out_of_domain(predictor):
+    odd = Features("noise", "fashion-mnist", 5000, False, 0.1, 0.2, 0.5, 0.3, 0.1)
+    p = predict(odd, "fashion-mnist", "cnn", predictor=predictor)
+    assert p.out_of_domain and "per-image-key" in p.reason
+    p = predict(odd, "fashion-mnist", "cnn (before)", predictor=predictor)  # never trained on a per-image key
+    assert p.out_of_domain and "no per-image-key transform among the training settings" in p.reason
+    undefined = Features("noise", "fashion-mnist", 5000, False, float("nan"), 0.08, 0.8, 0.3, 0.03)
+    assert "structural_loss undefined" in predict(undefined, "fashion-mnist", "cnn", predictor=predictor).reason
+
+
+def test_without_a_probe_the_measures_alone_predict(predictor):
+    measured = Features("block:size=14", "fashion-mnist", 5000, True, 0.052, 0.052, 0.0, 0.0, None)
+    p = predict(measured, "fashion-mnist", "cnn", predictor=predictor)
+    assert "probe_loss" not in p.features_used and any("no label probe" in n for n in p.notes)
+
+
+def test_bad_inputs_raise_typed_errors(predictor, tmp_path):
+    measured = Features("negative", "mnist-5k", 5000, True, 0.0, 0.0, 0.0, 0.0, 0.0)
+    cases = [
+        (lambda: predict(measured, "mnist-5k", "resnet", predictor=predictor), PredictorError,
+         "choose one of: 'lenet', 'mlp'"),
+        (lambda: predict(measured, "digits", "mlp", predictor=predictor), PredictorError,
+         "fitted on: fashion-mnist, mnist-5k"),
+        (lambda: predict(measured, "fashion-mnist", "mlp", predictor=predictor), PredictorError,
+         "measured on 'mnist-5k'"),
+        (lambda: predict(42, "mnist-5k", "mlp", predictor=predictor), ParameterError, "expected a transform spec"),
+        (lambda: predict("bogus:x=1", "mnist-5k", "mlp", predictor=predictor), ParameterError, "bogus"),
+        (lambda: predict("negative", "mnist-5k", "mlp", max_images=0, predictor=predictor), ParameterError,
+         "max_images"),
+        (lambda: predict("negative", "mnist-5k", "mlp", images=torch.zeros(4, 1, 28, 28), predictor=predictor),
+         ParameterError, "Dataset or Split"),
+    ]  # fmt: skip
+    for call, kind, match in cases:
+        with pytest.raises(kind, match=match) as err:
+            call()
+        assert_raised_by_pixinfo(err.value)
+    (tmp_path / "bad.json").write_text('{"kind": "something else"}')
+    with pytest.raises(CorruptFileError, match="not a pixinfo LossPredictor"):
+        LossPredictor.load(tmp_path / "bad.json")
+
+
+def test_regressions_round_trip_and_trees_match_scikit_learn():
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    x, x_new = rng.random((80, 3)), rng.random((20, 3))
+    y = 3 * x[:, 0] - 2 * x[:, 1] * x[:, 2] + 0.1 * rng.standard_normal(80)
+    trees = fit_regression(x, y, features=["a", "b", "c"], kind="trees")
+    reference = GradientBoostingRegressor(max_depth=2, n_estimators=100, learning_rate=0.1, random_state=0).fit(x, y)
+    np.testing.assert_allclose(trees.predict(x_new), reference.predict(x_new), rtol=1e-9, atol=1e-9)
+    linear = fit_regression(x, y, features=["a", "b", "c"], kind="linear")
+    np.testing.assert_allclose(linear.predict(x), np.c_[np.ones(80), x] @ np.linalg.lstsq(np.c_[np.ones(80), x], y,
+                                                                                          rcond=None)[0], atol=1e-6)
+    assert fit_regression(x[:, :0], y, features=[], kind="linear").predict(x_new[:, :0]) == pytest.approx(y.mean())
+    assert conformal_width(np.arange(1.0, 10.0), level=0.9) == 9.0 and conformal_width(np.ones(3), level=0.9) == np.inf
+
+
+def test_package_exports_predict_and_the_model_class():
+    assert pixinfo.LossPredictor is LossPredictor
+    measured = Features("negative", "mnist-5k", 5000, True, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert pixinfo.predict(measured, "mnist-5k", "mlp").model == "mlp"  # the module, called, is predict
+
+
+def test_cli_predict_and_score_predict(tmp_path, capsys):
+    argv = ["predict", "--transform", "negative", "--dataset", "mnist-5k", "--model", "lenet", "--max-images", "300"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "lenet" in out and "accuracy kept %" in out and "out of domain" in out and "300 images" in out
+    assert main(["predict", "--transform", "negative", "--dataset", "digits"]) == 2
+    assert "no predictor for dataset 'digits'" in capsys.readouterr().err
+    assert main(["predict", "--transform", "negative", "--dataset", "mnist-5k", "--model", "vit"]) == 2
+    assert "unknown model family 'vit'" in capsys.readouterr().err
+    code = main(["score", "--dataset", "mnist-5k", "--transform", "negative", "--predict", "--max-images", "300",
+                 "--out", str(tmp_path), "--no-progress", "--n-boot", "0", "--n-boot-value", "0"])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "predicted accuracy kept" in out and "lenet" in out and "mlp" in out
+
+
+def test_the_records_hold_each_run_once_with_its_probe(records):
+    assert {"accuracy_loss", "untransformed_acc", "probe_loss", "value_order_loss", "model", "setting"} <= set(records)
+    assert records["config_hash"].is_unique and records["probe_loss"].notna().all()
