@@ -264,8 +264,9 @@ def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> 
     stats = None
     have = merged.dropna(subset=["accuracy_kept"])
     if have["setting"].nunique() >= 5:
-        stats = correlate(have, x=["ssim_prior", "recovered"], y="accuracy_kept", by=["threat", "model"],
-                          cluster=["dataset", "setting"], n_boot=args.n_boot)  # fmt: skip
+        pooled = pd.concat([have, have.assign(model="all")])  # every family, within each threat model
+        stats = correlate(pooled, x=["ssim_prior", "recovered"], y="accuracy_kept", by=["threat", "model"],
+                          cluster=["dataset", "setting"], n_boot=args.n_boot, pooled=False)  # fmt: skip
         write_csv(stats, f"{base}_correlations.csv")
     markdown = to_markdown(data, merged, stats)
     write_text_atomic(f"{base}.md", markdown)
