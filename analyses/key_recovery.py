@@ -263,7 +263,8 @@ def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> 
     write_csv(data, f"{base}.csv")
     stats = None
     have = merged.dropna(subset=["accuracy_kept"])
-    if have["setting"].nunique() >= 5:
+    have = have[have.groupby("threat")["setting"].transform("nunique") >= 5]  # enough settings to resample
+    if len(have):
         pooled = pd.concat([have, have.assign(model="all")])  # every family, within each threat model
         stats = correlate(pooled, x=["ssim_prior", "recovered"], y="accuracy_kept", by=["threat", "model"],
                           cluster=["dataset", "setting"], n_boot=args.n_boot, pooled=False)  # fmt: skip
