@@ -579,3 +579,44 @@ def test_an_untouched_key_file_still_loads(tmp_path, spec):
     t = build_transform(spec, shape=(1, 8, 8))
     x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     assert torch.equal(load_transform(t.save_key(tmp_path / "key.json"))(x), t(x))
+
+
+# -- key-recovery layout: grids whose N x N matrices would not fit -------------------------------------
+@pytest.mark.parametrize("shape", [(4096, 4096), (200, 200), (1, 20000)])
+def test_layout_refuses_grids_too_large_for_n_by_n_matrices(shape):
+    from pixinfo.errors import WorkTooLargeError
+    from pixinfo.privacy.layout import alignment_maps, grid_neighbours
+
+    for fn in (alignment_maps, grid_neighbours):
+        with pytest.raises(WorkTooLargeError, match=rf"shape {shape[0]}x{shape[1]} gives {shape[0] * shape[1]:,} "
+                                                    r"positions.*GiB.*bound") as err:  # fmt: skip
+            fn(shape)
+        assert_raised_by_pixinfo(err.value)
+
+
+def test_alignment_maps_has_its_own_bound():
+    """8 maps per position: (8 N, N) entries, so a grid within the N x N bound can still be refused."""
+    from pixinfo.errors import WorkTooLargeError
+    from pixinfo.privacy.layout import alignment_maps, check_grid_size
+
+    assert check_grid_size(100, 100, name="shape", what="one (N, N) matrix") == 10_000  # within the bound
+    with pytest.raises(WorkTooLargeError, match="alignment_maps"):
+        alignment_maps((100, 100))
+    assert alignment_maps((28, 28)).shape == (8 * 784, 784)
+
+
+def test_position_stats_refuses_a_grid_too_large():
+    from pixinfo.errors import WorkTooLargeError
+    from pixinfo.privacy.layout import position_stats
+
+    with pytest.raises(WorkTooLargeError, match=r"images .*shape 256x256 gives 65,536 positions"):
+        position_stats(torch.zeros(2, 1, 256, 256, dtype=torch.uint8))
+
+
+def test_layout_checks_the_grid_shape():
+    from pixinfo.errors import ShapeError
+    from pixinfo.privacy.layout import alignment_maps, grid_neighbours
+
+    for fn in (alignment_maps, grid_neighbours):
+        with pytest.raises(ShapeError, match="shape"):
+            fn((8, -8))

@@ -15,7 +15,23 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import norm
 
 from pixinfo._checks import check_finite, check_grid_shape, check_image_batch, check_nonnegative_int, check_rng, describe
-from pixinfo.errors import ShapeError
+from pixinfo.errors import ShapeError, WorkTooLargeError
+
+MAX_POSITIONS = 16_384  # a 128x128 grid: one float64 (N, N) matrix of its positions is 2 GiB
+MAX_MATRIX_ENTRIES = MAX_POSITIONS**2  # the most entries an (N, N)-sized array of a layout may hold
+
+
+def check_grid_size(h: int, w: int, *, name: str, what: str, per_position: int = 1) -> int:
+    """``N = h * w``, or a [`WorkTooLargeError`][pixinfo.errors.WorkTooLargeError] when ``what`` (``per_position``
+    rows of ``N`` entries per position) would exceed ``MAX_MATRIX_ENTRIES`` (2 GiB of float64)."""
+    n = h * w
+    entries = per_position * n * n
+    if entries > MAX_MATRIX_ENTRIES:
+        raise WorkTooLargeError(
+            f"{name} {h}x{w} gives {n:,} positions: {what} would hold {entries:,} entries "
+            f"({entries * 8 / 2**30:,.1f} GiB of float64), over the bound of {MAX_MATRIX_ENTRIES:,} entries "
+            f"({MAX_POSITIONS:,} positions for one N x N matrix); attack a smaller grid (e.g. blocks as pieces)")  # fmt: skip
+    return n
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,7 @@ def position_stats(images: torch.Tensor, *, batch: int = 8192) -> PositionStats:
     images = check_image_batch(images)
     if images.ndim != 4 or len(images) < 2:
         raise ShapeError(f"images must be (B, C, H, W) with B >= 2, got {describe(images)}")
+    check_grid_size(*images.shape[-2:], name="images of shape", what="the (N, N) covariance of the positions")
     b, n_pos = len(images), images.shape[-1] * images.shape[-2]
     total = np.zeros(n_pos)
     gram = np.zeros((n_pos, n_pos))
@@ -218,7 +235,8 @@ def trusted_segment(affinity: np.ndarray, layout: np.ndarray, shape: tuple[int, 
 
 def grid_neighbours(shape: tuple[int, int]) -> np.ndarray:
     """``(N, N)`` 0/1 matrix of 4-neighbour grid positions."""
-    h, w = shape
+    h, w = check_grid_shape(shape)
+    check_grid_size(h, w, name="shape", what="grid_neighbours' (N, N) matrix")
     r, c = np.divmod(np.arange(h * w), w)
     return ((np.abs(r[:, None] - r[None]) + np.abs(c[:, None] - c[None])) == 1).astype(float)
 
@@ -339,6 +357,8 @@ def alignment_maps(shape: tuple[int, int]) -> np.ndarray:
     >>> alignment_maps((2, 2)).shape
     (32, 4)
     """
-    h, w = shape
-    grids = [g.reshape(h, w) for g in d4_maps(shape)]
+    h, w = check_grid_shape(shape)
+    k = 8 if h == w else 4  # the grid's symmetries
+    check_grid_size(h, w, name="shape", what=f"alignment_maps' ({k} N, N) maps", per_position=k)
+    grids = [g.reshape(h, w) for g in d4_maps((h, w))]
     return np.stack([np.roll(g, (dr, dc), axis=(0, 1)).ravel() for g in grids for dr in range(h) for dc in range(w)])
