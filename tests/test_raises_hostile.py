@@ -620,3 +620,48 @@ def test_layout_checks_the_grid_shape():
     for fn in (alignment_maps, grid_neighbours):
         with pytest.raises(ShapeError, match="shape"):
             fn((8, -8))
+
+
+# -- recovery measures: exactness is undefined on one image or on constant images ------------------------
+def _keys():
+    from pixinfo.privacy.measures import RecoveredKey
+    from pixinfo.transforms import build_transform
+
+    return {
+        "gather": (RecoveredKey("gather", True, 1.0, np.arange(64)), build_transform("permutation:seed=0", shape=(1, 8, 8))),
+        "levels": (RecoveredKey("levels", True, 1.0, np.arange(256)), build_transform("level-permutation", shape=(1, 8, 8))),
+        "xor": (RecoveredKey("xor", True, 1.0, np.zeros((1, 8, 8), np.uint8), bits=8),
+                build_transform("xor", shape=(1, 8, 8))),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["gather", "levels", "xor"])
+def test_recovery_measures_refuse_a_single_image(digits, kind):
+    from pixinfo.privacy.measures import key_exactness, recovery_measures
+
+    key, t = _keys()[kind]
+    for call in (lambda: recovery_measures(key=key, transform=t, original=digits.test.images[:1]),
+                 lambda: key_exactness(key, t, digits.test.images[:1])):  # fmt: skip
+        with pytest.raises(PixinfoError, match=r"original must hold at least 2 images.*got 1") as err:
+            call()
+        assert_raised_by_pixinfo(err.value)
+
+
+@pytest.mark.parametrize("kind", ["gather", "levels"])
+def test_recovery_measures_refuse_constant_images(kind):
+    from pixinfo.privacy.measures import key_exactness, recovery_measures
+
+    key, t = _keys()[kind]
+    constant = torch.full((5, 1, 8, 8), 9, dtype=torch.uint8)
+    for call in (lambda: recovery_measures(key=key, transform=t, original=constant),
+                 lambda: key_exactness(key, t, constant)):  # fmt: skip
+        with pytest.raises(PixinfoError, match=r"original .*(no position|one grey level).*undefined"):
+            call()
+
+
+def test_recovery_measures_on_two_varying_images_still_work(digits):
+    from pixinfo.privacy.measures import recovery_measures
+
+    key, t = _keys()["gather"]
+    m = recovery_measures(key=key, transform=t, original=digits.test.images[:2])
+    assert 0 <= m["exact"] <= 1 and m["exact"] < 1  # the identity is not the permutation's inverse

@@ -9,7 +9,7 @@ from skimage.metrics import structural_similarity
 
 from pixinfo._checks import check_image_batch, describe
 from pixinfo.data import to_float, to_uint8
-from pixinfo.errors import ShapeError
+from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.privacy.attacks import RecoveredKey
 from pixinfo.privacy.layout import alignment_maps
 from pixinfo.transforms import Transform
@@ -65,6 +65,16 @@ def _identity_key(key: RecoveredKey, shape: tuple[int, ...]) -> RecoveredKey:
     return RecoveredKey("gather", True, key.confidence, np.arange(shape[-1] * shape[-2]))
 
 
+def _check_original(original: object) -> torch.Tensor:
+    """Held-out images to score a key on: at least 2 (on one image every position and level is
+    constant, and exactness is undefined)."""
+    original = check_image_batch(original, "original")
+    if len(original) < 2:
+        raise ParameterError(f"original must hold at least 2 images (exactness counts the positions that vary "
+                             f"across them), got {len(original)}")  # fmt: skip
+    return original
+
+
 def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tensor) -> dict[str, float]:
     """Share of the key recovered exactly, on positions (levels) that matter for ``original``.
 
@@ -76,7 +86,14 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
     of adjacent pairs in the decryption that were adjacent in the original. XOR keys: share of positions with the right
     key, overall and at background positions (plain level 0 in at least half the images). Level
     maps: share of the plain levels present that map back to themselves.
+
+    Raises
+    ------
+    ParameterError
+        ``original`` holds fewer than 2 images, or (gather keys) no position varies across them,
+        or (level maps) one grey level only: exactness is undefined there.
     """
+    original = _check_original(original)
     key = key if key.found else _identity_key(key, tuple(original.shape[1:]))
     v = to_uint8(original)
     if key.kind == "cipher":  # share of the key's entries recovered, where the key is estimated at all
@@ -90,6 +107,9 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
             return {"exact": 0.0, "exact_d4": 0.0, "neighbours": 0.0}
         source = source.cpu().numpy()
         varying = (v.amax(0) != v.amin(0)).any(0).reshape(-1).cpu().numpy()
+        if not varying.any():  # every layout decrypts constant images alike: exactness would read 1.0
+            raise ParameterError(f"original has no position that varies across its {len(v)} images, so the share "
+                                 "of positions recovered is undefined; score on images that differ")  # fmt: skip
         hits = _gather_hits(key.inverse, source, varying, alignment_maps(tuple(v.shape[-2:])))
         out = {"exact": float(hits[0]), "exact_d4": float(hits.max()),
                "neighbours": _neighbour_recovery(source[key.inverse], varying, tuple(v.shape[-2:]))}  # fmt: skip
@@ -110,6 +130,9 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
         return {"exact": float(right.double().mean()), "exact_background": float(right[background].double().mean())}
     forward = to_uint8(transform(torch.arange(256, dtype=torch.uint8).reshape(1, 1, 1, 256))).reshape(-1).long().numpy()
     present = np.flatnonzero(torch.bincount(v.reshape(-1).long().cpu(), minlength=256).numpy())
+    if len(present) < 2:
+        raise ParameterError(f"original holds one grey level only ({int(present[0])}), so the share of levels "
+                             "recovered is undefined; score on images that differ")  # fmt: skip
     return {"exact": float((key.inverse[forward[present]] == present).mean())}
 
 
