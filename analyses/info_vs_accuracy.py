@@ -233,7 +233,8 @@ def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
     runs["accuracy_loss"] = 100 * (untransformed - runs["final_test_acc"])
     label = {spec: (lab, fam) for lab, (fam, spec) in specs.items()}
     runs["setting"] = runs["transform"].map(lambda s: split_key(label[s][0])[0])
-    runs["key"] = runs["transform"].map(lambda s: split_key(label[s][0])[1])
+    if len(args.key_seeds) > 1:  # the key as a factor (tables of one key have no key column)
+        runs["key"] = runs["transform"].map(lambda s: split_key(label[s][0])[1])
     runs["family"] = runs["transform"].map(lambda s: label[s][1])
     runs["shared_key"] = runs["transform"].map(shared)
     return runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"]), (finished, len(configs))

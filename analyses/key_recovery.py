@@ -344,7 +344,7 @@ def recovery_table(part: pd.DataFrame, merged: pd.DataFrame, sizes: list[int]) -
     first = top.first().reindex(rows)
     table = pd.DataFrame(index=rows)
     table["shared key"] = first["shared_key"].map(lambda v: "yes" if v else "no")
-    table["keys"] = top["key"].nunique().reindex(rows).astype(int)
+    table["keys"] = top["key"].nunique().reindex(rows).fillna(0).astype(int)
     table["found"] = [f"{int(g['found'].sum())}/{len(g)}" for _, g in top] if len(first) else []
     for n in sizes:
         at_n = part[part["n_ciphertexts"] == n].groupby("row")["recovered"]

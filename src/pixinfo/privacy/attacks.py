@@ -475,9 +475,9 @@ def attack(transform: Transform, ciphertexts: torch.Tensor, *, public: torch.Ten
 
     * nothing but ``ciphertexts``: "blind" (ciphertext-only);
     * ``public`` plain images of the same kind (no pairs): "prior", the attacks of
-      [`pixinfo.privacy.prior`][pixinfo.privacy.prior];
+      `pixinfo.privacy.prior`;
     * ``pairs`` = ``(plain, encrypted)`` images: "known-plaintext", the attacks of
-      [`pixinfo.privacy.learned`][pixinfo.privacy.learned] (a rearrangement matched position by
+      `pixinfo.privacy.learned` (a rearrangement matched position by
       position, a value key read off the pairs, and any other scheme a learned linear inverse).
 
     The key's ``info["threat"]`` says which.
