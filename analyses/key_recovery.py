@@ -263,7 +263,7 @@ def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> 
     write_csv(data, f"{base}.csv")
     stats = None
     have = merged.dropna(subset=["accuracy_kept"])
-    have = have[have.groupby("threat")["setting"].transform("nunique") >= 5]  # enough settings to resample
+    have = have[have.groupby(["threat", "model"])["setting"].transform("nunique") >= 5]  # enough settings to resample
     if len(have):
         pooled = pd.concat([have, have.assign(model="all")])  # every family, within each threat model
         stats = correlate(pooled, x=["ssim_prior", "recovered"], y="accuracy_kept", by=["threat", "model"],
@@ -340,19 +340,18 @@ def recovery_table(part: pd.DataFrame, merged: pd.DataFrame, sizes: list[int]) -
     """One row per setting (the published key apart) of one dataset and threat model."""
     part = part.assign(row=[_row_label(s, k) for s, k in zip(part["setting"], part["key"], strict=True)])
     rows = list(dict.fromkeys(part["row"]))
-    top = part[part["n_ciphertexts"] == sizes[-1]].groupby("row", sort=False)
-    first = top.first().reindex(rows)
+    top = dict(tuple(part[part["n_ciphertexts"] == sizes[-1]].groupby("row", sort=False)))  # "–" where none yet
     table = pd.DataFrame(index=rows)
-    table["shared key"] = first["shared_key"].map(lambda v: "yes" if v else "no")
-    table["keys"] = top["key"].nunique().reindex(rows).fillna(0).astype(int)
-    table["found"] = [f"{int(g['found'].sum())}/{len(g)}" for _, g in top] if len(first) else []
+    table["shared key"] = part.groupby("row")["shared_key"].first().reindex(rows).map(lambda v: "yes" if v else "no")
+    table["keys"] = [top[r]["key"].nunique() if r in top else 0 for r in rows]
+    table["found"] = [f"{int(top[r]['found'].sum())}/{len(top[r])}" if r in top else "–" for r in rows]
     for n in sizes:
         at_n = part[part["n_ciphertexts"] == n].groupby("row")["recovered"]
         table[f"exact (n={n})"] = [_over_keys(at_n.get_group(r)) if r in at_n.groups else "–" for r in rows]
-    table[f"SSIM (n={sizes[-1]})"] = [_over_keys(top.get_group(r)["ssim_prior"]) for r in rows]
-    acc = top["accuracy_prior"].mean().reindex(rows) if "accuracy_prior" in part else None
-    table["CNN acc. on decryptions / on originals"] = (
-        [f"{a:.3f} / {o:.3f}" for a, o in zip(acc, first["accuracy_original"], strict=True)] if acc is not None else "–")
+    table[f"SSIM (n={sizes[-1]})"] = [_over_keys(top[r]["ssim_prior"]) if r in top else "–" for r in rows]
+    table["CNN acc. on decryptions / on originals"] = [
+        f"{top[r]['accuracy_prior'].mean():.3f} / {top[r]['accuracy_original'].iloc[0]:.3f}"
+        if r in top and "accuracy_prior" in top[r] else "–" for r in rows]  # fmt: skip
     kp = part.dropna(subset=["kp_k_max"]).drop_duplicates("row").set_index("row")
     table["known pairs for the key (share at most pairs)"] = [_pairs_cell(kp.loc[r]) if r in kp.index else "–" for r in rows]
     kept = merged.dropna(subset=["accuracy_kept"])
