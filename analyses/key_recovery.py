@@ -302,7 +302,8 @@ def to_markdown(data: pd.DataFrame, merged: pd.DataFrame, stats) -> str:
                      f"{int(part['n_test'].iloc[0])} held-out test images. Keys: the study's key seeds "
                      f"{sorted(set(part['key']) - {'authors'})}, each shared-key cell the mean over keys with the "
                      "range (min–max) where there are several; the published vortex key in a row of its own. "
-                     "SSIM and CNN accuracy on the decryptions at the most ciphertexts; accuracy kept: accuracy on "
+                     "keys, found, SSIM and CNN accuracy on the decryptions at the most ciphertexts each row was run with (at n); "
+                     "accuracy kept: accuracy on "
                      "the transform over untransformed accuracy (same family and seed), mean over seeds, key 0, one "
                      "column per model family of the study (– : no study record).\n\n"
                      + recovery_table(part, merged[(merged["dataset"] == name) & (merged["threat"] == threat)],
@@ -340,18 +341,20 @@ def recovery_table(part: pd.DataFrame, merged: pd.DataFrame, sizes: list[int]) -
     """One row per setting (the published key apart) of one dataset and threat model."""
     part = part.assign(row=[_row_label(s, k) for s, k in zip(part["setting"], part["key"], strict=True)])
     rows = list(dict.fromkeys(part["row"]))
-    top = dict(tuple(part[part["n_ciphertexts"] == sizes[-1]].groupby("row", sort=False)))  # "–" where none yet
+    most = part["n_ciphertexts"] == part.groupby("row")["n_ciphertexts"].transform("max")
+    top = dict(tuple(part[most].groupby("row", sort=False)))  # each row at the most ciphertexts it was run with
     table = pd.DataFrame(index=rows)
     table["shared key"] = part.groupby("row")["shared_key"].first().reindex(rows).map(lambda v: "yes" if v else "no")
-    table["keys"] = [top[r]["key"].nunique() if r in top else 0 for r in rows]
-    table["found"] = [f"{int(top[r]['found'].sum())}/{len(top[r])}" if r in top else "–" for r in rows]
+    table["keys"] = [top[r]["key"].nunique() for r in rows]
+    table["found"] = [f"{int(top[r]['found'].sum())}/{len(top[r])}" for r in rows]
     for n in sizes:
         at_n = part[part["n_ciphertexts"] == n].groupby("row")["recovered"]
         table[f"exact (n={n})"] = [_over_keys(at_n.get_group(r)) if r in at_n.groups else "–" for r in rows]
-    table[f"SSIM (n={sizes[-1]})"] = [_over_keys(top[r]["ssim_prior"]) if r in top else "–" for r in rows]
-    table["CNN acc. on decryptions / on originals"] = [
+    table["at n"] = [int(top[r]["n_ciphertexts"].iloc[0]) for r in rows]
+    table["SSIM (at n)"] = [_over_keys(top[r]["ssim_prior"]) for r in rows]
+    table["CNN acc. on decryptions / on originals (at n)"] = [
         f"{top[r]['accuracy_prior'].mean():.3f} / {top[r]['accuracy_original'].iloc[0]:.3f}"
-        if r in top and "accuracy_prior" in top[r] else "–" for r in rows]  # fmt: skip
+        if "accuracy_prior" in top[r] else "–" for r in rows]  # fmt: skip
     kp = part.dropna(subset=["kp_k_max"]).drop_duplicates("row").set_index("row")
     table["known pairs for the key (share at most pairs)"] = [_pairs_cell(kp.loc[r]) if r in kp.index else "–" for r in rows]
     kept = merged.dropna(subset=["accuracy_kept"])
