@@ -8,12 +8,18 @@ Writes to paper_figures/:
 and the numbers behind the chart, with config, versions and git commit, to
 analyses/results/transform_measures.json and .csv.
 
-Usage: python analyses/transform_gallery.py [--max-images N] [--out DIR]
+With --from-records nothing is scored: the chart and the CSV are rebuilt from the committed
+analyses/results/transform_measures.json, and the gallery is drawn again from the datasets and
+transforms that record names (left as it is, with a message, when a dataset is missing).
+
+Usage: python analyses/transform_gallery.py [--max-images N] [--out DIR] [--from-records]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -60,15 +66,15 @@ def load(name: str):
         return None
 
 
-def gallery(datasets: dict, path: Path, n_examples: int = 3) -> None:
-    labels = list(TRANSFORMS)
+def gallery(datasets: dict, path: Path, n_examples: int = 3, transforms: dict[str, str] = TRANSFORMS) -> None:
+    labels = list(transforms)
     rows = [(name, i) for name in datasets for i in range(n_examples)]
     fig, axes = plt.subplots(len(rows), len(labels), figsize=(1.1 * len(labels), 1.15 * len(rows)))
     for r, (name, i) in enumerate(rows):
         ds = datasets[name]
         x = to_float(ds.test.images[i : i + 1])
         for c, label in enumerate(labels):
-            t = build_transform(TRANSFORMS[label], shape=ds.image_shape, dataset=ds.name)
+            t = build_transform(transforms[label], shape=ds.image_shape, dataset=ds.name)
             ax = axes[r, c]
             ax.imshow(t(x)[0, 0].numpy(), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
@@ -109,10 +115,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-images", type=int, default=None, help="score on the first N test images")
     parser.add_argument("--n-boot-value", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=ROOT / "paper_figures")
-    parser.add_argument("--results", type=Path, default=ROOT / "analyses" / "results")
+    parser.add_argument("--out", "--figure-dir", type=Path, default=ROOT / "paper_figures", help="folder of the figures")
+    parser.add_argument("--results", "--out-dir", type=Path, default=ROOT / "analyses" / "results",
+                        help="folder of the CSV and the JSON record")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--from-records", action="store_true",
+                        help="score nothing: rebuild the chart and the CSV from --record, redraw the gallery")  # fmt: skip
+    parser.add_argument("--record", type=Path, default=ROOT / "analyses" / "results" / "transform_measures.json",
+                        help="with --from-records, the record to rebuild from (default: the committed one)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.from_records:
+        return from_records(args)
     datasets = {name: ds for name in DATASETS if (ds := load(name)) is not None}
     args.out.mkdir(parents=True, exist_ok=True)
     gallery(datasets, args.out / "transform_gallery.png")
@@ -132,6 +145,24 @@ def main(argv: list[str] | None = None) -> None:
     write_text_atomic(args.results / "transform_measures.csv", frame.to_csv(index=False))
     print(frame[["dataset", "label", "structural_retention", "content_retention", "value_nmi", "value_spearman"]].to_string(index=False))
     print(f"wrote {args.out / 'transform_gallery.png'}, {args.out / 'transform_measures.png'}")
+
+
+def from_records(args: argparse.Namespace) -> None:
+    """The chart and the CSV from ``args.record``; the gallery from its datasets and transforms."""
+    import pandas as pd
+
+    record = json.loads(args.record.read_text())
+    config = record["config"]
+    frame = pd.DataFrame(record["results"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    measures_chart(frame, args.out / "transform_measures.png")
+    write_text_atomic(args.results / "transform_measures.csv", frame.to_csv(index=False))
+    datasets = {name: ds for name in config["datasets"] if (ds := load(name)) is not None}
+    if len(datasets) < len(config["datasets"]):
+        print(f"transform_gallery.png left as it is: needs {', '.join(config['datasets'])}", file=sys.stderr)
+    else:
+        gallery(datasets, args.out / "transform_gallery.png", transforms=config["transforms"])
+    print(f"rebuilt from {args.record}: {args.results / 'transform_measures.csv'}, figures in {args.out}")
 
 
 if __name__ == "__main__":
