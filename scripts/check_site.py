@@ -12,6 +12,8 @@ Usage: python scripts/check_site.py [SITE] [--page PATH ...] [--require-browser]
    page, is loaded from ``file://``, its DOM dumped and a screenshot taken. A page fails when the screenshot is one colour, its
    rendered text is (nearly) empty, an ``<img>`` did not load (``naturalWidth`` 0), or the text
    shows a literal Sphinx role (``:func:`…```), which MkDocs does not turn into a link.
+3. Every image a page shows that is a single colour (it loads, but shows nothing) is printed as
+   a warning; it does not fail the check.
 
 Without a Chromium or Chrome executable (``scripts/install_chromium.sh`` installs Debian's
 ``chromium``; ``$CHROMIUM`` names another) the rendering checks are skipped with a message, unless
@@ -130,6 +132,20 @@ def check_links(site: Path) -> list[str]:
     return problems
 
 
+def blank_images(site: Path) -> list[str]:
+    """The images that pages of ``site`` show (``<img>`` with a relative ``src``) that are a
+    single colour: reported as warnings, since such a figure loads but shows nothing."""
+    site = site.resolve()
+    shown: dict[Path, str] = {}
+    for page in sorted(site.rglob("*.html")):
+        for tag, ref in _parse(page).refs:
+            found = _target(site, page, ref) if tag == "img" else None
+            if found and found[0].suffix.lower() in {".png", ".jpg", ".jpeg"} and found[0].is_file():
+                shown.setdefault(found[0], str(page.relative_to(site)))
+    return [f"{path.relative_to(site)} (shown on {page}) is a single colour"
+            for path, page in sorted(shown.items()) if _colours(path) < 2]  # fmt: skip
+
+
 def find_browser() -> str | None:
     """``$CHROMIUM``, else the first Chromium or Chrome executable on the PATH."""
     if os.environ.get("CHROMIUM"):
@@ -225,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     problems = check_links(args.site)
     n_pages = sum(1 for _ in args.site.rglob("*.html"))
     print(f"links: {n_pages} pages checked, {len(problems)} problems ({time.perf_counter() - start:.1f} s)")
+    for warning in blank_images(args.site):
+        print(f"WARN image {warning}")
     browser = find_browser()
     if browser is None:
         message = "no Chromium or Chrome found (bash scripts/install_chromium.sh installs Debian's chromium)"

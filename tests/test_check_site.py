@@ -1,6 +1,6 @@
 """scripts/check_site.py, the check of the built docs site (`make docs-check`), reports what it
-is there to catch: a broken link or fragment, an image that does not load, a literal Sphinx role
-and a blank page, on a tiny site written here."""
+is there to catch: a broken link or fragment, an image that does not load, a literal Sphinx role,
+a blank page and (a warning) a blank image, on a tiny site written here."""
 
 import importlib.util
 from pathlib import Path
@@ -27,7 +27,10 @@ def site(tmp_path):
     from PIL import Image
 
     (tmp_path / "figures").mkdir()
-    Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "figures" / "ok.png")
+    ok = Image.new("RGB", (40, 30), (200, 30, 30))
+    ok.paste((30, 30, 200), (10, 10, 30, 20))
+    ok.save(tmp_path / "figures" / "ok.png")
+    Image.new("RGB", (40, 30), (255, 255, 255)).save(tmp_path / "figures" / "blank.png")
     words = "A page with enough words to count as read. " * 10
     (tmp_path / "index.html").write_text(page(
         f"<h1 id='top'>Home</h1><p>{words}</p><p>See :func:`pixinfo.score` for details.</p>"
@@ -36,7 +39,7 @@ def site(tmp_path):
         "<a href='gone/'>gone</a><a href='#top'>top</a><a href='https://example.org/x'>out</a>"
     ))  # fmt: skip
     (tmp_path / "api").mkdir()
-    (tmp_path / "api" / "index.html").write_text(page(f"<h2 id='there'>There</h2><p>{words}</p><img src='../figures/ok.png'>"))
+    (tmp_path / "api" / "index.html").write_text(page(f"<h2 id='there'>There</h2><p>{words}</p><img src='../figures/ok.png'><img src='../figures/blank.png'>"))
     (tmp_path / "blank").mkdir()
     (tmp_path / "blank" / "index.html").write_text(page(""))
     return tmp_path
@@ -49,6 +52,7 @@ def test_link_check_reports_missing_files_and_fragments(check_site, site):
         "index.html: <a> 'api/#nowhere': no id 'nowhere' in api/index.html",
         "index.html: <a> 'gone/': gone/index.html does not exist",
     ]
+    assert check_site.blank_images(site) == ["figures/blank.png (shown on api/index.html) is a single colour"]
 
 
 def test_render_reports_broken_images_sphinx_roles_and_blank_pages(check_site, site):
