@@ -186,8 +186,9 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--augment", nargs="+", choices=["after", "before", "none"],
                    help="augmentation orders, each a family of its own (default: after, the recipes' order)")
     p.add_argument("--key-seeds", nargs="+", type=int, default=[0],
-                   help="key seeds of every shared-key setting (more than one adds the authors' vortex key "
-                        "where the dataset has one; default: 0)")
+                   help="key seeds of every shared-key setting, each key other than 0 trained with the first "
+                        "of --seeds only (more than one adds the authors' vortex key where the dataset has one; "
+                        "default: 0)")
     p.add_argument("--settings", nargs="+", metavar="LABEL",
                    help='train and report only these settings (labels of settings(), e.g. "swaps 100")')
     p.add_argument("--precision", choices=PRECISIONS,
@@ -217,9 +218,11 @@ def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
     # a per-image key cannot follow an image through augmentations drawn before encryption, so the
     # keyless settings belong to the recipes' order only
     specs_run = [None, *(v[1] for v in specs.values())]
+    # keys nested in settings: a key other than 0 is trained with the first training seed only
+    other_key = {spec for lab, (_, spec) in specs.items() if split_key(lab)[1] != "0"}
     configs = [recipe(m, name, transform=spec, seed=s, augment=a, device=args.device, **recipe_overrides(args, m))
                for a in args.augment for m in args.models for s in args.seeds for spec in specs_run
-               if a == "after" or spec is None or shared[spec]]  # fmt: skip
+               if (a == "after" or spec is None or shared[spec]) and (spec not in other_key or s == args.seeds[0])]  # fmt: skip
     print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
     runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress,
                  missing=missing_runs(args))  # fmt: skip
@@ -273,7 +276,7 @@ def _ci(estimate: float, low: float, high: float) -> str:
 def to_markdown(data, table, fits, *, note: str = "") -> str:
     n_settings = data[["dataset", "setting"]].drop_duplicates().shape[0]
     n_shared = data[data["shared_key"]][["dataset", "setting"]].drop_duplicates().shape[0]
-    trained = data.groupby(["dataset", "model"])["untransformed_acc"].mean().round(2)
+    trained = data.drop_duplicates(["dataset", "model", "seed"]).groupby(["dataset", "model"])["untransformed_acc"].mean().round(2)
     parts = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs ({n_shared} with a "
              f"shared key) × models {sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}, "
              f"{training_by_model(data)}; "
