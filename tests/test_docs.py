@@ -11,6 +11,7 @@ PAGES = [
     "getting-started/quickstart.md",
     "how-to/score-your-transform.md",
     "how-to/predict.md",
+    "how-to/assess.md",
     "how-to/train-encrypted.md",
     "how-to/add-a-transform.md",
     "how-to/add-a-measure.md",

@@ -23,9 +23,11 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"pixinfo.{name}")
     if name in ("score", "Score"):
         return getattr(importlib.import_module("pixinfo.scoring"), name)
+    if name == "assess":  # the function; importing the submodule rebinds the name to it, callable alike
+        return importlib.import_module("pixinfo.assess").assess
     if name == "LossPredictor":
         return importlib.import_module("pixinfo.predict").LossPredictor
     raise AttributeError(f"module 'pixinfo' has no attribute {name!r}")
 
 
-__all__ = ["LossPredictor", "Score", "__version__", "score", *_SUBMODULES]
+__all__ = ["LossPredictor", "Score", "__version__", "assess", "score", *_SUBMODULES]
