@@ -65,3 +65,13 @@ def test_single_image_jigsaw_needs_no_shared_key(digits):
         solve_jigsaw(y, size=3)
     with pytest.raises(ShapeError, match="images"):
         solve_jigsaw(y[:0], size=4)
+
+
+def test_known_plaintext_keys_are_not_reoriented(digits):
+    """Pairs fix the grid's orientation: aligning with public images must not rotate the key."""
+    from pixinfo.privacy import align_symmetry
+
+    t = build_transform("permutation:seed=0", shape=digits.image_shape)
+    x = digits.train.images
+    key = attack(t, t(x[300:]), pairs=(x[:300], t(x[:300])))
+    assert align_symmetry(key, t(x[300:]), prior=digits.test.images[:100]) is key

@@ -111,8 +111,8 @@ class RecoveredKey:
 
     def aligned(self, symmetry: np.ndarray) -> RecoveredKey:
         """The gather key composed with a grid symmetry (output p takes what position symmetry[p] held)."""
-        if self.kind != "gather" or self.inverse is None or self.info.get("threat") == "prior":
-            return self  # a prior fixes the grid's orientation: no symmetry is left to choose
+        if self.kind != "gather" or self.inverse is None or self.info.get("threat") in ("prior", "known-plaintext"):
+            return self  # public images or pairs fix the grid's orientation: no symmetry is left to choose
         return RecoveredKey(self.kind, self.found, self.confidence, self.inverse[symmetry], self.bits, self.info)
 
 
