@@ -240,6 +240,7 @@ def _add_predict_parser(sub) -> None:
                        "interval, flagging transforms unlike any the predictor was fitted on.")  # fmt: skip
     p.add_argument("--transform", action="append", required=True, metavar="SPEC",
                    help="transform spec NAME[:key=value,...], repeatable (see `pixinfo transforms`)")
+    add_import_argument(p)
     p.add_argument("--dataset", default="fashion-mnist",
                    help="a dataset the predictor was fitted on (default: %(default)s)")
     p.add_argument("--model", nargs="+", metavar="FAMILY",
