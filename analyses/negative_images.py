@@ -235,7 +235,9 @@ def plot(summary, runs, kept, datasets, figures: Path, suffix: str) -> None:
     g.set_xticklabels(rotation=40, ha="right", fontsize=7)
     g.set_axis_labels("", "accuracy (%)")
     save_figure(g, figures / f"negative_images_accuracy{suffix}.png", dpi=120)
-    # confusion matrix on negatives for the regular DNN (first seed)
+    # confusion matrix on negatives for the regular DNN (first seed), where a record holds it
+    if not any((name, "DNN") in kept for name in datasets):
+        return  # records migrated from tables hold no matrix: no blank figure
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.3), squeeze=False)
     for ax, name in zip(axes[0], datasets, strict=True):
         if (name, "DNN") not in kept:  # regular training not among --trainings, or a migrated record
