@@ -8,16 +8,7 @@ if [ -f "$dir/train-images-idx3-ubyte.gz" ]; then
   echo "fashion-mnist: found in $dir"
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "fashion-mnist: apt-get not available; see docs/api/data.md to use your own copy"
-  exit 0
-fi
-if [ "$(id -u)" -eq 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else
-  echo "fashion-mnist: not root and no passwordless sudo; run: sudo apt-get install dataset-fashion-mnist"
-  exit 0
-fi
-echo "fashion-mnist: installing the Debian package dataset-fashion-mnist"
-if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq dataset-fashion-mnist; } >/tmp/pixinfo-apt.log 2>&1; then
-  echo "fashion-mnist: apt-get install failed (log: /tmp/pixinfo-apt.log); fashion-mnist tests will be skipped"
-fi
+. "$(dirname "$0")/apt_install.sh"
+apt_install fashion-mnist /tmp/pixinfo-apt.log dataset-fashion-mnist \
+  || echo "fashion-mnist: not installed; fashion-mnist tests will be skipped (docs/api/data.md: use your own copy)"
 exit 0
