@@ -27,3 +27,33 @@ def test_recover_key_records_its_threat_model(tmp_path, capsys, command, threat,
 def test_recover_key_refuses_a_bad_threat(tmp_path):
     with pytest.raises(SystemExit):
         main(["recover-key", "--transform", "negative", "--dataset", "digits", "--threat", "omniscient", "--out", str(tmp_path)])
+
+
+def test_run_attack_checks_the_threat_models_holdings(tmp_path):
+    """A ThreatModel passed in gets the defaults it leaves open; holdings that leave nothing to score,
+    or a kind with no recovery run, are refused by name (no silent overlap of pairs and ciphertexts)."""
+    from pixinfo.errors import ParameterError
+    from pixinfo.privacy import ThreatModel
+    from pixinfo.privacy.report import run_attack
+
+    run_attack(spec="permutation:seed=0", dataset="digits", threat=ThreatModel("known-plaintext"), out=tmp_path)
+    record = json.loads((tmp_path / "attack-digits-permutation_seed0-known-plaintext.json").read_text())
+    assert record["threat"]["pairs"] == 100 and record["n_images"] == 1437 - 100
+    with pytest.raises(ParameterError, match="public_images"):
+        run_attack(spec="negative", dataset="digits", threat=ThreatModel("prior", public_images=359), out=tmp_path)
+    with pytest.raises(ParameterError, match="pairs"):
+        run_attack(spec="negative", dataset="digits", threat=ThreatModel("known-plaintext", pairs=5000), out=tmp_path)
+    with pytest.raises(ParameterError, match="threat"):
+        run_attack(spec="negative", dataset="digits", threat="chosen-plaintext", out=tmp_path)
+
+
+def test_colour_pixel_based_pairs_are_not_read_as_an_xor_key():
+    """Colour pixel-based encryption also shuffles channels: the pairs attack learns an inverse instead."""
+    import torch
+
+    from pixinfo.privacy import attack
+    from pixinfo.transforms import build_transform
+
+    x = torch.randint(0, 256, (64, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    t = build_transform("pixel-based:seed=1", shape=(3, 8, 8))
+    assert attack(t, t(x), pairs=(x, t(x))).kind == "cipher"

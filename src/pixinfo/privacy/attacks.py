@@ -111,9 +111,9 @@ class RecoveredKey:
 
     def aligned(self, symmetry: np.ndarray) -> RecoveredKey:
         """The gather key composed with a grid symmetry (output p takes what position symmetry[p] held)."""
-        if self.kind != "gather" or self.inverse is None or self.info.get("threat") in ("prior", "known-plaintext"):
-            return self  # public images or pairs fix the grid's orientation: no symmetry is left to choose
-        return RecoveredKey(self.kind, self.found, self.confidence, self.inverse[symmetry], self.bits, self.info)
+        if self.kind != "gather" or self.inverse is None or self.sources is not None:
+            return self  # a key that places every source (public images or pairs fixed the grid's orientation)
+        return replace(self, inverse=self.inverse[symmetry])
 
 
 def _check_ciphertexts(ciphertexts: object) -> torch.Tensor:
@@ -310,10 +310,10 @@ def solve_jigsaw(images: torch.Tensor, *, size: int) -> torch.Tensor:
     >>> image_similarity(x, solve_jigsaw(y, size=2))["ssim"] > image_similarity(x, y)["ssim"]
     True
     """
+    from pixinfo.transforms.blocks import check_block_size
+
     images = _check_ciphertexts_any(images)
-    h, w = images.shape[-2:]
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1 or h % size or w % size:
-        raise ShapeError(f"size: expected a positive int dividing the image sides {h}x{w}, got {size!r}")
+    h, w, size = check_block_size(tuple(images.shape[-2:]), size)
     grid = (h // size, w // size)
     pieces = np.arange(h * w).reshape(grid[0], size, grid[1], size).transpose(0, 2, 1, 3).reshape(-1, size * size)
     values = to_uint8(images).double().mean(1).reshape(len(images), -1).cpu().numpy()
@@ -537,7 +537,7 @@ def _attack_pairs(transform: Transform, plain: torch.Tensor, cipher: torch.Tenso
 
     if isinstance(transform, (GatherTransform, Identity, PerImagePermutation)):
         return attack_pairs_rearrangement(plain, cipher)
-    if isinstance(transform, XorKey | PixelBased) and getattr(transform, "bits", 8) == 8:
+    if isinstance(transform, XorKey | PixelBased) and getattr(transform, "bits", 8) == 8 and plain.shape[1] == 1:
         return attack_pairs_values(plain, cipher, scheme="xor")
     if isinstance(transform, (MonotoneMap, LevelPermutation)):
         return attack_pairs_values(plain, cipher, scheme="levels")

@@ -54,8 +54,7 @@ def attack_pairs_rearrangement(plain: torch.Tensor, cipher: torch.Tensor) -> Rec
     fill = fill_model(p, np.sort(source)) if len(reps) < p.shape[1] else None
     if fill is not None:  # no encrypted pixel holds a lost source: decrypt() predicts it with the fill
         inverse[fill.lost] = reps[0]
-    varying = p.std(0) > 0
-    info = {"threat": "known-plaintext", "pairs": len(p), "determined_share": float(varying[source].mean())}
+    info = {"threat": "known-plaintext", "pairs": len(p)}
     return RecoveredKey("gather", True, 1.0, inverse, info=info, sources=source[rep_of], fill=fill)
 
 

@@ -139,7 +139,8 @@ def match_positions(cipher: np.ndarray, public: np.ndarray, *, bins: int, strong
         placed = cp[source]  # (K, N): correlation of each placed source with every plain position
         # −(weighted squared error of each position's strongest correlations, were it at p)
         fit = 2 * weighted @ placed - weight @ placed**2
-        scale = scale or float(np.std(fit) / max(np.std(first), 1e-12))
+        if scale is None:  # the first step sets the two costs' relative scale
+            scale = float(np.std(fit) / max(np.std(first), 1e-12))
         rows, cols = linear_sum_assignment(first_order_weight * scale * first - fit)
         new = np.empty_like(source)
         new[rows] = cols

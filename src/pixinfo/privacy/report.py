@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from pixinfo.data import load_dataset, to_uint8
+from pixinfo.errors import ParameterError
 from pixinfo.files import save_figure_atomic
 from pixinfo.privacy.attacks import attack
 from pixinfo.privacy.measures import align_symmetry, recovery_measures
@@ -18,6 +19,11 @@ from pixinfo.transforms import build_transform
 def _split(ds, threat: ThreatModel, n_images: int | None):
     """(ciphertexts' plain images, what the attacker holds, scored test images, orienting prior)."""
     test = ds.test.images
+    if threat.kind == "prior" and threat.public_images > len(test) - 2:
+        raise ParameterError(f"public_images: expected at most {len(test) - 2} (the test split's {len(test)} images, "
+                             f"two left to score), got {threat.public_images}")  # fmt: skip
+    if threat.kind == "known-plaintext" and threat.pairs >= len(ds.train):
+        raise ParameterError(f"pairs: expected fewer than the {len(ds.train)} training images, got {threat.pairs}")
     if threat.kind == "prior":
         public = test[-threat.public_images :]
         return ds.train.images[: n_images or len(ds.train)], public, test[: len(test) - len(public)], public
@@ -36,6 +42,8 @@ def default_threat(kind: str, ds, *, public_images: int | None = None, pairs: in
         return ThreatModel("prior", public_images=public_images or default)
     if kind == "known-plaintext":
         return ThreatModel("known-plaintext", pairs=pairs or 100)
+    if kind != "blind":  # chosen-plaintext: one-hot probing (pixinfo.info.probe_map), not a recovery run
+        raise ParameterError(f"threat: expected 'blind', 'prior' or 'known-plaintext', got {kind!r}")
     return ThreatModel.parse(kind)
 
 
@@ -56,7 +64,8 @@ def run_attack(*, spec: str, dataset: str, threat: str | ThreatModel = "blind", 
     if n_images is not None:
         check_positive_int(n_images, "n_images")  # 0 or -5 would slice all or nearly all images
     ds = load_dataset(dataset)
-    threat = default_threat(threat, ds) if isinstance(threat, str) else threat
+    given = ThreatModel.parse(threat)  # a kind, or a ThreatModel whose holdings may be left to the defaults
+    threat = default_threat(given.kind, ds, public_images=given.public_images, pairs=given.pairs)
     t = build_transform(spec, shape=ds.image_shape, dataset=ds.name)
     plain, held, test, orient = _split(ds, threat, n_images)
     if threat.kind == "known-plaintext":
