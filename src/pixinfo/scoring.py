@@ -164,7 +164,9 @@ def _transformed(transform: TransformLike, images: torch.Tensor, *, label: str, 
                  progress: bool) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """The transformed images (uint8) and their per-image I, batch by batch (checked outputs)."""
     content, outputs = [], []
-    for i in tqdm(range(0, len(images), batch_size), desc=label, unit="batch", disable=not progress, leave=False):
+    batches = tqdm(range(0, len(images), batch_size), desc=label, unit="batch", leave=False,
+                   disable=None if progress else True)  # None: off where the output is not a terminal
+    for i in batches:
         y = transform(to_float(images[i : i + batch_size]))
         y = check_image_batch(y, f"output of {label}")
         if y.shape != images[i : i + batch_size].shape:

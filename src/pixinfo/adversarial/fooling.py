@@ -423,7 +423,8 @@ def evolve(
         genomes = encoding.init(population, random=random, device=device)
         images = encoding.render(genomes, device=device)
         archive.tell(genomes, images, _class_confidences(model, images, classes), generation=0)
-        bar = tqdm(range(1, generations + 1), disable=not progress, unit="gen", desc=f"{type(encoding).__name__}")
+        bar = tqdm(range(1, generations + 1), disable=None if progress else True, unit="gen",
+                   desc=f"{type(encoding).__name__}")  # fmt: skip
         for g in bar:
             if stop_at_target and archive.full:
                 break

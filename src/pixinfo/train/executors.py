@@ -56,7 +56,7 @@ def run_one(config: dict[str, Any], options: RunOptions, data=None) -> str:
 def _progress(total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="run", disable=not enabled, smoothing=0.1)
+    return tqdm(total=total, desc=desc, unit="run", disable=None if enabled else True, smoothing=0.1)
 
 
 class Executor:

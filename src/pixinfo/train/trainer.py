@@ -480,7 +480,7 @@ def train(
     from tqdm.auto import tqdm
 
     bar = tqdm(total=config.epochs, initial=state.epoch, desc=f"{config.model} {config.transform or 'original'}",
-               disable=not progress or run.rank != 0, unit="epoch")  # fmt: skip
+               disable=None if progress and run.rank == 0 else True, unit="epoch")  # fmt: skip
     while state.epoch < config.epochs:
         row = _epoch(run, state)
         if keep:
