@@ -116,10 +116,10 @@ class RecoveredKey:
         return replace(self, inverse=self.inverse[symmetry])
 
 
-def _check_ciphertexts(ciphertexts: object) -> torch.Tensor:
-    ciphertexts = check_image_batch(ciphertexts, "ciphertexts")
-    if ciphertexts.ndim != 4 or len(ciphertexts) < 8:
-        raise ShapeError(f"ciphertexts: expected (B, C, H, W) with B >= 8 images, got {describe(ciphertexts)}")
+def _check_ciphertexts(ciphertexts: object, name: str = "ciphertexts", *, min_images: int = 8) -> torch.Tensor:
+    ciphertexts = check_image_batch(ciphertexts, name)
+    if ciphertexts.ndim != 4 or len(ciphertexts) < min_images:
+        raise ShapeError(f"{name}: expected (B, C, H, W) with B >= {min_images} images, got {describe(ciphertexts)}")
     return ciphertexts
 
 
@@ -312,7 +312,7 @@ def solve_jigsaw(images: torch.Tensor, *, size: int) -> torch.Tensor:
     """
     from pixinfo.transforms.blocks import check_block_size
 
-    images = _check_ciphertexts_any(images)
+    images = _check_ciphertexts(images, "images", min_images=1)  # one image suffices: no shared key
     h, w, size = check_block_size(tuple(images.shape[-2:]), size)
     grid = (h // size, w // size)
     pieces = np.arange(h * w).reshape(grid[0], size, grid[1], size).transpose(0, 2, 1, 3).reshape(-1, size * size)
@@ -325,13 +325,6 @@ def solve_jigsaw(images: torch.Tensor, *, size: int) -> torch.Tensor:
         out[i] = torch.as_tensor(placed.transpose(0, 2, 1, 3).reshape(h * w))
     flat = images.flatten(2)
     return torch.gather(flat, 2, out[:, None, :].expand(-1, flat.shape[1], -1).to(flat.device)).reshape(images.shape)
-
-
-def _check_ciphertexts_any(images: object) -> torch.Tensor:
-    images = check_image_batch(images, "images")
-    if images.ndim != 4 or not len(images):
-        raise ShapeError(f"images: expected a non-empty (B, C, H, W) batch, got {describe(images)}")
-    return images
 
 
 def _level_counts(ciphertexts: torch.Tensor) -> np.ndarray:
