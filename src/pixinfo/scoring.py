@@ -20,6 +20,7 @@ from pixinfo._checks import (
 from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.data import Dataset, Split, to_float, to_uint8
 from pixinfo.estimate import Estimate, bootstrap, centred_interval, stream
+from pixinfo.transforms.base import as_transform
 from pixinfo.info import (
     DEFAULT_KERNEL,
     Kernel,
@@ -92,13 +93,6 @@ def _images_of(data: Dataset | Split | torch.Tensor, split: str) -> tuple[torch.
     return check_image_batch(data, "data"), "tensor"
 
 
-def _describe(transform: TransformLike) -> str:
-    spec = getattr(transform, "spec", None)
-    if isinstance(spec, str):
-        return spec
-    return getattr(transform, "__name__", type(transform).__name__)
-
-
 def _mean_content(images: torch.Tensor, kernel: Kernel) -> torch.Tensor:
     """Per-image I averaged over channels."""
     return neighbour_information(to_float(images), kernel=kernel).mean(-1)
@@ -113,17 +107,17 @@ def _structure(
     n_boot: int,
     seed: int,
 ) -> tuple[Estimate, int, str, torch.Tensor | None, bool]:
-    """R, number of maps, where the map came from, the shared gather map, shared key."""
-    gather_map = getattr(transform, "gather_map", None)
-    index = gather_map(shape) if callable(gather_map) else None
+    """R, number of maps, where the map came from, the shared gather map, shared key: from the
+    transform's declared map, else its sampled per-image maps, else by probing it."""
+    protocol = as_transform(transform)
+    index = protocol.gather_map(shape)
     if index is not None:
         r = float(structural_retention(index.to(device), shape=shape, kernel=kernel))
-        shared = bool(getattr(transform, "shared_key", True))
+        shared = protocol.shared_key
         return Estimate.exact(r), 1, "exposed", index.to(device) if shared else None, shared
-    sampler = getattr(transform, "sample_gather_maps", None)
-    if callable(sampler):
-        maps = sampler(max_maps, shape, generator=stream(seed, "maps")).to(device)
-        per_map = structural_retention(maps, shape=shape, kernel=kernel).double().cpu()
+    maps = protocol.sample_gather_maps(max_maps, shape, generator=stream(seed, "maps"))
+    if maps is not None:
+        per_map = structural_retention(maps.to(device), shape=shape, kernel=kernel).double().cpu()
         r = bootstrap(lambda i: per_map[i].mean(1), float(per_map.mean()), len(per_map), n_boot,
                       stream(seed, "structure bootstrap"))  # fmt: skip
         return r, len(maps), "sampled per-image maps", None, False
@@ -243,46 +237,60 @@ def score_table(
     images, name = _images_of(data, split)
     device = torch.device(device) if device is not None else images.device
     images = to_uint8(images).to(device)
+    batches = range(0, len(images), batch_size)
+    reference = _Reference(
+        images=images,
+        dataset=name,
+        original=torch.cat([_mean_content(images[i : i + batch_size], kernel) for i in batches]),
+        value_subset=torch.randperm(len(images), generator=stream(seed, "value subset"))[:max_value_images].sort().values,
+    )
+    options = {"kernel": kernel, "seed": seed, "max_maps": max_maps, "n_boot": n_boot, "n_boot_value": n_boot_value,
+               "batch_size": batch_size, "progress": progress}  # fmt: skip
     shape = tuple(int(s) for s in images.shape[1:])
-    n = images.shape[0]
-    batches = range(0, n, batch_size)
-    original = torch.cat([_mean_content(images[i : i + batch_size], kernel) for i in batches])
-    value_subset = torch.randperm(n, generator=stream(seed, "value subset"))[:max_value_images].sort().values
-    scores = []
-    for transform in transforms:
-        if isinstance(transform, str):  # a spec, as on the command line
-            from pixinfo.transforms import build_transform
+    built = [_built(t, shape=shape, dataset=name if isinstance(data, Dataset) else None) for t in transforms]
+    return [_score_one(t, reference, **options) for t in built]
 
-            transform = build_transform(transform, shape=shape, dataset=name if isinstance(data, Dataset) else None)
-        label = _describe(transform)
-        r, n_maps, source, index, shared = _structure(transform, shape, kernel, device, max_maps, n_boot, seed)
-        transformed, after = _transformed(transform, images, label=label, kernel=kernel, batch_size=batch_size,
-                                          progress=progress)  # fmt: skip
-        paired = torch.isfinite(original) & torch.isfinite(after)  # images with I defined on both sides
-        before, after = original[paired].double().cpu(), after[paired].double().cpu()
-        before_mean, after_mean = float(before.mean()), float(after.mean())
-        sub = value_subset.to(device)
-        nmi, rho = _value_scores(images[sub], transformed[sub], index, n_boot_value, seed)
-        content = bootstrap(lambda i: after[i].mean(1) / before[i].mean(1), after_mean / before_mean, len(before),
-                            n_boot, stream(seed, "content bootstrap"))  # fmt: skip
-        scores.append(
-            Score(
-                transform=label,
-                dataset=name,
-                n_images=n,
-                shared_key=shared,
-                map_source=source,
-                structural_retention=r,
-                structural_maps=n_maps,
-                content_original=before_mean,
-                content_transformed=after_mean,
-                content_retention=content,
-                value_nmi=nmi,
-                value_spearman=rho,
-                value_images=len(sub),
-            )
-        )
-    return scores
+
+@dataclass(frozen=True)
+class _Reference:
+    """What every transform is scored against: the uint8 images, the dataset's name, their
+    per-image content I and the subset value retention uses."""
+
+    images: torch.Tensor
+    dataset: str
+    original: torch.Tensor
+    value_subset: torch.Tensor
+
+
+def _built(transform: TransformLike | str, *, shape: tuple[int, ...], dataset: str | None) -> TransformLike:
+    """``transform``, or the transform a spec string names (as on the command line)."""
+    if not isinstance(transform, str):
+        return transform
+    from pixinfo.transforms import build_transform
+
+    return build_transform(transform, shape=shape, dataset=dataset)
+
+
+def _score_one(transform: TransformLike, reference: _Reference, *, kernel: Kernel, seed: int, max_maps: int,
+               n_boot: int, n_boot_value: int, batch_size: int, progress: bool) -> Score:  # fmt: skip
+    """The [`Score`][pixinfo.scoring.Score] of one transform against ``reference``."""
+    images, original = reference.images, reference.original
+    shape = tuple(int(s) for s in images.shape[1:])
+    label = as_transform(transform).spec
+    r, n_maps, source, index, shared = _structure(transform, shape, kernel, images.device, max_maps, n_boot, seed)
+    transformed, after = _transformed(transform, images, label=label, kernel=kernel, batch_size=batch_size,
+                                      progress=progress)  # fmt: skip
+    paired = torch.isfinite(original) & torch.isfinite(after)  # images with I defined on both sides
+    before, after = original[paired].double().cpu(), after[paired].double().cpu()
+    before_mean, after_mean = float(before.mean()), float(after.mean())
+    sub = reference.value_subset.to(images.device)
+    nmi, rho = _value_scores(images[sub], transformed[sub], index, n_boot_value, seed)
+    content = bootstrap(lambda i: after[i].mean(1) / before[i].mean(1), after_mean / before_mean, len(before),
+                        n_boot, stream(seed, "content bootstrap"))  # fmt: skip
+    return Score(transform=label, dataset=reference.dataset, n_images=len(images), shared_key=shared,
+                 map_source=source, structural_retention=r, structural_maps=n_maps, content_original=before_mean,
+                 content_transformed=after_mean, content_retention=content, value_nmi=nmi, value_spearman=rho,
+                 value_images=len(sub))  # fmt: skip
 
 
 def score(transform: TransformLike, data: Dataset | Split | torch.Tensor, **options) -> Score:

@@ -5,6 +5,9 @@ any device; output with the input's dtype and device), draws its key from a
 seed or ``torch.Generator``, saves it ([`Transform.save_key`][pixinfo.transforms.base.Transform.save_key],
 [`load_transform`][pixinfo.transforms.base.load_transform]), exposes its gather map when it is a rearrangement
 ([`Transform.gather_map`][pixinfo.transforms.base.Transform.gather_map]) and has ``inverse()`` where one exists.
+The protocol every transform follows (key, key replay, gather map, inverse) is documented on
+[`Transform`][pixinfo.transforms.base.Transform]; per-image keys on
+[`PerImageTransform`][pixinfo.transforms.keying.PerImageTransform].
 """
 
 from pixinfo.transforms.base import (
@@ -29,6 +32,7 @@ from pixinfo.transforms.functional import (
     translate,
 )
 from pixinfo.transforms.geometry import Contrast, Flip, Rotate, Translate
+from pixinfo.transforms.keying import PerImageTransform
 from pixinfo.transforms.learnable import (
     Cipher,
     EtC,
@@ -52,6 +56,7 @@ from pixinfo.transforms.permutation import (
 )
 from pixinfo.transforms.registry import DEFAULT_TRANSFORMS, build_transform, transform_names
 from pixinfo.transforms.value import (
+    LevelMap,
     LevelPermutation,
     MonotoneMap,
     Negative,
@@ -87,6 +92,7 @@ __all__ = [
     "InstaHide",
     "InverseCipher",
     "LearnableEncryption",
+    "LevelMap",
     "LevelPermutation",
     "MonotoneMap",
     "Negative",
@@ -94,6 +100,7 @@ __all__ = [
     "PartialPermutation",
     "PerImagePermutation",
     "PerImagePixelBased",
+    "PerImageTransform",
     "PerImageXor",
     "PixelBased",
     "PointwiseTransform",

@@ -22,7 +22,7 @@ from pixinfo.errors import NotInvertibleError  # noqa: E402  (re-exported: its h
 
 
 class Transform(nn.Module):
-    """Base of pixinfo's keyed transforms.
+    """Base of pixinfo's keyed transforms, and the protocol every caller relies on.
 
     Subclasses implement ``apply`` on a checked ``(B, C, H, W)`` batch
     (uint8 or float in [0, 1]; output on the same device with the same dtype)
@@ -35,6 +35,21 @@ class Transform(nn.Module):
     ``mirror:key=value,...``, and its spec options, their defaults and its help line come from
     its constructor's signature and docstring (see [`spec_options`][pixinfo.transforms.base.Transform.spec_options]).
 
+    The protocol (every member has a default here, so callers never probe with ``getattr``):
+
+    * **key**: ``shared_key`` True means one key serves every image and ``apply`` is a
+      deterministic function of its input; False means every image gets a fresh key, drawn from
+      the transform's seeded generator (see [`PerImageTransform`][pixinfo.transforms.keying.PerImageTransform]);
+    * **key replay**: [`replay`][pixinfo.transforms.base.Transform.replay] returns a transform that gives
+      every image the key this one gave it (the transform itself for a shared key), and
+      [`sample_gather_maps`][pixinfo.transforms.base.Transform.sample_gather_maps] draws per-image maps as ``apply`` draws them;
+    * **gather map**: [`gather_map`][pixinfo.transforms.base.Transform.gather_map] says where every output pixel's
+      value comes from (None: no shared map); ``rearrangement`` True says that ``apply`` only
+      moves pixels, so ``apply(x)`` is ``x`` gathered by that map;
+    * **inverse**: [`inverse`][pixinfo.transforms.base.Transform.inverse] returns the exact inverse or raises
+      [`NotInvertibleError`][pixinfo.errors.NotInvertibleError]; ``has_inverse`` says which without raising;
+    * **grid**: ``grid`` is the ``(H, W)`` a key was drawn for, or None when the key fits any size.
+
     Attributes
     ----------
     name : str
@@ -42,10 +57,16 @@ class Transform(nn.Module):
     shared_key : bool
         True when one key serves every image (a map a network can learn);
         False when each image gets a fresh key.
+    rearrangement : bool
+        True when ``apply`` only moves pixels (all channels alike) along ``gather_map``.
+    grid : (int, int) or None
+        The image grid the key was drawn for; None when images of any size fit.
     """
 
     name: ClassVar[str] = "transform"
     shared_key: ClassVar[bool] = True
+    rearrangement: ClassVar[bool] = False
+    grid: tuple[int, int] | None = None
     spec_summary: ClassVar[str | None] = None  # help line; default: the docstring's first line
 
     def __init_subclass__(cls, *, spec: str | None = None, **kwargs: Any) -> None:
@@ -120,12 +141,51 @@ class Transform(nn.Module):
         items = ",".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in self.params().items())
         return f"{self.name}:{items}" if items else self.name
 
+    # -- the protocol ----------------------------------------------------------------
     def gather_map(self, shape: tuple[int, ...]) -> torch.Tensor | None:
-        """The shared gather map ``(H*W,)`` for images of ``shape``, or None if not a rearrangement."""
+        """The shared gather map ``(H*W,)`` for images of ``shape``: output pixel ``p`` takes the
+        value at input pixel ``map[p]`` (changed, for a value transform, by the value key). None
+        when there is no shared map (a fresh key per image, or not a gather)."""
         return None
 
+    def sample_gather_maps(self, n_maps: int, shape: tuple[int, ...], *, generator: torch.Generator) -> torch.Tensor | None:
+        """``(n_maps, H*W)`` per-image gather maps drawn from ``generator`` as ``apply`` draws them,
+        for a rearrangement with a fresh key per image; None for every other transform."""
+        return None
+
+    def replay(self) -> Transform:
+        """A transform that gives every image the key this one gave it, applied to the same
+        batches in the same order: the transform itself when the key is shared (``apply`` is
+        deterministic). Per-image transforms return a twin with the key stream restarted.
+
+        Raises
+        ------
+        NotImplementedError
+            A per-image transform that does not say how its keys are drawn again.
+        """
+        if self.shared_key:
+            return self
+        raise NotImplementedError(f"{self.spec} draws a key per image and does not say how to draw it again: "
+                                  "subclass pixinfo.transforms.PerImageTransform or override replay()")  # fmt: skip
+
     def inverse(self) -> Transform:
+        """The exact inverse (on the values the transform keeps: 8-bit levels for value keys).
+
+        Raises
+        ------
+        NotInvertibleError
+            The transform has none (a fresh key per image, a map that merges pixels or levels).
+        """
         raise NotInvertibleError(f"{self.spec} has no exact inverse")
+
+    @property
+    def has_inverse(self) -> bool:
+        """Whether [`inverse`][pixinfo.transforms.base.Transform.inverse] returns one (instead of raising)."""
+        try:
+            self.inverse()
+        except NotInvertibleError:
+            return False
+        return True
 
     def extra_repr(self) -> str:
         return self.spec

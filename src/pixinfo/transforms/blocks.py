@@ -9,7 +9,8 @@ import torch
 from pixinfo._checks import check_bool, check_grid_shape, check_positive_int
 from pixinfo.errors import ShapeError
 from pixinfo.transforms.functional import random_permutations
-from pixinfo.transforms.permutation import SEED, GatherTransform, key_seed, make_generator
+from pixinfo.transforms.keying import SEED, key_seed, make_generator
+from pixinfo.transforms.permutation import GatherTransform
 
 
 def check_block_size(shape: tuple[int, ...], size: object) -> tuple[int, int, int]:

@@ -28,7 +28,15 @@ class Compose(Transform):
 
     @property
     def shared_key(self) -> bool:  # type: ignore[override]
-        return all(getattr(t, "shared_key", True) for t in self.parts)
+        return all(t.shared_key for t in self.parts)
+
+    @property
+    def rearrangement(self) -> bool:  # type: ignore[override]
+        return all(t.rearrangement for t in self.parts)
+
+    def replay(self) -> Compose:
+        """The parts replayed, in order (a shared-key composition is returned as is)."""
+        return self if self.shared_key else Compose([t.replay() for t in self.parts])
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         for t in self.parts:

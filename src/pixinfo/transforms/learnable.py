@@ -31,7 +31,7 @@ from pixinfo.transforms.functional import (
     negate,
     random_permutations,
 )
-from pixinfo.transforms.permutation import SEED, key_seed, make_generator
+from pixinfo.transforms.keying import SEED, PerImageTransform, key_seed, make_generator
 from pixinfo.transforms.value import _like
 
 MAX_MIX = 64  # images mixed into one InstaHide image; the paper uses k = 4 to 6
@@ -376,7 +376,7 @@ class PixelBased(Cipher, spec="pixel-based"):
                 "mask": self.mask, "channels": self.channels}  # fmt: skip
 
 
-class PerImagePixelBased(Transform, spec="pixel-based-per-image"):
+class PerImagePixelBased(PerImageTransform, spec="pixel-based-per-image"):
     """Pixel-based encryption with a fresh key for every image (no key management): no shared key.
 
     The setting of Sirichotedumrong, Kinoshita and Kiya (IEEE Access 2019) that names the
@@ -393,15 +393,11 @@ class PerImagePixelBased(Transform, spec="pixel-based-per-image"):
     ([100, 155], False)
     """
 
-    shared_key = False
-
     def __init__(
         self, *, fraction: float = 0.5, seed: int | None = SEED, generator: torch.Generator | None = None
     ) -> None:
-        super().__init__()
+        super().__init__(seed=seed, generator=generator)
         self.fraction = check_finite(fraction, "fraction", low=0, high=1)
-        self.seed = key_seed(seed, generator)
-        self.generator = make_generator(seed, generator)
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         b, c, h, w = _batch(images).shape
@@ -413,10 +409,10 @@ class PerImagePixelBased(Transform, spec="pixel-based-per-image"):
         return torch.arange(h * w)
 
     def params(self) -> dict[str, Any]:
-        return {"fraction": self.fraction} | ({"seed": self.seed} if self.seed is not None else {})
+        return {"fraction": self.fraction} | super().params()
 
     def init_kwargs(self) -> dict[str, Any]:
-        return {"fraction": self.fraction, "seed": self.seed}
+        return {"fraction": self.fraction} | super().init_kwargs()
 
 
 # -- encryption-then-compression ------------------------------------------------------------------
@@ -588,7 +584,7 @@ def instahide(images: torch.Tensor, *, k: int = 4, upper: float = 0.65, generato
     return torch.round(out * 255).to(torch.uint8) if images.dtype == torch.uint8 else out
 
 
-class InstaHide(Transform, spec="instahide"):
+class InstaHide(PerImageTransform, spec="instahide"):
     """InstaHide: each image mixed with k - 1 others of its batch, then multiplied by random signs.
 
     Huang, Song, Li and Arora, "InstaHide: Instance-hiding schemes for private distributed
@@ -615,22 +611,18 @@ class InstaHide(Transform, spec="instahide"):
     (True, False)
     """
 
-    shared_key = False
-
     def __init__(
         self, *, k: int = 4, upper: float = 0.65, seed: int | None = SEED, generator: torch.Generator | None = None
     ) -> None:
-        super().__init__()
+        super().__init__(seed=seed, generator=generator)
         self.k = check_int(k, "k", low=2, high=MAX_MIX)
         self.upper = check_finite(upper, "upper", low=1 / self.k, low_open=True, high=1)
-        self.seed = key_seed(seed, generator)
-        self.generator = make_generator(seed, generator)
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         return instahide(images, k=self.k, upper=self.upper, generator=self.generator)
 
     def params(self) -> dict[str, Any]:
-        return {"k": self.k, "upper": self.upper} | ({"seed": self.seed} if self.seed is not None else {})
+        return {"k": self.k, "upper": self.upper} | super().params()
 
     def init_kwargs(self) -> dict[str, Any]:
-        return {"k": self.k, "upper": self.upper, "seed": self.seed}
+        return {"k": self.k, "upper": self.upper} | super().init_kwargs()

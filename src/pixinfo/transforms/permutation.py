@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from pixinfo._checks import check_bool, check_finite, check_gather_index, check_grid_shape, check_int, check_seed
-from pixinfo.errors import ParameterError, ShapeError
+from pixinfo._checks import check_bool, check_finite, check_gather_index, check_grid_shape, check_int
+from pixinfo.errors import ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import (
     check_permutation,
@@ -16,39 +16,15 @@ from pixinfo.transforms.functional import (
     invert_gather,
     random_permutations,
 )
+from pixinfo.transforms.keying import SEED, PerImageTransform, key_seed, make_generator
 
 MAX_SWAPS = 10**6  # more swaps than this mix any grid fully; a larger k is a typo, not a key
 
 
-class _DefaultSeed(int):
-    """The default seed of keyed transforms: 0, and distinguishable from a seed a caller gave."""
-
-
-SEED = _DefaultSeed(0)
-
-
-def key_seed(seed: int | None, generator: torch.Generator | None, *key: object) -> int | None:
-    """The seed a transform's spec names: ``seed``, or None when no seed was given and a
-    ``generator`` or an explicit ``key`` decided the key (a spec naming seed 0 would rebuild
-    another key)."""
-    if seed is None or (seed is SEED and (generator is not None or any(k is not None for k in key))):
-        return None
-    return int(check_seed(seed))
-
-
-def make_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator:
-    """The generator keys are drawn from: ``generator`` if given, else one seeded with ``seed``."""
-    if generator is not None:
-        if not isinstance(generator, torch.Generator):
-            raise ParameterError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-        return generator
-    if seed is None:
-        raise ParameterError("give a seed or a torch.Generator: pixinfo never draws keys unseeded")
-    return torch.Generator().manual_seed(check_seed(seed))
-
-
 class Identity(Transform, spec="identity"):
     """Images unchanged (the reference every score is compared with)."""
+
+    rearrangement = True
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         return images
@@ -69,6 +45,7 @@ class GatherTransform(Transform):
     """
 
     name = "gather"
+    rearrangement = True
 
     def __init__(self, shape: tuple[int, ...], index: torch.Tensor, *, bijective: bool = True) -> None:
         super().__init__()
@@ -250,7 +227,7 @@ class RandomSwaps(GatherTransform, spec="swaps"):
         return {"shape": list(self.grid), "k": self.k, "seed": self.seed, "index": self.index}
 
 
-class PerImagePermutation(Transform, spec="per-image-permutation"):
+class PerImagePermutation(PerImageTransform, spec="per-image-permutation"):
     """A fresh uniform pixel permutation for every image: no shared key.
 
     The "random" baseline of the Random Vortex paper. Successive calls continue
@@ -258,27 +235,17 @@ class PerImagePermutation(Transform, spec="per-image-permutation"):
     every image still gets its own key.
     """
 
-    shared_key = False
+    rearrangement = True
 
     def __init__(self, *, seed: int | None = SEED, generator: torch.Generator | None = None) -> None:
-        super().__init__()
-        self.seed = key_seed(seed, generator)
-        self.generator = make_generator(seed, generator)
+        super().__init__(seed=seed, generator=generator)
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         b, _, h, w = images.shape
         maps = random_permutations(b, h * w, generator=self.generator, device=images.device)
         return gather_pixels(images, maps)
 
-    def params(self) -> dict[str, Any]:
-        return {"seed": self.seed} if self.seed is not None else {}
-
-    def init_kwargs(self) -> dict[str, Any]:
-        return {"seed": self.seed}
-
-    def sample_gather_maps(
-        self, n_maps: int, shape: tuple[int, ...], *, generator: torch.Generator
-    ) -> torch.Tensor:
+    def sample_gather_maps(self, n_maps: int, shape: tuple[int, ...], *, generator: torch.Generator) -> torch.Tensor:
         """``(n_maps, H*W)`` maps drawn as ``apply`` draws them (for scoring)."""
         h, w = check_grid_shape(shape)
         return random_permutations(n_maps, h * w, generator=generator)

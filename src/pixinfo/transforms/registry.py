@@ -91,7 +91,7 @@ def _build_one(spec: str, shape: tuple[int, ...], dataset: str | None) -> Transf
         raise ParameterError(f"unknown transform {name!r}; choose one of {sorted(classes)} "
                              f"(a transform of your own: --import MODULE, or an entry point in {ENTRY_POINTS!r})")  # fmt: skip
     built = classes[name].from_spec(shape, *args, dataset=dataset, **kwargs)
-    keyed_for = getattr(built, "grid", None)  # the grid a gather-map key was drawn or stored for
+    keyed_for = built.grid  # the grid a key was drawn or stored for
     if keyed_for is not None and tuple(keyed_for) != check_grid_shape(shape):
         h, w = keyed_for
         raise ShapeError(f"{built.spec} is keyed for {h}x{w} images, not {'x'.join(map(str, shape[-2:]))}")

@@ -12,12 +12,12 @@ from typing import Any
 
 import torch
 
-from pixinfo._checks import check_grid_shape, is_integer
+from pixinfo._checks import check_grid_shape, describe, is_integer
 from pixinfo.data import to_uint8
-from pixinfo.errors import ShapeError
+from pixinfo.errors import ShapeError, ValueRangeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import check_permutation, negative
-from pixinfo.transforms.permutation import SEED, key_seed, make_generator
+from pixinfo.transforms.keying import SEED, PerImageTransform, key_seed, make_generator
 
 
 def _like(levels: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
@@ -106,26 +106,22 @@ class XorKey(PointwiseTransform, spec="xor"):
         return {"shape": list(self.key.shape), "bits": self.bits, "seed": self.seed, "key": self.key}
 
 
-class PerImageXor(PointwiseTransform, spec="xor-per-image"):
+class PerImageXor(PointwiseTransform, PerImageTransform, spec="xor-per-image"):
     """XOR with a fresh random key for every image (a one-time pad): no shared key."""
 
-    shared_key = False
-
     def __init__(self, *, bits: int = 8, seed: int | None = SEED, generator: torch.Generator | None = None) -> None:
-        super().__init__()
+        super().__init__(seed=seed, generator=generator)
         self.bits = _check_bits(bits)
-        self.seed = key_seed(seed, generator)
-        self.generator = make_generator(seed, generator)
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         keys = torch.randint(0, 256, images.shape, generator=self.generator, dtype=torch.uint8)
         return xor_levels(images, keys, bits=self.bits)
 
     def params(self) -> dict[str, Any]:
-        return {"bits": self.bits} | ({"seed": self.seed} if self.seed is not None else {})
+        return {"bits": self.bits} | super().params()
 
     def init_kwargs(self) -> dict[str, Any]:
-        return {"bits": self.bits, "seed": self.seed}
+        return {"bits": self.bits} | super().init_kwargs()
 
 
 class MonotoneMap(PointwiseTransform, spec="monotone"):
@@ -185,25 +181,53 @@ class MonotoneMap(PointwiseTransform, spec="monotone"):
         return {"seed": self.seed, "xs": self.xs, "ys": self.ys}
 
 
-class LevelPermutation(PointwiseTransform, spec="level-permutation"):
+class LevelMap(PointwiseTransform):
+    """A fixed map of the 256 grey levels, ``table[level]`` (any map: levels may merge); the
+    inverse exists when the table is a permutation. The decryption a level-key attack estimates.
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = LevelMap(torch.arange(256).flip(0))
+    >>> t(torch.tensor([[[[0, 10]]]], dtype=torch.uint8)).tolist(), t.has_inverse
+    ([[[[255, 245]]]], True)
+    """
+
+    name = "level-map"
+
+    def __init__(self, table: torch.Tensor) -> None:
+        super().__init__()
+        table = torch.as_tensor(table)
+        if table.shape != (256,) or table.is_floating_point() or bool(((table < 0) | (table > 255)).any()):
+            raise ValueRangeError(f"table: expected 256 integer levels in [0, 255], got {describe(table)}")
+        self.register_buffer("table", table.long())
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        v = to_uint8(images)
+        return _like(self.table.to(v.device)[v.long()].to(torch.uint8), images)
+
+    def inverse(self) -> Transform:
+        if not bool((torch.bincount(self.table, minlength=256) == 1).all()):
+            return super().inverse()
+        return LevelMap(torch.argsort(self.table))
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"table": self.table}
+
+
+class LevelPermutation(LevelMap, spec="level-permutation"):
     """A fixed random permutation of the 256 grey levels: bijective and non-monotone."""
 
     def __init__(
         self, *, seed: int | None = SEED, generator: torch.Generator | None = None, table: torch.Tensor | None = None
     ) -> None:
-        super().__init__()
         given = table is not None
         if not given:
             table = torch.randperm(256, generator=make_generator(seed, generator))
         if table.shape != (256,):
             raise ValueError(f"table must be a permutation of 0..255, got shape {tuple(table.shape)}")
-        table = check_permutation(table)
-        self.register_buffer("table", table)
+        super().__init__(check_permutation(table))
         self.seed = key_seed(seed, generator, table if given else None)
-
-    def apply(self, images: torch.Tensor) -> torch.Tensor:
-        v = to_uint8(images)
-        return _like(self.table.to(v.device)[v.long()].to(torch.uint8), images)
 
     def inverse(self) -> LevelPermutation:
         return LevelPermutation(table=torch.argsort(self.table))
