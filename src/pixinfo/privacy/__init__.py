@@ -2,7 +2,9 @@
 on pixinfo's keyed transforms, and measures of what they recover.
 
 * [`attack`][pixinfo.privacy.attacks.attack] (or [`attack_rearrangement`][pixinfo.privacy.attacks.attack_rearrangement], [`attack_blocks`][pixinfo.privacy.attacks.attack_blocks], [`attack_xor`][pixinfo.privacy.attacks.attack_xor],
-  [`attack_levels`][pixinfo.privacy.attacks.attack_levels]): from encrypted images alone to a [`RecoveredKey`][pixinfo.privacy.attacks.RecoveredKey];
+  [`attack_levels`][pixinfo.privacy.attacks.attack_levels]): from encrypted images alone to a [`RecoveredKey`][pixinfo.privacy.attacks.RecoveredKey],
+  whose decryption is a pixinfo transform ([`gather_key`][pixinfo.privacy.attacks.gather_key],
+  [`xor_key`][pixinfo.privacy.attacks.xor_key], [`levels_key`][pixinfo.privacy.attacks.levels_key], a cipher's inverse);
 * [`recovery_measures`][pixinfo.privacy.measures.recovery_measures]: exact key entries (up to the grid's symmetries, and with a public
   prior), PSNR, SSIM and the accuracy of a model trained on originals, on held-out decryptions;
 * [`known_plaintext`][pixinfo.privacy.known_plaintext]: how many (plain, encrypted) pairs determine the key.
@@ -15,7 +17,11 @@ from pixinfo.privacy.attacks import (
     attack_levels,
     attack_rearrangement,
     attack_xor,
+    gather_key,
+    levels_key,
     solve_jigsaw,
+    unmoved,
+    xor_key,
 )
 from pixinfo.privacy.known_plaintext import known_plaintext
 from pixinfo.privacy.learned import LinearInverse, attack_pairs_rearrangement, attack_pairs_values, learned_inverse
@@ -57,6 +63,10 @@ __all__ = [
     "attack_rearrangement",
     "attack_xor",
     "d4_maps",
+    "gather_key",
+    "levels_key",
+    "unmoved",
+    "xor_key",
     "grow_layout",
     "image_similarity",
     "key_exactness",

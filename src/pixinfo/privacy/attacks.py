@@ -8,7 +8,7 @@ ciphertexts showed any key structure at all (keyless transforms must report none
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,9 @@ from pixinfo.privacy.layout import (
 )
 from pixinfo.transforms import (
     BlockScramble,
+    Compose,
     GatherTransform,
+    LevelMap,
     LevelPermutation,
     MonotoneMap,
     Negative,
@@ -40,80 +42,145 @@ from pixinfo.transforms import (
     PerImageXor,
     Transform,
     XorKey,
-    gather_pixels,
-    xor_levels,
+    invert_gather,
 )
-from pixinfo.transforms.permutation import Identity
+from pixinfo.transforms.permutation import Identity, InverseGather
 
 FOUND_FRACTION = 0.5  # share of positions with significant structure above which a key counts as found
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class RecoveredKey:
-    """An estimated key.
+    """An estimated key, held as the transform that decrypts with it.
+
+    The attacker's decryption is a pixinfo [`Transform`][pixinfo.transforms.base.Transform]:
+    [`inverse`][pixinfo.privacy.attacks.RecoveredKey.inverse] returns it (a value key undone
+    ``first``, then ``decryption``, then the ``fill`` of lost pixels), and
+    [`decrypt`][pixinfo.privacy.attacks.RecoveredKey.decrypt] applies it. Where the estimate has
+    a forward form, [`transform`][pixinfo.privacy.attacks.RecoveredKey.transform] is the estimated
+    encryption (the decryption's own inverse).
 
     Attributes
     ----------
-    kind : {"gather", "xor", "levels", "cipher", "none"}
+    decryption : Transform
+        The estimated decryption: a [`GatherTransform`][pixinfo.transforms.permutation.GatherTransform]
+        (output p takes the encrypted pixel believed to hold grid position p), an
+        [`XorKey`][pixinfo.transforms.value.XorKey], a [`LevelMap`][pixinfo.transforms.value.LevelMap]
+        (encrypted level to plain level), the inverse of an estimated cipher or a learned map.
+        When nothing was found, the identity of the scheme's kind (what "no recovery" is scored as).
     found : bool
         False when the ciphertexts showed no structure a shared key would leave.
     confidence : float
         Share of positions with significant structure (see [`structure_fraction`][pixinfo.privacy.layout.structure_fraction]).
-    inverse : numpy.ndarray or None
-        Gather kind: ``inverse[p]`` = encrypted position believed to hold grid position p.
-        XOR kind: the estimated ``(H, W)`` uint8 key. Levels kind: the 256-entry table from
-        encrypted to plain level.
     info : dict
         Attack-specific details (e.g. the threat model, the number of images, the solver that won).
     sources : numpy.ndarray or None
-        Gather kind, where the attack estimates it: the plain source of every encrypted position
+        Rearrangements, where the attack estimates it: the plain source of every encrypted position
         (copies of one source share it).
     fill : LinearFill or None
-        Gather kind: predicts the plain positions that no encrypted position holds (a
-        non-bijective key), applied by [`decrypt`][pixinfo.privacy.attacks.RecoveredKey.decrypt].
+        Rearrangements: predicts the plain positions that no encrypted position holds (a
+        non-bijective key), applied after ``decryption``.
     first : RecoveredKey or None
         A key undone before this one (e.g. the block-wise negation of a block cipher).
-    decryptor : callable or None
-        Cipher kind: the estimated decryption (``inverse`` then holds the estimated key).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pixinfo.transforms import FixedPermutation
+    >>> t = FixedPermutation((4, 4), seed=1)
+    >>> key = RecoveredKey(t.inverse())
+    >>> x = torch.rand(2, 1, 4, 4)
+    >>> torch.equal(key.decrypt(t(x)), x), key.transform is t
+    (True, True)
     """
 
-    kind: str
+    decryption: Transform
     found: bool
     confidence: float
-    inverse: np.ndarray | None
-    bits: int = 8
-    info: dict[str, Any] = field(default_factory=dict)
-    sources: np.ndarray | None = None
-    fill: Any = None
-    first: RecoveredKey | None = None
-    decryptor: Any = None
+    info: dict[str, Any]
+    sources: np.ndarray | None
+    fill: Any
+    first: RecoveredKey | None
+
+    def __init__(self, decryption: Transform | str, found: bool = True, confidence: float = 1.0,
+                 inverse: np.ndarray | None = None, *, bits: int = 8, info: dict[str, Any] | None = None,
+                 sources: np.ndarray | None = None, fill: Any = None, first: RecoveredKey | None = None) -> None:  # fmt: skip
+        if isinstance(decryption, str):  # the earlier form RecoveredKey(kind, found, confidence, inverse, bits=...)
+            decryption = _earlier_form(decryption, inverse, bits)
+        if not isinstance(decryption, Transform):
+            raise ParameterError(f"decryption: expected a pixinfo Transform, got {type(decryption).__name__}")
+        fields = {"decryption": decryption, "found": bool(found), "confidence": float(confidence),
+                  "info": dict(info or {}), "sources": sources, "fill": fill, "first": first}  # fmt: skip
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def inverse(self) -> Transform:
+        """The attacker's decryption as one transform (the identity when nothing was found)."""
+        if not self.found:
+            return Identity()
+        parts = [*([self.first.inverse()] if self.first is not None else []), self.decryption,
+                 *([self.fill] if self.fill is not None else [])]  # fmt: skip
+        return parts[0] if len(parts) == 1 else Compose(parts)
+
+    @property
+    def transform(self) -> Transform:
+        """The estimated encryption: the decryption's own inverse.
+
+        Raises
+        ------
+        NotInvertibleError
+            The estimate has no forward form (a map that merges pixels or levels, a learned map).
+        """
+        return self.inverse().inverse()
 
     def decrypt(self, images: torch.Tensor) -> torch.Tensor:
         """The attacker's decryption of ``images`` (same dtype and device; unchanged when nothing was found)."""
-        images = check_image_batch(images)
-        if not self.found or (self.inverse is None and self.decryptor is None):
-            return images
-        if self.first is not None:  # a value key undone before the rearrangement
-            images = self.first.decrypt(images)
-        if self.kind == "cipher":
-            return self.decryptor(images)
-        if self.kind == "gather":
-            out = gather_pixels(images, torch.as_tensor(self.inverse, device=images.device))
-            if self.fill is None:
-                return out
-            filled = self.fill.apply(to_uint8(out).flatten(2)).reshape(out.shape)
-            return filled if images.dtype == torch.uint8 else filled.to(images.dtype) / 255
-        if self.kind == "xor":
-            return xor_levels(images, torch.as_tensor(self.inverse, dtype=torch.uint8), bits=self.bits)
-        table = torch.as_tensor(self.inverse, dtype=torch.uint8, device=images.device)
-        out = table[to_uint8(images).long()]
-        return out if images.dtype == torch.uint8 else out.to(images.dtype) / 255
+        return self.inverse()(images)
 
     def aligned(self, symmetry: np.ndarray) -> RecoveredKey:
-        """The gather key composed with a grid symmetry (output p takes what position symmetry[p] held)."""
-        if self.kind != "gather" or self.inverse is None or self.sources is not None:
-            return self  # a key that places every source (public images or pairs fixed the grid's orientation)
-        return replace(self, inverse=self.inverse[symmetry])
+        """A rearrangement key composed with a grid symmetry (output p takes what position symmetry[p] held)."""
+        if not isinstance(self.decryption, GatherTransform) or self.sources is not None:
+            return self  # not a rearrangement, or a key that places every source (public images or pairs fixed the grid's orientation)
+        index = self.decryption.index[torch.as_tensor(symmetry)]
+        return replace(self, decryption=gather_key(index.numpy(), shape=self.decryption.grid))
+
+
+def gather_key(inverse: np.ndarray, *, shape: tuple[int, ...]) -> GatherTransform:
+    """The decryption of a rearrangement key: output p takes encrypted pixel ``inverse[p]`` (an
+    exact inverse exists when ``inverse`` is a permutation)."""
+    index = torch.as_tensor(np.asarray(inverse, dtype=np.int64))
+    bijective = bool(len(torch.unique(index)) == len(index))
+    return InverseGather(GatherTransform(shape, invert_gather(index))) if bijective else GatherTransform(shape, index, bijective=False)
+
+
+def unmoved(shape: tuple[int, int]) -> GatherTransform:
+    """The rearrangement key that moves nothing: what "no recovery" of a rearrangement decrypts with."""
+    return gather_key(np.arange(shape[0] * shape[1]), shape=shape)
+
+
+def xor_key(key: np.ndarray, *, bits: int = 8) -> XorKey:
+    """The decryption of an XOR key ``(C, H, W)`` (its own inverse with 8 bits)."""
+    key = torch.as_tensor(np.asarray(key, dtype=np.uint8))
+    return XorKey(tuple(key.shape), bits=bits, key=key)
+
+
+def levels_key(table: np.ndarray) -> LevelMap:
+    """The decryption of a grey-level key: encrypted level -> plain level ``table[level]``."""
+    return LevelMap(torch.as_tensor(np.asarray(table, dtype=np.int64)))
+
+
+def _earlier_form(kind: str, inverse: np.ndarray | None, bits: int) -> Transform:
+    """The decryption that ``RecoveredKey(kind, found, confidence, inverse)`` described."""
+    if inverse is None:
+        return Identity()
+    if kind == "gather":
+        side = int(round(np.sqrt(len(inverse))))
+        return gather_key(inverse, shape=(side, len(inverse) // side))
+    if kind == "xor":
+        return xor_key(inverse, bits=bits)
+    if kind == "levels":
+        return levels_key(inverse)
+    raise ValueRangeError(f"kind: expected 'gather', 'xor' or 'levels' with an array key, got {kind!r}")
 
 
 def _check_ciphertexts(ciphertexts: object, name: str = "ciphertexts", *, min_images: int = 8) -> torch.Tensor:
@@ -211,13 +278,13 @@ def attack_rearrangement(ciphertexts: torch.Tensor, *, shrinkage: float = 0.05, 
     confidence = structure_fraction(stats.correlation()[np.ix_(stats.varying, stats.varying)], stats.n)
     info: dict[str, Any] = {"n_images": stats.n, "varying_positions": int(stats.varying.sum())}
     if confidence < FOUND_FRACTION:
-        return RecoveredKey("gather", False, confidence, None, info=info)
+        return RecoveredKey(unmoved(shape), False, confidence, info=info)
     corr, pc = stats.correlation(), stats.partial_correlation(shrinkage=shrinkage)
     copies = stats.copies  # a non-bijective map repeats sources: keep one copy
     corr[copies], corr[:, copies], pc[copies], pc[:, copies] = 0, 0, 0, 0
     info["copies"] = int(copies.sum())
     layout, more = _pixel_layout(pc, corr, shape, iterations=iterations, rng=rng)
-    return RecoveredKey("gather", True, confidence, layout, info=info | more)
+    return RecoveredKey(gather_key(layout, shape=shape), True, confidence, info=info | more)
 
 
 def _edge_dissimilarity(stats, a_idx: np.ndarray, b_idx: np.ndarray) -> np.ndarray:
@@ -281,7 +348,7 @@ def attack_blocks(ciphertexts: torch.Tensor, *, size: int, shuffle_within: bool 
     confidence = structure_fraction(stats.correlation()[np.ix_(stats.varying, stats.varying)], stats.n)
     info: dict[str, Any] = {"n_images": stats.n, "solver": "jigsaw"}
     if confidence < FOUND_FRACTION:
-        return RecoveredKey("gather", False, confidence, None, info=info)
+        return RecoveredKey(unmoved((h, w)), False, confidence, info=info)
     grid = (h // size, w // size)
     pieces = np.arange(h * w).reshape(grid[0], size, grid[1], size).transpose(0, 2, 1, 3).reshape(-1, size * size)
     within = _within_layout(stats, pieces, size) if shuffle_within else np.arange(size * size)
@@ -290,7 +357,7 @@ def attack_blocks(ciphertexts: torch.Tensor, *, size: int, shuffle_within: bool 
     layout, agreement, arrangement = best
     placed = pieces[:, arrangement][layout].reshape(grid[0], grid[1], size, size)
     inverse = placed.transpose(0, 2, 1, 3).reshape(h * w)
-    return RecoveredKey("gather", True, confidence, inverse, info=info | {"edge_agreement": agreement})
+    return RecoveredKey(gather_key(inverse, shape=(h, w)), True, confidence, info=info | {"edge_agreement": agreement})
 
 
 def solve_jigsaw(images: torch.Tensor, *, size: int) -> torch.Tensor:
@@ -379,7 +446,7 @@ def attack_xor(ciphertexts: torch.Tensor, *, bits: int = 8) -> RecoveredKey:
     >>> x = load_dataset("digits").train.images[:300]
     >>> t = XorKey((1, 8, 8), seed=0)
     >>> k = attack_xor(t(x))
-    >>> k.found, bool((torch.as_tensor(k.inverse) == t.key)[:, :, 0].all())  # left column: always background
+    >>> k.found, bool((k.decryption.key == t.key)[:, :, 0].all())  # left column: always background
     (True, True)
     >>> attack_xor(PerImageXor(seed=0)(x)).found
     False
@@ -398,7 +465,8 @@ def attack_xor(ciphertexts: torch.Tensor, *, bits: int = 8) -> RecoveredKey:
         confident = counts.max(1) >= (0.5 if bits == 8 else 0.9) * len(ciphertexts)
         key = _smooth_key(levels.cpu().numpy(), key, confident, tuple(ciphertexts.shape[-2:]), bits=bits)
     key = key.reshape(ciphertexts.shape[1:])
-    return RecoveredKey("xor", found, confidence, key if found else None, bits=bits, info={"n_images": len(ciphertexts)})
+    return RecoveredKey(xor_key(key if found else np.zeros_like(key), bits=bits), found, confidence,
+                        info={"n_images": len(ciphertexts)})  # fmt: skip
 
 
 def attack_levels(ciphertexts: torch.Tensor, *, scheme: str) -> RecoveredKey:
@@ -414,9 +482,9 @@ def attack_levels(ciphertexts: torch.Tensor, *, scheme: str) -> RecoveredKey:
     ciphertexts = _check_ciphertexts(ciphertexts)
     identity = np.arange(256)
     if scheme == "negative":
-        return RecoveredKey("levels", True, 1.0, 255 - identity, info={"note": "no key"})
+        return RecoveredKey(levels_key(255 - identity), True, 1.0, info={"note": "no key"})
     if scheme == "monotone":
-        return RecoveredKey("levels", True, 1.0, identity, info={"note": "order kept; spacing unknown: identity"})
+        return RecoveredKey(levels_key(identity), True, 1.0, info={"note": "order kept; spacing unknown: identity"})
     if scheme != "level-permutation":
         raise ValueRangeError(f"scheme: expected 'level-permutation', 'negative' or 'monotone', got {scheme!r}")
     v = to_uint8(ciphertexts).long().cpu()
@@ -436,7 +504,8 @@ def attack_levels(ciphertexts: torch.Tensor, *, scheme: str) -> RecoveredKey:
     costs = [float((co * np.abs(t[:, None] - t[None, :])).sum()) for t in tables]
     table = tables[int(np.argmin(costs))]
     confidence = _mode_confidence(freq[None, :], 256)
-    return RecoveredKey("levels", confidence >= FOUND_FRACTION, confidence, table, info={"levels_seen": len(present), "solver": ["spectral", "growth"][int(np.argmin(costs))]})
+    return RecoveredKey(levels_key(table), confidence >= FOUND_FRACTION, confidence,
+                        info={"levels_seen": len(present), "solver": ["spectral", "growth"][int(np.argmin(costs))]})  # fmt: skip
 
 
 def _line_orders(affinity: np.ndarray) -> list[np.ndarray]:

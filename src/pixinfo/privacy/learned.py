@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +19,8 @@ from scipy.optimize import linear_sum_assignment
 from pixinfo._checks import check_finite, check_image_batch, describe
 from pixinfo.data import to_uint8
 from pixinfo.errors import ShapeError, ValueRangeError
-from pixinfo.privacy.attacks import RecoveredKey
+from pixinfo.privacy.attacks import RecoveredKey, gather_key, levels_key, xor_key
+from pixinfo.transforms import Transform
 from pixinfo.privacy.prior import _flat, _merge_copies, _square_distances, fill_model
 
 RIDGE = 1e-3  # ridge of the learned inverse, relative to the mean variance of the encrypted pixels
@@ -55,17 +56,24 @@ def attack_pairs_rearrangement(plain: torch.Tensor, cipher: torch.Tensor) -> Rec
     if fill is not None:  # no encrypted pixel holds a lost source: decrypt() predicts it with the fill
         inverse[fill.lost] = reps[0]
     info = {"threat": "known-plaintext", "pairs": len(p)}
-    return RecoveredKey("gather", True, 1.0, inverse, info=info, sources=source[rep_of], fill=fill)
+    decryption = gather_key(inverse, shape=tuple(plain.shape[-2:]))
+    return RecoveredKey(decryption, True, 1.0, info=info, sources=source[rep_of], fill=fill)
 
 
-@dataclass(frozen=True)
-class LinearInverse:
-    """``plain ≈ cipher @ weights + bias`` on flattened 8-bit values (channels kept)."""
+class LinearInverse(Transform):
+    """A learned decryption, ``plain ≈ cipher @ weights + bias`` on flattened 8-bit values
+    (channels kept); it has no inverse."""
 
-    weights: np.ndarray
-    bias: np.ndarray
+    name = "linear-inverse"
 
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+    def __init__(self, weights: np.ndarray, bias: np.ndarray) -> None:
+        super().__init__()
+        self.weights, self.bias = np.asarray(weights), np.asarray(bias)
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"weights": torch.as_tensor(self.weights), "bias": torch.as_tensor(self.bias)}
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
         x = to_uint8(images).double().reshape(len(images), -1)
         w, b = torch.as_tensor(self.weights, device=x.device), torch.as_tensor(self.bias, device=x.device)
         out = (x @ w + b).round().clamp(0, 255).to(torch.uint8).reshape(images.shape)
@@ -95,9 +103,8 @@ def learned_inverse(plain: torch.Tensor, cipher: torch.Tensor, *, ridge: float =
     gram = cc.T @ cc
     scale = max(float(np.trace(gram)) / gram.shape[0], 1e-12)
     weights = np.linalg.solve(gram + ridge * scale * np.eye(len(gram)) + 1e-9 * np.eye(len(gram)), cc.T @ (p - pm))
-    decryptor = LinearInverse(weights, pm - cm @ weights)
     info = {"threat": "known-plaintext", "pairs": len(p), "solver": "learned linear inverse"}
-    return RecoveredKey("cipher", True, 1.0, None, info=info, decryptor=decryptor)
+    return RecoveredKey(LinearInverse(weights, pm - cm @ weights), True, 1.0, info=info)
 
 
 def attack_pairs_values(plain: torch.Tensor, cipher: torch.Tensor, *, scheme: str) -> RecoveredKey:
@@ -111,7 +118,7 @@ def attack_pairs_values(plain: torch.Tensor, cipher: torch.Tensor, *, scheme: st
     >>> from pixinfo.transforms import XorKey
     >>> x = load_dataset("digits").train.images[:1]
     >>> t = XorKey((1, 8, 8), seed=0)
-    >>> torch.equal(torch.as_tensor(attack_pairs_values(x, t(x), scheme="xor").inverse), t.key)
+    >>> torch.equal(attack_pairs_values(x, t(x), scheme="xor").decryption.key, t.key)
     True
     """
     plain, cipher = _check_pairs(plain, cipher)
@@ -119,9 +126,9 @@ def attack_pairs_values(plain: torch.Tensor, cipher: torch.Tensor, *, scheme: st
     info = {"threat": "known-plaintext", "pairs": len(p)}
     if scheme == "xor":
         key = torch.mode(p ^ c, dim=0).values.to(torch.uint8).numpy()
-        return RecoveredKey("xor", True, 1.0, key, bits=8, info=info)
+        return RecoveredKey(xor_key(key), True, 1.0, info=info)
     if scheme == "levels":
         counts = torch.bincount((c * 256 + p).reshape(-1), minlength=256 * 256).reshape(256, 256)
         table = np.where(counts.sum(1).numpy() > 0, counts.argmax(1).numpy(), np.arange(256))
-        return RecoveredKey("levels", True, 1.0, table, info=info)
+        return RecoveredKey(levels_key(table), True, 1.0, info=info)
     raise ValueRangeError(f"scheme: expected 'xor' or 'levels', got {scheme!r}")

@@ -3,6 +3,9 @@ originals, and the accuracy that a model trained on the originals reaches on the
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import singledispatch
+
 import numpy as np
 import torch
 from skimage.metrics import structural_similarity
@@ -10,9 +13,9 @@ from skimage.metrics import structural_similarity
 from pixinfo._checks import check_image_batch, describe
 from pixinfo.data import to_float, to_uint8
 from pixinfo.errors import ParameterError, ShapeError
-from pixinfo.privacy.attacks import RecoveredKey
+from pixinfo.privacy.attacks import RecoveredKey, gather_key
 from pixinfo.privacy.layout import alignment_maps
-from pixinfo.transforms import Transform
+from pixinfo.transforms import GatherTransform, LevelMap, Transform, XorKey
 
 PSNR_CAP = 100.0  # dB reported for an exact decryption (infinite PSNR)
 
@@ -34,11 +37,11 @@ def align_symmetry(key: RecoveredKey, ciphertexts: torch.Tensor, *, prior: torch
     --------
     >>> import numpy as np, torch
     >>> x = torch.zeros(2, 1, 2, 2, dtype=torch.uint8); x[:, :, 0, 0] = 255; x[1, :, 0, 1] = 255
-    >>> flipped = RecoveredKey("gather", True, 1.0, np.array([1, 0, 3, 2]))
-    >>> align_symmetry(flipped, x, prior=x).inverse.tolist()
+    >>> flipped = RecoveredKey(gather_key(np.array([1, 0, 3, 2]), shape=(2, 2)))
+    >>> align_symmetry(flipped, x, prior=x).decryption.gather_map((2, 2)).tolist()
     [0, 1, 2, 3]
     """
-    if key.kind != "gather" or not key.found:
+    if not isinstance(key.decryption, GatherTransform) or not key.found:
         return key
     shape = tuple(ciphertexts.shape[-2:])
     if prior.shape[-2:] != ciphertexts.shape[-2:]:
@@ -46,23 +49,18 @@ def align_symmetry(key: RecoveredKey, ciphertexts: torch.Tensor, *, prior: torch
     target = to_float(check_image_batch(prior, "prior")).mean((0, 1)).reshape(-1).double()
     mean = to_float(ciphertexts).mean((0, 1)).reshape(-1).double()
     maps = alignment_maps(shape).reshape(8 if shape[0] == shape[1] else 4, -1, shape[0] * shape[1])
-    errors = ((mean[torch.as_tensor(key.inverse[maps])] - target) ** 2).sum(-1)  # (symmetries, shifts)
+    inverse = key.decryption.index.numpy()
+    errors = ((mean[torch.as_tensor(inverse[maps])] - target) ** 2).sum(-1)  # (symmetries, shifts)
     best = [m[int(i)] for m, i in zip(maps, errors.argmin(1), strict=True)]
     moments, target_moments = _second_moments(ciphertexts), _second_moments(prior)
-    fits = [float(((moments[np.ix_(key.inverse[m], key.inverse[m])] - target_moments) ** 2).sum()) for m in best]
+    fits = [float(((moments[np.ix_(inverse[m], inverse[m])] - target_moments) ** 2).sum()) for m in best]
     return key.aligned(best[int(np.argmin(fits))])
 
 
-def _identity_key(key: RecoveredKey, shape: tuple[int, ...]) -> RecoveredKey:
-    """What "no recovery" decrypts to: the ciphertext itself, as a key of ``key``'s kind."""
-    if key.kind == "xor":
-        return RecoveredKey("xor", True, key.confidence, np.zeros(shape, np.uint8), bits=key.bits)
-    if key.kind == "levels":
-        return RecoveredKey("levels", True, key.confidence, np.arange(256))
-    if key.kind == "cipher":  # nothing decrypted: the key estimate is the identity
-        order = np.arange(len(key.inverse)) if key.inverse is not None else np.arange(1)
-        return RecoveredKey("cipher", True, key.confidence, order, decryptor=lambda x: x)
-    return RecoveredKey("gather", True, key.confidence, np.arange(shape[-1] * shape[-2]))
+def _usable(key: RecoveredKey) -> RecoveredKey:
+    """What a key is scored as: itself, or when nothing was found its decryption, which is then
+    the identity of the scheme's kind (the ciphertext taken as the plaintext)."""
+    return key if key.found else replace(key, found=True)
 
 
 def _check_original(original: object) -> torch.Tensor:
@@ -94,46 +92,65 @@ def key_exactness(key: RecoveredKey, transform: Transform, original: torch.Tenso
         or (level maps) one grey level only: exactness is undefined there.
     """
     original = _check_original(original)
-    key = key if key.found else _identity_key(key, tuple(original.shape[1:]))
+    return _exactness(_usable(key).decryption, key=_usable(key), transform=transform, original=original)
+
+
+@singledispatch
+def _exactness(decryption: Transform, *, key: RecoveredKey, transform: Transform, original: torch.Tensor) -> dict[str, float]:
+    """A cipher's key: the share of the estimated encryption's key entries that equal the true
+    ones (NaN where the estimate has no forward form or is keyed unlike ``transform``)."""
+    if not decryption.has_inverse:
+        return {"exact": float("nan")}
+    mine, true = decryption.inverse().state_dict(), transform.state_dict()
+    if type(decryption.inverse()) is not type(transform) or mine.keys() != true.keys() or any(
+            mine[k].shape != true[k].shape for k in mine):  # fmt: skip
+        return {"exact": float("nan")}
+    right = torch.cat([(mine[k].cpu() == true[k].cpu()).reshape(-1) for k in mine])
+    return {"exact": float(right.double().mean())}
+
+
+@_exactness.register
+def _(decryption: GatherTransform, *, key: RecoveredKey, transform: Transform, original: torch.Tensor) -> dict[str, float]:
+    source = transform.gather_map(tuple(original.shape[1:]))
+    if source is None:  # no shared map (a fresh one per image): nothing to recover
+        return {"exact": 0.0, "exact_d4": 0.0, "neighbours": 0.0}
     v = to_uint8(original)
-    if key.kind == "cipher":  # share of the key's entries recovered, where the key is estimated at all
-        true = getattr(transform, "key", None)
-        if key.inverse is None or true is None or np.shape(key.inverse) != tuple(true.shape):
-            return {"exact": float("nan")}
-        return {"exact": float((np.asarray(key.inverse) == true.cpu().numpy()).mean())}
-    if key.kind == "gather":
-        source = transform.gather_map(tuple(original.shape[1:]))
-        if source is None:  # no shared map (a fresh one per image): nothing to recover
-            return {"exact": 0.0, "exact_d4": 0.0, "neighbours": 0.0}
-        source = source.cpu().numpy()
-        varying = (v.amax(0) != v.amin(0)).any(0).reshape(-1).cpu().numpy()
-        if not varying.any():  # every layout decrypts constant images alike: exactness would read 1.0
-            raise ParameterError(f"original has no position that varies across its {len(v)} images, so the share "
-                                 "of positions recovered is undefined; score on images that differ")  # fmt: skip
-        hits = _gather_hits(key.inverse, source, varying, alignment_maps(tuple(v.shape[-2:])))
-        out = {"exact": float(hits[0]), "exact_d4": float(hits.max()),
-               "neighbours": _neighbour_recovery(source[key.inverse], varying, tuple(v.shape[-2:]))}  # fmt: skip
-        if key.sources is not None:  # per encrypted position whose value varies: is its source right?
-            c = to_uint8(transform(original))
-            moving = (c.amax(0) != c.amin(0)).any(0).reshape(-1).cpu().numpy()
-            out["exact_sources"] = float((key.sources == source)[moving].mean()) if moving.any() else 1.0
-        return out
-    if key.kind == "xor":
-        if not transform.shared_key:  # a one-time pad: no key to recover
-            return {"exact": 0.0, "exact_background": 0.0}
-        # the effective XOR key is the encryption of a black image (a per-pixel negative: 255)
-        true_key = to_uint8(transform(torch.zeros(1, *original.shape[1:], dtype=torch.uint8)))[0].cpu()
-        true_key = (true_key >= 128).to(torch.uint8) if key.bits == 1 else true_key
-        mask = 1 if key.bits == 1 else 255
-        right = (torch.as_tensor(key.inverse) & mask) == (true_key & mask)
-        background = ((v == 0).double().mean(0) >= 0.5).cpu()
-        return {"exact": float(right.double().mean()), "exact_background": float(right[background].double().mean())}
+    source, inverse = source.cpu().numpy(), decryption.index.numpy()
+    varying = (v.amax(0) != v.amin(0)).any(0).reshape(-1).cpu().numpy()
+    if not varying.any():  # every layout decrypts constant images alike: exactness would read 1.0
+        raise ParameterError(f"original has no position that varies across its {len(v)} images, so the share "
+                             "of positions recovered is undefined; score on images that differ")  # fmt: skip
+    hits = _gather_hits(inverse, source, varying, alignment_maps(tuple(v.shape[-2:])))
+    out = {"exact": float(hits[0]), "exact_d4": float(hits.max()),
+           "neighbours": _neighbour_recovery(source[inverse], varying, tuple(v.shape[-2:]))}  # fmt: skip
+    if key.sources is not None:  # per encrypted position whose value varies: is its source right?
+        c = to_uint8(transform(original))
+        moving = (c.amax(0) != c.amin(0)).any(0).reshape(-1).cpu().numpy()
+        out["exact_sources"] = float((key.sources == source)[moving].mean()) if moving.any() else 1.0
+    return out
+
+
+@_exactness.register
+def _(decryption: XorKey, *, key: RecoveredKey, transform: Transform, original: torch.Tensor) -> dict[str, float]:
+    if not transform.shared_key:  # a one-time pad: no key to recover
+        return {"exact": 0.0, "exact_background": 0.0}
+    # the effective XOR key is the encryption of a black image (a per-pixel negative: 255)
+    true_key = to_uint8(transform(torch.zeros(1, *original.shape[1:], dtype=torch.uint8)))[0].cpu()
+    true_key = (true_key >= 128).to(torch.uint8) if decryption.bits == 1 else true_key
+    mask = 1 if decryption.bits == 1 else 255
+    right = (decryption.key.cpu() & mask) == (true_key & mask)
+    background = ((to_uint8(original) == 0).double().mean(0) >= 0.5).cpu()
+    return {"exact": float(right.double().mean()), "exact_background": float(right[background].double().mean())}
+
+
+@_exactness.register
+def _(decryption: LevelMap, *, key: RecoveredKey, transform: Transform, original: torch.Tensor) -> dict[str, float]:
     forward = to_uint8(transform(torch.arange(256, dtype=torch.uint8).reshape(1, 1, 1, 256))).reshape(-1).long().numpy()
-    present = np.flatnonzero(torch.bincount(v.reshape(-1).long().cpu(), minlength=256).numpy())
+    present = np.flatnonzero(torch.bincount(to_uint8(original).reshape(-1).long().cpu(), minlength=256).numpy())
     if len(present) < 2:
         raise ParameterError(f"original holds one grey level only ({int(present[0])}), so the share of levels "
                              "recovered is undefined; score on images that differ")  # fmt: skip
-    return {"exact": float((key.inverse[forward[present]] == present).mean())}
+    return {"exact": float((decryption.table.numpy()[forward[present]] == present).mean())}
 
 
 def _neighbour_recovery(placed: np.ndarray, varying: np.ndarray, shape: tuple[int, int]) -> float:
@@ -215,7 +232,7 @@ def recovery_measures(
     >>> from pixinfo.data import load_dataset
     >>> from pixinfo.transforms import Identity
     >>> x = load_dataset("digits").test.images[:50]
-    >>> key = RecoveredKey("gather", True, 1.0, np.arange(64))
+    >>> key = RecoveredKey(gather_key(np.arange(64), shape=(8, 8)))
     >>> m = recovery_measures(key=key, transform=Identity(), original=x)
     >>> m["exact_d4"], m["ssim_d4"], m["psnr_prior"]
     (1.0, 1.0, 100.0)
@@ -226,15 +243,15 @@ def recovery_measures(
     ciphertexts = transform(original)
     out: dict[str, float] = {"found": float(key.found), "confidence": key.confidence}
     out |= key_exactness(key, transform, original)
-    usable = key if key.found else _identity_key(key, tuple(original.shape[1:]))
+    usable = _usable(key)
     variants = {"d4": usable, "prior": usable}
-    if usable.kind == "gather":
+    if isinstance(usable.decryption, GatherTransform):
         maps = alignment_maps(tuple(original.shape[-2:]))
         v = to_uint8(original)
         varying = (v.amax(0) != v.amin(0)).any(0).reshape(-1).cpu().numpy()
         source = transform.gather_map(tuple(original.shape[1:]))
         if source is not None:
-            hits = _gather_hits(usable.inverse, source.cpu().numpy(), varying, maps)
+            hits = _gather_hits(usable.decryption.index.numpy(), source.cpu().numpy(), varying, maps)
             variants["d4"] = usable.aligned(maps[int(np.argmax(hits))])
         variants["prior"] = align_symmetry(usable, ciphertexts, prior=prior) if prior is not None else usable
         out["exact_prior"] = key_exactness(variants["prior"], transform, original)["exact"]

@@ -19,7 +19,8 @@ per-position statistics that can be matched to the public images':
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,8 +29,9 @@ from scipy.optimize import linear_sum_assignment
 from pixinfo._checks import check_image_batch, check_positive_int, describe
 from pixinfo.data import to_uint8
 from pixinfo.errors import ShapeError, ValueRangeError
-from pixinfo.privacy.attacks import FOUND_FRACTION, RecoveredKey
+from pixinfo.privacy.attacks import FOUND_FRACTION, RecoveredKey, gather_key, levels_key, unmoved, xor_key
 from pixinfo.privacy.layout import position_stats, structure_fraction
+from pixinfo.transforms import Transform
 
 BINS = 32  # rank bins of each image statistic (fewer with few ciphertexts: about 30 images a bin)
 STRONGEST = 150  # correlations of each position that the placement should bring back
@@ -39,26 +41,36 @@ QUANTILES = np.linspace(0.05, 0.95, 10)
 FILL_RIDGE = 1e-2  # ridge of the linear fill, relative to the mean variance of the known positions
 
 
-@dataclass(frozen=True)
-class LinearFill:
+class LinearFill(Transform):
     """Predicts the pixels a non-bijective key destroyed from the decrypted ones:
-    ``x[lost] = intercept + (x[known] − known_mean) @ weights`` (8-bit scale), fit on public images."""
+    ``x[lost] = intercept + (x[known] − known_mean) @ weights`` (8-bit scale), fit on public images.
 
-    lost: np.ndarray
-    known: np.ndarray
-    known_mean: np.ndarray
-    intercept: np.ndarray
-    weights: np.ndarray
+    A transform: on ``(B, C, H, W)`` decryptions (or ``(B, C, N)`` flattened ones) it replaces
+    the lost positions by their prediction and keeps the input's shape and dtype.
+    """
 
-    def apply(self, flat: torch.Tensor) -> torch.Tensor:
-        """``flat``: ``(B, C, N)`` uint8 decryptions; the lost positions replaced by their prediction."""
+    name = "linear-fill"
+
+    def __init__(self, lost: np.ndarray, known: np.ndarray, known_mean: np.ndarray, intercept: np.ndarray,
+                 weights: np.ndarray) -> None:  # fmt: skip
+        super().__init__()
+        self.lost, self.known, self.known_mean = np.asarray(lost), np.asarray(known), np.asarray(known_mean)
+        self.intercept, self.weights = np.asarray(intercept), np.asarray(weights)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        flat = to_uint8(images).flatten(2)
         x = flat.double()
         w = torch.as_tensor(self.weights, dtype=torch.float64, device=flat.device)
         known = x[..., torch.as_tensor(self.known, device=flat.device)] - torch.as_tensor(self.known_mean, device=flat.device)
         pred = torch.as_tensor(self.intercept, device=flat.device) + known @ w
         out = flat.clone()
         out[..., torch.as_tensor(self.lost, device=flat.device)] = pred.round().clamp(0, 255).to(flat.dtype)
-        return out
+        out = out.reshape(images.shape)
+        return out if images.dtype == torch.uint8 else out.to(images.dtype) / 255
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {name: torch.as_tensor(getattr(self, name))
+                for name in ("lost", "known", "known_mean", "intercept", "weights")}  # fmt: skip
 
 
 def _check_pair(ciphertexts: object, public: object) -> tuple[torch.Tensor, torch.Tensor]:
@@ -191,7 +203,7 @@ def attack_rearrangement_prior(ciphertexts: torch.Tensor, *, public: torch.Tenso
     confidence = structure_fraction(stats.correlation()[np.ix_(stats.varying, stats.varying)], stats.n)
     info = {"threat": "prior", "n_images": n, "n_public": len(public), "bins": bins}
     if confidence < FOUND_FRACTION:
-        return RecoveredKey("gather", False, confidence, None, info=info)
+        return RecoveredKey(unmoved(tuple(ciphertexts.shape[-2:])), False, confidence, info=info)
     cipher, plain = _flat(ciphertexts), _flat(public)
     reps, rep_of = _merge_copies(cipher)
     if len(reps) > plain.shape[1]:
@@ -205,7 +217,8 @@ def attack_rearrangement_prior(ciphertexts: torch.Tensor, *, public: torch.Tenso
         inverse[fill.lost] = reps[0]
     info |= {"copies": int(plain.shape[1] - len(reps)), "filled": 0 if fill is None else len(fill.lost),
              "iterations": more["iterations"]}  # fmt: skip
-    return RecoveredKey("gather", True, confidence, inverse, info=info, sources=sources, fill=fill)
+    decryption = gather_key(inverse, shape=tuple(ciphertexts.shape[-2:]))
+    return RecoveredKey(decryption, True, confidence, info=info, sources=sources, fill=fill)
 
 
 def _histograms(levels: np.ndarray) -> np.ndarray:
@@ -260,7 +273,7 @@ def attack_values_prior(ciphertexts: torch.Tensor, *, public: torch.Tensor, sche
     >>> ds = load_dataset("digits")
     >>> t = XorKey((1, 8, 8), seed=0)
     >>> key = attack_values_prior(t(ds.train.images), public=ds.test.images, scheme="xor")
-    >>> float((torch.as_tensor(key.inverse) == t.key).double().mean()) > 0.5
+    >>> float((key.decryption.key == t.key).double().mean()) > 0.5
     True
     """
     ciphertexts, public = _check_pair(ciphertexts, public)
@@ -275,11 +288,11 @@ def attack_values_prior(ciphertexts: torch.Tensor, *, public: torch.Tensor, sche
         key, confidence = _xor_key(cipher, plain, candidates=candidates)
         key = (key >= 128).astype(np.uint8) if bits == 1 else key
         found = confidence >= FOUND_FRACTION
-        return RecoveredKey("xor", found, confidence, key.reshape(ciphertexts.shape[1:]) if found else None,
-                            bits=bits, info=info)  # fmt: skip
+        key = key.reshape(ciphertexts.shape[1:])
+        return RecoveredKey(xor_key(key if found else np.zeros_like(key), bits=bits), found, confidence, info=info)
     if scheme in ("level-permutation", "monotone"):
         table = _level_table(cipher, plain, monotone=scheme == "monotone")
-        return RecoveredKey("levels", True, 1.0, table, info=info)
+        return RecoveredKey(levels_key(table), True, 1.0, info=info)
     raise ValueRangeError(f"scheme: expected 'xor', 'xor-1bit', 'pixel-based', 'level-permutation' or 'monotone', "
                           f"got {scheme!r}")
 
@@ -311,7 +324,8 @@ def attack_block_cipher_prior(ciphertexts: torch.Tensor, *, public: torch.Tensor
     >>> ds = load_dataset("digits")
     >>> t = EtC((8, 8), size=2, seed=0)
     >>> key = attack_block_cipher_prior(t(ds.train.images), public=ds.test.images, size=2)
-    >>> bool(key.first.inverse.reshape(4, 2, 4, 2).transpose(0, 2, 1, 3).reshape(16, 4)[:, 0].tolist() == (t.negatives * 255).tolist())
+    >>> negated = key.first.decryption.key[0].reshape(4, 2, 4, 2).permute(0, 2, 1, 3).reshape(16, 4)[:, 0]
+    >>> negated.tolist() == (t.negatives * 255).tolist()
     True
     """
     ciphertexts, public = _check_pair(ciphertexts, public)
@@ -326,7 +340,7 @@ def attack_block_cipher_prior(ciphertexts: torch.Tensor, *, public: torch.Tensor
     negated = torch.as_tensor(mirrored < as_is)
     nb = len(negated)
     mask = merge_blocks(negated[None, :, None].expand(1, nb, size * size).to(torch.uint8) * 255, (1, h, w), size)[0]
-    undo = RecoveredKey("xor", True, 1.0, mask.numpy().astype(np.uint8), bits=8, info={"negated_blocks": int(negated.sum())})
+    undo = RecoveredKey(xor_key(mask.numpy()), True, 1.0, info={"negated_blocks": int(negated.sum())})
     key = attack_rearrangement_prior(undo.decrypt(ciphertexts), public=public)
     return replace(key, first=undo, info=key.info | {"negated_blocks": int(negated.sum())}) if key.found else key
 
@@ -346,7 +360,7 @@ def attack_nibbles_prior(ciphertexts: torch.Tensor, *, public: torch.Tensor, siz
     >>> ds = load_dataset("digits")
     >>> t = LearnableEncryption((1, 8, 8), size=4, seed=0)
     >>> key = attack_nibbles_prior(t(ds.train.images), public=ds.test.images, size=4)
-    >>> float((key.inverse == t.key.numpy()).mean()) > 0.5
+    >>> float((key.transform.key == t.key).double().mean()) > 0.5
     True
     """
     ciphertexts, public = _check_pair(ciphertexts, public)
@@ -369,6 +383,6 @@ def attack_nibbles_prior(ciphertexts: torch.Tensor, *, public: torch.Tensor, siz
     d2 = hc.shape[1]
     best = np.minimum(cost[:, :d2], cost[:, d2:])
     _, order = linear_sum_assignment(best)
-    decryptor = LearnableEncryption((c, h, w), size=size, key=torch.as_tensor(order)).decrypt
+    decryption = LearnableEncryption((c, h, w), size=size, key=torch.as_tensor(order)).inverse()
     info = {"threat": "prior", "n_images": len(ciphertexts), "n_public": len(public)}
-    return RecoveredKey("cipher", True, 1.0, order, info=info, decryptor=decryptor)
+    return RecoveredKey(decryption, True, 1.0, info=info)
