@@ -135,3 +135,18 @@ def test_score_accepts_spec_strings(digits):
     by_spec = score("permutation:seed=3", digits, n_boot=5, n_boot_value=0)
     by_object = score(build_transform("permutation:seed=3", shape=digits.image_shape), digits, n_boot=5, n_boot_value=0)
     assert by_spec.structural_retention == by_object.structural_retention and by_spec.transform == by_object.transform
+
+
+def test_every_registered_measure_is_a_score_field_with_its_loss(default_scores):
+    from dataclasses import fields
+
+    from pixinfo.info import MEASURES, measure
+    from pixinfo.scoring import ESTIMATES, Score
+
+    names = {f.name for f in fields(Score)}
+    assert ESTIMATES == tuple(m.name for m in MEASURES) and set(ESTIMATES) <= names
+    s = default_scores["negative"]
+    losses = s.losses()
+    assert list(losses) == [m.loss for m in MEASURES] and losses["content_loss"] == s.content_loss
+    assert losses["value_order_loss"] == pytest.approx(0.0)  # a reversal keeps the order: no loss
+    assert measure("value_loss").name == "value_nmi"

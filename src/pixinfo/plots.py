@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MEASURES = (("structural_retention", "structural R"), ("content_retention", "content retention"),
-            ("value_nmi", "value NMI"))  # fmt: skip
+from pixinfo.info.registry import MEASURES as REGISTRY
+
+# the charted measures, (column, label): the retained shares in [0, 1] (signed ones are left out)
+MEASURES = tuple((m.name, m.label) for m in REGISTRY if not m.signed)
 
 
 def plot_scores(frame, path: str | Path, *, title: str | None = None) -> Path:
-    """A PNG bar chart of the three measures per transform (rows of [`pixinfo.scoring.to_frame`][pixinfo.scoring.to_frame]),
+    """A PNG bar chart of the unsigned registered measures per transform (rows of [`pixinfo.scoring.to_frame`][pixinfo.scoring.to_frame]),
     with their 95% intervals as error bars; written whole.
 
     Examples

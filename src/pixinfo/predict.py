@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from pixinfo.errors import ParameterError, PixinfoError, ShapeError
+from pixinfo.info.registry import MEASURES
 
 STUDY_IMAGES = 5000  # the study measured every setting on the first 5,000 images of the "all" split
 PROBE_C = 0.01  # inverse L2 strength of the label probe (fixed before any fit)
@@ -131,15 +132,12 @@ def label_probe(transform: Callable, images, labels, *, seed: int = 0,
 
 # -- the features of one transform ----------------------------------------------------------------
 FEATURES = {
-    "structural_loss": "1 − R: the neighbour structure the transform's map destroys",
-    "content_loss": "1 − I(T X) / I(X): the share of the images' neighbour information lost",
-    "value_loss": "1 − NMI between each pixel's values before and after",
+    **{m.loss: m.loss_description for m in MEASURES},  # the losses the registered measures give
     "shared_key": "1 when one key serves every image, 0 for a fresh key per image",
-    "value_order_loss": "1 − |Spearman ρ| between each pixel's values before and after",
     "probe_loss": "the label probe's loss (LabelProbe.loss)",
     "untransformed_acc": "the family's untransformed test accuracy (%; per run: its seed's)",
 }
-TRANSFORM_FEATURES = ("structural_loss", "content_loss", "value_loss", "value_order_loss", "probe_loss")
+TRANSFORM_FEATURES = (*(m.loss for m in MEASURES), "probe_loss")
 
 
 @dataclass(frozen=True)
@@ -254,9 +252,7 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
             transform = _as_transform(transform_or_score, dataset, shape)
     probe = label_probe(transform, x, y, seed=seed).loss if transform is not None else None
     return Features(transform=sc.transform, dataset=dataset, n_images=sc.n_images, shared_key=bool(sc.shared_key),
-                    structural_loss=1 - sc.structural_retention.value, content_loss=sc.content_loss,
-                    value_loss=1 - sc.value_nmi.value, value_order_loss=1 - abs(sc.value_spearman.value),
-                    probe_loss=probe, seconds=time.perf_counter() - start, notes=notes)  # fmt: skip
+                    **sc.losses(), probe_loss=probe, seconds=time.perf_counter() - start, notes=notes)  # fmt: skip
 
 
 # -- the regressions: linear, ridge with pairwise interactions, shallow boosted trees -------------

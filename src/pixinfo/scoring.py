@@ -23,6 +23,7 @@ from pixinfo.estimate import Estimate, bootstrap, centred_interval, stream
 from pixinfo.transforms.base import as_transform
 from pixinfo.info import (
     DEFAULT_KERNEL,
+    MEASURES,
     Kernel,
     neighbour_information,
     probe_map,
@@ -31,7 +32,7 @@ from pixinfo.info import (
 )
 
 TransformLike = Callable[[torch.Tensor], torch.Tensor]
-ESTIMATES = ("structural_retention", "content_retention", "value_nmi", "value_spearman")
+ESTIMATES = tuple(m.name for m in MEASURES)  # the fields of a Score that are estimates
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,11 @@ class Score:
 
     @property
     def content_loss(self) -> float:
-        return 1.0 - self.content_retention.value
+        return self.losses()["content_loss"]
+
+    def losses(self) -> dict[str, float]:
+        """The loss every registered measure gives ([`Measure.loss_of`][pixinfo.info.registry.Measure.loss_of]), by loss name."""
+        return {m.loss: m.loss_of(getattr(self, m.name).value) for m in MEASURES}
 
     def to_dict(self) -> dict[str, Any]:
         """Flat and JSON-ready: each estimate as ``name``, ``name_low``, ``name_high``."""
