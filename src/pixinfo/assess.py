@@ -135,12 +135,14 @@ def default_model(families: list[str]) -> str:
     return next((m for m in ("cnn", "lenet") if m in families), "cnn")
 
 
-def _training(spec: str | None, ds, *, model: str, epochs: int, train_images: int, seed: int, device: str,
+def _training(spec: str | None, ds, *, model: str, sizes: dict[str, int], seed: int, device: str,
               log: _Progress) -> tuple[dict[str, Any], torch.nn.Module]:  # fmt: skip
-    """Quick runs of ``model`` on the original and on the transformed images; the original run's
-    model is the reference model of the key-recovery accuracy."""
+    """Quick runs of ``model`` on the original and on the transformed images (``sizes["epochs"]`` epochs on
+    ``sizes["train_images"]`` images); the original run's model is the reference model of the key-recovery accuracy."""
     from pixinfo.train import train
     from pixinfo.train.recipes import recipe
+
+    epochs, train_images = sizes["epochs"], sizes["train_images"]
 
     subset = train_images if train_images < len(ds.train) else None
     out: dict[str, Any] = {"model": model, "epochs": epochs, "train_images": min(train_images, len(ds.train)),
@@ -575,50 +577,67 @@ def assess(transform, dataset, *, out: str | Path | None = None, train: bool = F
         ``out`` cannot be created or written to.
     """
     from pixinfo.data import Dataset, load_dataset
-    from pixinfo.provenance import environment
     from pixinfo.scoring import to_frame
-    from pixinfo.train import resolve_device
 
     sizes = {"n_score": n_score, "n_ciphertexts": n_ciphertexts, "n_public": n_public, "n_pairs": n_pairs,
              "n_held_out": n_held_out, "n_gallery": n_gallery, "train_images": train_images, "epochs": epochs}
     folder = _check_options(sizes=sizes, seed=seed, train=train, progress=progress, model=model, out=out)
-    log, seconds, tic = _Progress(progress), {}, time.perf_counter()
+    log, seconds = _Progress(progress), {}
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     factory, spec = _factory(transform, ds)
-    scores = _measures(factory, ds, n_score=n_score, seed=seed, log=log)
-    seconds["measures"], tic = time.perf_counter() - tic, time.perf_counter()
-    prediction = _prediction(scores[0], factory, spec, ds, seed=seed, log=log)
-    seconds["prediction"], tic = time.perf_counter() - tic, time.perf_counter()
-    training = reference = None
-    if train:
-        chosen = model or default_model([r["model"] for r in prediction["families"]])
-        training, reference = _training(spec, ds, model=chosen, epochs=epochs, train_images=train_images, seed=seed,
-                                        device=device, log=log)  # fmt: skip
-        seconds["training"], tic = time.perf_counter() - tic, time.perf_counter()
-    recovery, gallery = _key_recovery(factory, ds, sizes, reference, log)
-    seconds["key_recovery"] = time.perf_counter() - tic
+    scores = _timed(seconds, "measures", lambda: _measures(factory, ds, n_score=n_score, seed=seed, log=log))
+    prediction = _timed(seconds, "prediction", lambda: _prediction(scores[0], factory, spec, ds, seed=seed, log=log))
+    chosen = model or default_model([r["model"] for r in prediction["families"]])
+    quick_runs = lambda: _training(spec, ds, model=chosen, sizes=sizes, seed=seed, device=device, log=log)  # noqa: E731
+    training, reference = _timed(seconds, "training", quick_runs) if train else (None, None)
+    recovery, gallery = _timed(seconds, "key_recovery", lambda: _key_recovery(factory, ds, sizes, reference, log))
+    report = _report(scores, prediction, training, recovery, gallery, ds=ds, sizes=sizes, seed=seed, seconds=seconds,
+                     device=device if train else None)  # fmt: skip
+    if folder is not None:
+        report["files"] = write_report(report, gallery, folder, frame=to_frame(scores))
+        log(f"wrote {folder / 'report.html'}, report.md and report.json")
+    return report
+
+
+def _timed(seconds: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
+    """``work()``, its wall time recorded as ``seconds[name]``."""
+    tic = time.perf_counter()
+    value = work()
+    seconds[name] = time.perf_counter() - tic
+    return value
+
+
+def _sizes_used(scores: list, training: dict[str, Any] | None, recovery: dict[str, Any], gallery: dict,
+                sizes: dict[str, int]) -> dict[str, int]:  # fmt: skip
+    """The sizes the sections ran with (the ones asked for, capped by what the dataset holds)."""
     rows = recovery["threats"]
-    used = {"n_score": scores[0].n_images, "n_ciphertexts": rows[0]["n_ciphertexts"],
+    return {"n_score": scores[0].n_images, "n_ciphertexts": rows[0]["n_ciphertexts"],
             "n_public": next(r for r in rows if r["threat"] == "prior")["threat_model"]["public_images"],
-            "n_pairs": n_pairs,
+            "n_pairs": sizes["n_pairs"],
             "n_held_out": min(r["held_out"] for r in rows), "n_gallery": len(gallery["plain"]),
-            **({"train_images": training["train_images"], "epochs": epochs} if training else {})}  # fmt: skip
+            **({"train_images": training["train_images"], "epochs": sizes["epochs"]} if training else {})}  # fmt: skip
+
+
+def _report(scores: list, prediction: dict[str, Any], training: dict[str, Any] | None, recovery: dict[str, Any],
+            gallery: dict, *, ds, sizes: dict[str, int], seed: int, seconds: dict[str, float],
+            device: str | None) -> dict[str, Any]:  # fmt: skip
+    """The sections as one JSON-ready report, with its provenance and verdict (``device``: where the quick
+    runs trained; None: everything ran on the CPU)."""
+    from pixinfo.provenance import environment
+    from pixinfo.train import resolve_device
+
     report: dict[str, Any] = {
         "kind": "pixinfo.assess", "version": 1, "transform": scores[0].transform, "dataset": ds.name,
         "measures": {"n_images": scores[0].n_images, "assessed": scores[0].to_dict(),
                      "references": [s.to_dict() for s in scores[1:]]},
         "prediction": prediction, "training": training, "key_recovery": recovery,
         "gallery": {"rows": list(gallery), "images": len(gallery["plain"])},
-        "provenance": {"environment": environment(resolve_device(device) if train else "cpu"), "seed": seed,
-                       "sizes": sizes, "sizes_used": used, "seconds": seconds, "command": list(sys.argv),
-                       "dataset_source": ds.source},
+        "provenance": {"environment": environment(resolve_device(device) if device else "cpu"), "seed": seed,
+                       "sizes": sizes, "sizes_used": _sizes_used(scores, training, recovery, gallery, sizes),
+                       "seconds": seconds, "command": list(sys.argv), "dataset_source": ds.source},
     }  # fmt: skip
     report["verdict"] = verdict(report)
-    report = _jsonable(report)
-    if folder is not None:
-        report["files"] = write_report(report, gallery, folder, frame=to_frame(scores))
-        log(f"wrote {folder / 'report.html'}, report.md and report.json")
-    return report
+    return _jsonable(report)
 
 
 class _CallableModule(types.ModuleType):

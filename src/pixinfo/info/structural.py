@@ -105,11 +105,18 @@ def structural_retention(
         if method == "fused":
             raise ValueError("method='fused' sums gather maps; influence matrices use method='auto'")
         return _soft_retention(index, h, w, kernel, dtype)
-    index = check_gather_index(index, h * w)
-    flat = index.reshape(-1, h * w)
-    work = _work_dtype(flat.device, dtype)
+    return _gather_retention(check_gather_index(index, h * w), h, w, kernel, method, chunk_elements, max_pairs, dtype)
+
+
+def _gather_retention(
+    index: torch.Tensor, h: int, w: int, kernel: Kernel, method: str, chunk_elements: int, max_pairs: int | None,
+    dtype: torch.dtype | None,
+) -> torch.Tensor:
+    """``R`` of checked gather maps ``(..., H*W)``: the pair budget checked, then the numerator over the denominator."""
     from pixinfo.info.cost import DEFAULT_MAX_PAIRS, FUSED_PAIRS_PER_SECOND, PAIRS_PER_SECOND, check_pair_budget
 
+    flat = index.reshape(-1, h * w)
+    work = _work_dtype(flat.device, dtype)
     check_pair_budget(h * w, max_pairs=DEFAULT_MAX_PAIRS if max_pairs is None else max_pairs, cutoff=kernel.cutoff,
                       batch=max(1, flat.shape[0]), pairs_per_second=PAIRS_PER_SECOND if method == "reference"
                       else FUSED_PAIRS_PER_SECOND)  # fmt: skip
