@@ -582,29 +582,37 @@ def assess(transform, dataset, *, out: str | Path | None = None, train: bool = F
     sizes = {"n_score": n_score, "n_ciphertexts": n_ciphertexts, "n_public": n_public, "n_pairs": n_pairs,
              "n_held_out": n_held_out, "n_gallery": n_gallery, "train_images": train_images, "epochs": epochs}
     folder = _check_options(sizes=sizes, seed=seed, train=train, progress=progress, model=model, out=out)
-    log, seconds = _Progress(progress), {}
+    log, seconds = _Progress(progress), _Laps()  # the first lap, "measures", includes loading the dataset
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     factory, spec = _factory(transform, ds)
-    scores = _timed(seconds, "measures", lambda: _measures(factory, ds, n_score=n_score, seed=seed, log=log))
-    prediction = _timed(seconds, "prediction", lambda: _prediction(scores[0], factory, spec, ds, seed=seed, log=log))
+    scores = seconds("measures", lambda: _measures(factory, ds, n_score=n_score, seed=seed, log=log))
+    prediction = seconds("prediction", lambda: _prediction(scores[0], factory, spec, ds, seed=seed, log=log))
     chosen = model or default_model([r["model"] for r in prediction["families"]])
     quick_runs = lambda: _training(spec, ds, model=chosen, sizes=sizes, seed=seed, device=device, log=log)  # noqa: E731
-    training, reference = _timed(seconds, "training", quick_runs) if train else (None, None)
-    recovery, gallery = _timed(seconds, "key_recovery", lambda: _key_recovery(factory, ds, sizes, reference, log))
-    report = _report(scores, prediction, training, recovery, gallery, ds=ds, sizes=sizes, seed=seed, seconds=seconds,
-                     device=device if train else None)  # fmt: skip
+    training, reference = seconds("training", quick_runs) if train else (None, None)
+    recovery, gallery = seconds("key_recovery", lambda: _key_recovery(factory, ds, sizes, reference, log))
+    report = _report(scores, prediction, training, recovery, gallery, ds=ds, sizes=sizes, seed=seed,
+                     seconds=dict(seconds), device=device if train else None)  # fmt: skip
     if folder is not None:
         report["files"] = write_report(report, gallery, folder, frame=to_frame(scores))
         log(f"wrote {folder / 'report.html'}, report.md and report.json")
     return report
 
 
-def _timed(seconds: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
-    """``work()``, its wall time recorded as ``seconds[name]``."""
-    tic = time.perf_counter()
-    value = work()
-    seconds[name] = time.perf_counter() - tic
-    return value
+class _Laps(dict):
+    """Wall seconds per named step of the assessment, each counted from the end of the step before
+    (the first from the creation of the laps)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mark = time.perf_counter()
+
+    def __call__(self, name: str, work: Callable[[], Any]) -> Any:
+        """``work()``, the seconds since the last lap recorded as ``self[name]``."""
+        value = work()
+        now = time.perf_counter()
+        self[name], self._mark = now - self._mark, now
+        return value
 
 
 def _sizes_used(scores: list, training: dict[str, Any] | None, recovery: dict[str, Any], gallery: dict,
