@@ -24,7 +24,6 @@ class's elite reached 99%, 99.9% and 99.99%. Records (one per variant) in ``--re
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -34,9 +33,9 @@ from _experiment import add_common_arguments, apply_preset, outputs, trained_mod
 
 from pixinfo.adversarial.fooling import DirectEncoding, evolve
 from pixinfo.data import load_dataset
-from pixinfo.files import json_digest
 from pixinfo.models import model_device, predict_logits
-from pixinfo.provenance import environment, write_json
+from pixinfo.provenance import environment
+from pixinfo.runs import RunSpec, RunStore
 from pixinfo.train.recipes import recipe
 
 THRESHOLDS = (0.99, 0.999, 0.9999)
@@ -80,20 +79,21 @@ def main(argv=None) -> int:
     return 0
 
 
-def record_path(name: str, model: str, dataset: str, training: dict, evolution: dict, args) -> Path:
+def variant_spec(name: str, model: str, dataset: str, training: dict, evolution: dict, args) -> RunSpec:
     """One record per variant, named by everything that decides its results."""
     key = [model, dataset, training, evolution, args.runs, args.generations, args.device]
-    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-    return Path(args.results) / f"gap-{slug}-{json_digest(key, length=12)}.json"
+    return RunSpec("fooling-gap", f"gap-{name}", key)
 
 
 def variant_record(name: str, model: str, dataset: str, training: dict, evolution: dict, args) -> dict:
+    """The variant's record: read, or (unless ``--from-records``) computed by ``run_variant``."""
+    spec = variant_spec(name, model, dataset, training, evolution, args)
+    return RunStore(args.results).get_or_run(spec, lambda: run_variant(name, model, dataset, training, evolution, args),
+                                             from_records=args.from_records)  # fmt: skip
+
+
+def run_variant(name: str, model: str, dataset: str, training: dict, evolution: dict, args) -> dict:
     """Train (or reuse) the variant's model, measure its confidence, evolve ``args.runs`` times."""
-    path = record_path(name, model, dataset, training, evolution, args)
-    if path.exists():
-        return json.loads(path.read_text())
-    if args.from_records:
-        raise SystemExit(f"--from-records: no record {path.name} for variant {name!r}")
     ds = load_dataset(dataset)
     config = recipe(model, dataset, device=args.device, **training)
     net, run = trained_model(config, _models_args(args), data=ds)
@@ -112,10 +112,8 @@ def variant_record(name: str, model: str, dataset: str, training: dict, evolutio
         rows.append({"run": r, **first, "generations_run": res.generations, "seconds": res.seconds,
                      "min_confidence": float(res.confidences.min())})  # fmt: skip
         print(f"{name} run {r}: {first} ({res.seconds:.1f} s)", file=sys.stderr)
-    record = {"kind": "fooling-gap", "summary": summary, "config": config.to_dict(), "evolution": evolution,
-              "runs": rows, "environment": environment(str(model_device(net)))}  # fmt: skip
-    write_json(path, record)
-    return record
+    return {"summary": summary, "config": config.to_dict(), "evolution": evolution, "runs": rows,
+            "environment": environment(str(model_device(net)))}  # fmt: skip
 
 
 def _models_args(args) -> argparse.Namespace:

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
-import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,9 +37,10 @@ from _experiment import (add_common_arguments, apply_preset, check_model_values,
 
 from pixinfo.adversarial.fooling import CPPNEncoding, DirectEncoding, FoolingResult, evolve, gradient_ascent
 from pixinfo.data import Dataset, Split, load_dataset, to_uint8
-from pixinfo.files import cache_dir, json_digest, torch_save_atomic, write_text_atomic
+from pixinfo.files import cache_dir, torch_save_atomic, write_text_atomic
 from pixinfo.models import predict_logits
 from pixinfo.provenance import environment, make_record, write_json
+from pixinfo.runs import RunSpec, RunStore, content_digest
 from pixinfo.train.recipes import recipe
 from pixinfo.train.trainer import weights_digest
 
@@ -77,8 +76,8 @@ def evolution_part(weights: str, shape, encoding: str, run: int, args, classes) 
     :func:`~pixinfo.train.trainer.weights_digest`) and the run's options."""
     options = {"shape": list(shape), "encoding": encoding, "run": run, "population": args.population,
                "generations": args.generations, "target": args.target, "classes": classes}  # fmt: skip
-    key = hashlib.sha256(weights.encode() + json.dumps(options, sort_keys=True).encode()).hexdigest()
-    return cache_dir("fooling-runs") / f"{encoding}-r{run}-{key[:20]}.pt"
+    spec = RunSpec("fooling-evolution", f"{encoding}-r{run}", {"weights": weights, **options}, digest_length=20)
+    return cache_dir("fooling-runs") / f"{spec.stem}.pt"
 
 
 def evolve_part(model, shape, encoding: str, run: int, args, classes, path: Path) -> FoolingResult:
@@ -196,27 +195,27 @@ def result_options(setup: str, args) -> dict:
     return options | ({"max_train": overrides["max_train"]} if "max_train" in overrides else {})
 
 
-def setup_record_path(setup: str, args) -> Path:
-    options = result_options(setup, args)
-    return Path(args.results) / f"fooling-{setup.replace(':', '-')}-{json_digest(options, length=12)}.json"
+def setup_spec(setup: str, args) -> RunSpec:
+    """A setup's record, named by the setup and every option that decides its results."""
+    return RunSpec("fooling_images", f"fooling-{setup}", result_options(setup, args))
 
 
 def setup_result(setup: str, args) -> dict:
     """One setup's rows of every table and its gallery: read from its record, or computed and
     recorded (``--from-records`` only reads)."""
-    path = setup_record_path(setup, args)
-    if path.exists():
-        record = json.loads(path.read_text())
-        return {**record["results"], "gallery": _gallery_from_lists(record["results"].get("gallery")),
-                "path": str(path)}  # fmt: skip
-    if args.from_records:
-        raise SystemExit(f"--from-records: no record {path} for setup {setup!r}")
+    store, spec = RunStore(args.results), setup_spec(setup, args)
+    record = store.get_or_run(spec, lambda: compute_setup(setup, args), from_records=args.from_records,
+                              require=("results",))  # fmt: skip
+    return {**record["results"], "gallery": _gallery_from_lists(record["results"].get("gallery")),
+            "path": str(store.path(spec))}  # fmt: skip
+
+
+def compute_setup(setup: str, args) -> dict:
+    """``run_setup``'s rows and gallery as a record (images as uint8 lists)."""
     result = run_setup(setup, args)
     gallery = {enc: {"images": to_uint8(res.images.clamp(0, 1)).tolist(), "confidences": res.confidences.tolist()}
                for enc, res in result.pop("gallery").items()}  # fmt: skip
-    options = result_options(setup, args)
-    write_json(path, make_record("fooling_images", {"setup": setup, **options}, {**result, "gallery": gallery}))
-    return {**result, "gallery": _gallery_from_lists(gallery), "path": str(path)}
+    return make_record("fooling_images", {"setup": setup, **result_options(setup, args)}, {**result, "gallery": gallery})
 
 
 def _gallery_from_lists(gallery):
@@ -271,7 +270,7 @@ def retraining_rows(arch, dataset, ds, elites, label, args) -> list[dict]:
     for rnd in range(1, args.rounds + 1):
         copies = max(1, int(0.1 * len(ds.train) / len(pool)))
         current = with_fooling_class(ds, pool, copies)
-        tag = "fooling-class-" + hashlib.sha256(to_uint8(pool.clamp(0, 1)).numpy().tobytes()).hexdigest()[:12]
+        tag = "fooling-class-" + content_digest([to_uint8(pool.clamp(0, 1)).numpy().tobytes()], length=12)
         rmodel, rrun = trained(arch, dataset, args, data=current, seed=rnd, data_tag=tag)
         found, new_elites = evolution_rows(rmodel, ds.image_shape, f"{label} round {rnd}", args,
                                            classes=list(range(ds.num_classes)))  # fmt: skip

@@ -22,8 +22,6 @@ them keeps a new study table (another training of a family) from entering this o
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -37,6 +35,7 @@ from pixinfo.errors import UnsupportedSchemeError
 from pixinfo.files import write_text_atomic
 from pixinfo.privacy import accuracy, attack, image_similarity, known_plaintext, recovery_measures, solve_jigsaw
 from pixinfo.provenance import environment, write_json
+from pixinfo.runs import RunSpec, RunStore, read_record
 from pixinfo.stats import correlate
 from pixinfo.train import train
 from pixinfo.train.recipes import recipe
@@ -70,11 +69,11 @@ def attacked_settings(ds, key_seeds: list[int], *, quick: bool = False) -> dict[
     return keyed_settings(specs, key_seeds, dataset=ds.name, shape=ds.image_shape) | LITERATURE
 
 
-def record_path(folder: Path, dataset: str, spec: str, n: int, threat: str = "blind", public: int = 0) -> Path:
-    """A blind attack's record keeps the name it always had; others add the threat and its public images."""
-    tag = f"{dataset}|{spec}|{n}" + ("" if threat == "blind" else f"|{threat}|{public}")
-    digest = hashlib.sha256(tag.encode()).hexdigest()[:12]
-    return folder / f"{dataset}-{n}-{digest}.json"
+def attack_spec(dataset: str, spec: str, n: int, threat: str = "blind", public: int = 0) -> RunSpec:
+    """One attack's record: the dataset, the encryption, the ciphertexts seen, the threat model and
+    the public images it allows."""
+    return RunSpec("key-recovery", f"{dataset}-{n}", {"dataset": dataset, "spec": spec, "n_ciphertexts": n,
+                                                      "threat": threat, "public_images": public})  # fmt: skip
 
 
 def public_images(ds, args, threat: str):
@@ -127,18 +126,17 @@ def jigsaw_record(ds, label, spec, model, args) -> dict:
             "confidence": float("nan"), "exact_d4": float("nan"), "ssim_prior": sim["ssim"], "psnr_prior": sim["psnr"],
             "accuracy_prior": accuracy(model, decrypted, ds.test.labels[: len(test)]),
             "accuracy_original": accuracy(model, test, ds.test.labels[: len(test)]), "kp_k_needed": None,
-            "kp_determined": {}, "n_test": len(test), "environment": {"commit": environment()["git"]["commit"]}}  # fmt: skip
+            "kp_determined": {}, "n_test": len(test)}  # fmt: skip
 
 
-def jigsaw_all(ds, specs, model, args, folder: Path) -> None:
+def jigsaw_all(ds, specs, model, args, store: RunStore) -> None:
     """The single-image jigsaw on every block scramble with intact blocks (key 0)."""
     for label, (family, spec) in specs.items():
         options = spec.partition(":")[2]
         if family != "block" or split_key(label)[1] != "0" or "true" in options:
             continue
-        path = record_path(folder, ds.name, spec, 1, "blind-per-image")
-        if not path.exists():
-            write_json(path, jigsaw_record(ds, label, spec, model, args))
+        store.get_or_run(attack_spec(ds.name, spec, 1, "blind-per-image"),
+                         lambda label=label, spec=spec: jigsaw_record(ds, label, spec, model, args))  # fmt: skip
 
 
 def reference_model(ds, args):
@@ -152,7 +150,7 @@ def reference_model(ds, args):
 def attack_all(args) -> None:
     """Every (threat, size, setting) of every dataset that has no record yet; threats in the order given,
     and within each the study's key 0, the published key and the literature's schemes before the other keys."""
-    folder = Path(args.results)
+    store = RunStore(args.results)
     for name in args.datasets:
         ds = load_dataset(name)
         model, acc = reference_model(ds, args)
@@ -161,18 +159,18 @@ def attack_all(args) -> None:
         first = {k: v for k, v in specs.items() if split_key(k)[1] in ("0", "authors")}  # key 0, published, literature
         groups = [first, {k: v for k, v in specs.items() if k not in first}]
         if "blind" in args.threats:
-            jigsaw_all(ds, specs, model, args, folder)
+            jigsaw_all(ds, specs, model, args, store)
         for threat, group in ((t, g) for t in args.threats for g in groups):
             public = args.public_images if threat == "prior" else 0
             for n in sizes_for(len(ds.train), args.sizes):
                 for label, (family, spec) in group.items():
-                    path = record_path(folder, name, spec, n, threat, public)
-                    if path.exists():
+                    run = attack_spec(name, spec, n, threat, public)
+                    if store.read(run) is not None:
                         continue
                     rec = run_one(ds, label, family, spec, n, model, args, threat)
                     if rec is None:  # no attack is written for this scheme under this threat model
                         continue
-                    write_json(path, rec)
+                    store.write(run, rec)
                     print(f"{name} {threat:6s} n={n:6d} {label:40s} found={rec['found']:.0f} "
                           f"exact={rec.get('exact_sources', rec['exact_d4']):.3f} ssim={rec['ssim_prior']:.3f} "
                           f"acc={rec.get('accuracy_prior', float('nan')):.3f} ({rec['attack_seconds']:.1f} s)",
@@ -199,8 +197,15 @@ def accuracy_kept(tags: list[str]) -> pd.DataFrame:
     return runs.groupby(KEPT_KEY, as_index=False)["accuracy_kept"].mean()
 
 
+# the table's columns, in order (fields a record lacks stay empty)
+COLUMNS = ["dataset", "setting", "key", "family", "spec", "n_ciphertexts", "threat", "public_images", "shared_key",
+           "attack_seconds", "solver", "exact_d4", "exact_prior", "found", "confidence", "exact", "neighbours",
+           "exact_sources", "accuracy_original", "psnr_d4", "ssim_d4", "accuracy_d4", "psnr_prior", "ssim_prior",
+           "accuracy_prior", "kp_k_needed", "n_test", "kp_k_max", "kp_share", "exact_background"]  # fmt: skip
+
+
 def load(folder: Path) -> pd.DataFrame:
-    rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    rows = [read_record(p) for p in sorted(folder.glob("*.json"))]  # the attacks' records (not models/)
     if not rows:
         raise SystemExit(f"no records in {folder}; run without --from-records first")
     for r in rows:  # share of the key the largest k of known pairs determines
@@ -209,7 +214,8 @@ def load(folder: Path) -> pd.DataFrame:
         r.setdefault("threat", "blind")  # records written before threat models were a factor: blind, key 0
         r.setdefault("key", "0")
         r.setdefault("public_images", 0)
-    data = pd.DataFrame(rows).drop(columns=["environment", "kp_determined"])
+    data = pd.DataFrame(rows).drop(columns=["environment", "kp_determined", "kind", "identity", "digest"], errors="ignore")
+    data = data[[c for c in COLUMNS if c in data] + [c for c in data if c not in COLUMNS]]  # the same on every run
     sources = data["exact_sources"] if "exact_sources" in data else pd.Series(float("nan"), index=data.index)
     # every encrypted position's source where the attack estimates it (prior), else exact up to symmetry
     data["recovered"] = sources.where(sources.notna(), data["exact_d4"])
@@ -276,9 +282,14 @@ def report(data: pd.DataFrame, args, base: Path, figures: Path, suffix: str) -> 
     plot(merged, figures, suffix)
     write_json(Path(f"{base}_meta.json"), {
         "config": vars(args), "environment": environment("cpu"), "n_records": len(data),
-        "commits": sorted(set(pd.DataFrame(json.loads(p.read_text())["environment"] for p in
-                                           Path(args.results).glob("*.json"))["commit"].astype(str))),
+        "commits": sorted({str(_commit(read_record(p))) for p in Path(args.results).glob("*.json")}),
     })  # fmt: skip
+
+
+def _commit(record: dict) -> str | None:
+    """The commit a record was made at (records before full provenance kept only the commit)."""
+    env = record.get("environment", {})
+    return env.get("commit") or env.get("git", {}).get("commit")
 
 
 THREATS = {

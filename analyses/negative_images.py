@@ -16,7 +16,6 @@ trained on), and under PGD (L∞, ε = 0.1, 20 steps) on test images.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -29,9 +28,9 @@ from _experiment import (add_common_arguments, apply_preset, check_model_values,
 from pixinfo.adversarial import LinfPGD
 from pixinfo.adversarial.semantic import SEMANTIC_TRANSFORMS, semantic_accuracy
 from pixinfo.data import load_dataset
-from pixinfo.files import json_digest
 from pixinfo.models import model_device
-from pixinfo.provenance import environment, write_json
+from pixinfo.errors import MissingRecordError
+from pixinfo.runs import RunSpec, RunStore
 from pixinfo.train import summarize
 from pixinfo.train.recipes import recipe
 
@@ -80,39 +79,32 @@ def evaluation_settings(args, seed: int) -> dict:
             "transforms": TRANSFORMS, "pgd": PGD_SETTINGS}  # fmt: skip
 
 
-def evaluation_path(record: Path, settings: dict) -> Path:
-    """Where a model's evaluation is kept: next to its record, ``<record>.eval-<settings>.json``."""
-    return Path(record).with_suffix(f".eval-{json_digest(settings, length=12)}.json")
-
-
-def cached_evaluation(record: Path, model, ds, args, *, seed: int) -> dict:
-    """``evaluate`` once per trained model and evaluation setting: the row and the confusion matrix
-    on negatives of test images are kept next to the run's record, so that a rerun with more
-    seeds or strengths only evaluates the new models and ``--from-records`` needs no model."""
-    settings = evaluation_settings(args, seed)
-    cache = evaluation_path(record, settings)
-    if cache.exists():
-        return json.loads(cache.read_text())
-    row, report = evaluate(model, ds, max_images=args.max_images, pgd_images=args.pgd_images, seed=seed)
-    kept = {"settings": settings, "row": row, "environment": environment(),
-            "confusion_negative_test": report.confusion[("test", "negative")].tolist()}  # fmt: skip
-    write_json(cache, kept)
-    return kept
+def evaluation_spec(config, settings: dict) -> RunSpec:
+    """A model's evaluation, kept next to its training record as ``<record>.eval-<settings digest>.json``."""
+    return RunSpec("semantic-evaluation", f"{config.stem}.eval", settings)
 
 
 def model_evaluation(config, ds, args, seed: int) -> tuple[dict, dict]:
-    """(evaluation, training record) of one config: trained or reused, or with ``--from-records``
-    read from the committed records alone."""
-    from pixinfo.train import find_record, record_path
+    """(evaluation, training record) of one config: ``evaluate`` once per trained model and
+    evaluation setting (the row and the confusion matrix on negatives of test images are kept
+    next to the run's record, so that a rerun with more seeds or strengths only evaluates the new
+    models), or with ``--from-records`` read from the committed records alone."""
+    from pixinfo.train import find_record
 
+    store, settings = RunStore(args.results), evaluation_settings(args, seed)
+    spec = evaluation_spec(config, settings)
     if args.from_records:
         record = find_record(config, args.results)
-        cache = evaluation_path(record_path(args.results, config), evaluation_settings(args, seed))
-        if record is None or not cache.exists():
-            raise SystemExit(f"--from-records: no record or evaluation for {record_path(args.results, config).name}")
-        return json.loads(cache.read_text()), record
+        if record is None:
+            raise MissingRecordError(f"no finished training record {store.path(config)}")
+        return store.get_or_run(spec, dict, from_records=True, require=("row",)), record
     model, run = trained_model(config, args, data=ds)
-    return cached_evaluation(run.path, model, ds, args, seed=seed), run.record
+
+    def compute() -> dict:
+        row, report = evaluate(model, ds, max_images=args.max_images, pgd_images=args.pgd_images, seed=seed)
+        return {"settings": settings, "row": row, "confusion_negative_test": report.confusion[("test", "negative")].tolist()}
+
+    return store.get_or_run(spec, compute, require=("row",)), run.record
 
 
 PRESETS = {

@@ -67,5 +67,9 @@ class ConfigError(PixinfoError, ValueError):
     """A model or training configuration cannot work (checked before any training starts)."""
 
 
+class MissingRecordError(ConfigError):
+    """Only recorded results were asked for (``--from-records``) and a run has no record."""
+
+
 class NotInvertibleError(PixinfoError, ValueError):
     """The transform has no exact inverse (it loses or repeats pixels or values)."""

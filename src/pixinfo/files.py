@@ -75,6 +75,11 @@ def save_figure_atomic(fig: Any, path: str | Path, **savefig_kwargs: Any) -> Pat
         plt.close(getattr(fig, "figure", fig))
 
 
+def write_csv_atomic(frame: Any, path: str | Path) -> Path:
+    """The DataFrame ``frame`` as CSV without its index, written whole."""
+    return write_text_atomic(path, frame.to_csv(index=False))
+
+
 def torch_save_atomic(obj: object, path: str | Path) -> Path:
     """``torch.save(obj, path)``, written whole."""
     import torch

@@ -9,9 +9,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from pixinfo.files import json_digest
 from pixinfo.models import MODELS, NORMALIZATIONS, ConfigError
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -117,11 +116,34 @@ class TrainConfig:
             raise ConfigError(f"unknown TrainConfig fields {unknown}; known: {sorted(names)}")
         return cls(**d)
 
-    def config_hash(self) -> str:
-        """Identity of the run: hash of every field except where it runs from (``dataset_options``)."""
+    kind: ClassVar[str] = "train"  # a run spec of the record store (pixinfo.runs)
+
+    def identity(self) -> dict[str, Any]:
+        """What decides the run's result: every field except where it runs from (``dataset_options``)."""
         d = self.to_dict()
         d.pop("dataset_options")
-        return json_digest(d, length=16)
+        return d
+
+    def config_hash(self) -> str:
+        """Identity of the run: the [`digest`][pixinfo.runs.digest] (16 hex digits) of
+        [`identity`][pixinfo.train.TrainConfig.identity]."""
+        from pixinfo.runs import digest
+
+        return digest(self.identity(), length=16)
+
+    @property
+    def digest(self) -> str:
+        return self.config_hash()
+
+    @property
+    def stem(self) -> str:
+        """File stem of the run's record, checkpoint and saved model: dataset, model, transform,
+        seed and data tag readable, then the digest."""
+        from pixinfo.runs import slug
+
+        tag = f"-{slug(self.data_tag)}" if self.data_tag else ""
+        transform = slug(self.transform or "original", max_len=80)
+        return f"train-{self.dataset}-{self.model}-{transform}-s{self.seed}{tag}-{self.config_hash()}"
 
     def validate(self) -> None:
         """Raise [`ConfigError`][pixinfo.errors.ConfigError] for a configuration that cannot run (before loading anything)."""

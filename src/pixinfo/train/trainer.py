@@ -13,8 +13,6 @@ batch and trains on its slice, so N processes follow the single-process run.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from collections.abc import Callable
@@ -26,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixinfo.files import cache_dir, json_digest, sha256_file, torch_save_atomic
+from pixinfo.files import cache_dir, sha256_file, torch_save_atomic
+from pixinfo.runs import content_digest, digest
 from pixinfo.models import MODELS, Classifier, ConfigError, build_model, save_model
 from pixinfo.train.config import TrainConfig
 from pixinfo.train.evaluate import evaluate
@@ -99,16 +98,13 @@ def transform_key_id(transform) -> str | None:
         key = transform.key_dict()
     except ValueError:
         return None
-    return json_digest(key, length=16)
+    return digest(key, length=16)
 
 
 def weights_digest(model: nn.Module) -> str:
     """Short hash of a model's state (parameters and buffers)."""
-    h = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+    return content_digest(chunk for name, tensor in sorted(model.state_dict().items())
+                          for chunk in (name.encode(), tensor.detach().float().cpu().contiguous().numpy().tobytes()))  # fmt: skip
 
 
 def _channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
@@ -119,14 +115,15 @@ def _channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
 
 
 def run_name(config: TrainConfig) -> str:
-    """File stem of a run's record, checkpoint and saved model."""
-    slug = (config.transform or "original").replace(":", "-").replace(",", "-").replace("=", "").replace("+", "_")
-    slug = "".join(ch for ch in slug if ch.isalnum() or ch in "-_.")[:80]
-    return f"train-{config.dataset}-{config.model}-{slug}-s{config.seed}-{config.config_hash()}"
+    """File stem of a run's record, checkpoint and saved model ([`TrainConfig.stem`][pixinfo.train.TrainConfig.stem])."""
+    return config.stem
 
 
 def record_path(results_dir: str | Path, config: TrainConfig) -> Path:
-    return Path(results_dir) / f"{run_name(config)}.json"
+    """Where the record of ``config``'s run lives in ``results_dir`` (its [`RunStore`][pixinfo.runs.RunStore] path)."""
+    from pixinfo.runs import RunStore
+
+    return RunStore(results_dir).path(config)
 
 
 def checkpoint_path(config: TrainConfig) -> Path:
@@ -146,12 +143,14 @@ def find_record(config: TrainConfig, results_dir: str | Path, *, need_model: boo
     ``need_model``) whose saved model is missing or differs from the one it recorded, is not
     returned: it is never reused as if complete.
     """
-    path = record_path(results_dir, config)
+    from pixinfo.errors import CorruptFileError
+    from pixinfo.runs import RunStore
+
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
+        record = RunStore(results_dir).read(config)
+    except (OSError, CorruptFileError):
         return None
-    if not isinstance(record, dict) or record.get("status") != "finished":
+    if record is None or record.get("status") != "finished":
         return None
     if not isinstance(record.get("results"), dict) or "final_test_acc" not in record["results"]:
         return None  # finished in name only (damaged, or an older format): train it again
@@ -531,7 +530,8 @@ def _results(run: _Run, state: _State) -> dict[str, Any]:
 
 
 def _finish(run: _Run, state: _State, results_dir, want_model: bool) -> TrainResult:
-    from pixinfo.provenance import make_record, write_json
+    from pixinfo.provenance import make_record
+    from pixinfo.runs import RunStore
 
     record = make_record("train", run.config.to_dict(), _results(run, state), device=run.device)
     record.update(
@@ -549,7 +549,9 @@ def _finish(run: _Run, state: _State, results_dir, want_model: bool) -> TrainRes
                                extra={"config": run.config.to_dict(), "transform_key": record["transform_key"]})  # fmt: skip
             record["model_file"] = saved.name
             record["model_sha256"] = sha256_file(saved)
-        path = write_json(record_path(results_dir, run.config), record)
+        store = RunStore(results_dir)
+        record = store.write(run.config, record)
+        path = store.path(run.config)
         checkpoint_path(run.config).unlink(missing_ok=True)  # the record is complete; the run is done
     model.eval()
     return TrainResult(record, model, path)
