@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from pixinfo.cli import main as pixinfo
     from pixinfo.data import available_datasets
     from pixinfo.files import write_text_atomic
+    from pixinfo.runs import read_record
 
     status = available_datasets().get(args.dataset, "unknown dataset")
     if not status.startswith("ok"):
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         (record,) = Path(tmp).glob("*.json")
         target = args.figure_dir / f"key_recovery_gallery_{args.tag}.png"
         os.replace(png, target)  # same folder: the figure appears whole
-        meta = {"command": ["pixinfo", *command], **json.loads(record.read_text())}
+        meta = {"command": ["pixinfo", *command], **read_record(record)}
     meta_path = args.out_dir / f"key_recovery_gallery_{args.tag}_meta.json"
     write_text_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
     print(printed.getvalue(), end="")

@@ -151,7 +151,11 @@ def from_records(args: argparse.Namespace) -> None:
     """The chart and the CSV from ``args.record``; the gallery from its datasets and transforms."""
     import pandas as pd
 
-    record = json.loads(args.record.read_text())
+    from pixinfo.runs import read_record
+
+    record = read_record(args.record, require=("config", "results"))
+    if record is None:
+        raise FileNotFoundError(f"--record: no file {args.record}")
     config = record["config"]
     frame = pd.DataFrame(record["results"])
     args.out.mkdir(parents=True, exist_ok=True)

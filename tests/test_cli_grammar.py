@@ -16,7 +16,7 @@ COMMON = {
     "score": {"--seed", "--device", "--no-progress", "--root", "--out", "--import"},
     "predict": {"--seed", "--root", "--import"},
     "train": {"--seed", "--device", "--no-progress", "--root", "--out", "--import"},
-    "recover-key": {"--out", "--import"},
+    "recover-key": {"--out", "--import", "--root"},
     "assess": {"--seed", "--device", "--no-progress", "--root", "--out", "--import"},
     "semantic": {"--seed", "--device", "--root", "--out", "--import"},
     "fool": {"--seed", "--device", "--no-progress", "--out"},

@@ -8,7 +8,6 @@ that runs it (``COMMANDS``); the options are generated from the dataclass by
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import sys
 import time
 from collections.abc import Callable
@@ -92,8 +91,15 @@ def _load(name: str, root: str | None):
     return load_dataset(name, **({"root": root} if root else {}))
 
 
-def _stamp() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+def _write_record(out: Path, kind: str, name: str, config: dict, results, *, device, **extra) -> Path:
+    """The command's JSON record in ``out`` through the run store (named by ``name`` and the digest of
+    ``config``, with provenance); returns the record's path without ``.json``, the stem of its other files."""
+    from pixinfo.provenance import make_record
+    from pixinfo.runs import RunSpec, RunStore
+
+    store, spec = RunStore(out), RunSpec(kind, name, config)
+    store.write(spec, {**make_record(kind, config, results, device=device), **extra})
+    return store.path(spec).with_suffix("")
 
 
 def parse_kernel(spec: str):
@@ -201,18 +207,17 @@ def _score(o: ScoreOptions) -> int:
     config = {"dataset": dataset.name, "dataset_source": dataset.source, "split": o.split, "n_images": len(images),
               "transforms": [t.spec for t in transforms], "kernel": kernel.to_dict(), "max_images": o.max_images,
               **options}  # fmt: skip
-    _write_score_files(out / f"score-{dataset.name}-{_stamp()}", config, frame, device=device, seconds=seconds)
+    _write_score_files(out, config, frame, device=device, seconds=seconds)
     return 0
 
 
-def _write_score_files(base: Path, config: dict, frame, *, device, seconds: float) -> None:
+def _write_score_files(out: Path, config: dict, frame, *, device, seconds: float) -> None:
     """The JSON record, the CSV table and the chart of ``pixinfo score``."""
     from pixinfo.plots import plot_scores
-    from pixinfo.provenance import make_record, write_json
 
-    record = make_record("score", config, frame.to_dict(orient="records"), device=device)
-    record["seconds"] = seconds
-    json_path = write_json(base.with_suffix(".json"), record)
+    base = _write_record(out, "score", f"score-{config['dataset']}", config, frame.to_dict(orient="records"),
+                         device=device, seconds=seconds)  # fmt: skip
+    json_path = base.with_suffix(".json")
     _write_table(frame, base.with_suffix(".csv"))
     chart = plot_scores(frame, base.with_suffix(".png"), title=f"{config['dataset']}: {config['n_images']} images")
     print(f"\n{seconds:.1f} s; wrote {json_path}, {base.with_suffix('.csv')} and {chart}", file=sys.stderr)
@@ -395,16 +400,17 @@ class RecoverKeyOptions:
                                "chooses: 100", help="known-plaintext: (plain, encrypted) pairs")  # fmt: skip
     n_images: int | None = option(None, type=positive_int, shown_default="every training image",
                                   help="training ciphertexts the attacker sees")  # fmt: skip
+    root: str | None = root_option()
     out: str = out_option(signature_default(run_attack, "out"), help="folder for the JSON and the gallery")
 
 
 def _recover_key(o: RecoverKeyOptions) -> int:
-    from pixinfo.data import load_dataset
     from pixinfo.privacy.report import default_threat
 
     _output_dir(o.out)  # before any work
-    threat = default_threat(o.threat, load_dataset(o.dataset), public_images=o.public_images, pairs=o.pairs)
-    measures = run_attack(spec=o.transform, dataset=o.dataset, threat=threat, n_images=o.n_images, out=o.out)
+    threat = default_threat(o.threat, _load(o.dataset, o.root), public_images=o.public_images, pairs=o.pairs)
+    measures = run_attack(spec=o.transform, dataset=o.dataset, threat=threat, n_images=o.n_images, out=o.out,
+                          root=o.root)  # fmt: skip
     print(f"threat model: {threat.label}")
     for name, value in measures.items():
         print(f"{name:20s} {value:.4f}")
@@ -480,7 +486,6 @@ class SemanticOptions:
 
 def _semantic(o: SemanticOptions) -> int:
     from pixinfo.models import check_model_input, load_model
-    from pixinfo.provenance import make_record, write_json
 
     out = _output_dir(o.out)
     device = _device(o.device)
@@ -497,10 +502,9 @@ def _semantic(o: SemanticOptions) -> int:
     print((100 * table).round(2).to_string())
     config = {"model": str(o.model), "model_extra": getattr(model, "extra", {}), "dataset": dataset.name,
               "transforms": transforms, "splits": splits, "max_images": o.max_images, "seed": o.seed}  # fmt: skip
-    base = out / f"semantic-{dataset.name}-{_stamp()}"
-    record = make_record("semantic", config, report.table.to_dict(orient="records"), device=device)
-    record["confusion"] = {f"{s}/{t}": m.tolist() for (s, t), m in report.confusion.items()}
-    write_json(base.with_suffix(".json"), record)
+    confusion = {f"{s}/{t}": m.tolist() for (s, t), m in report.confusion.items()}
+    base = _write_record(out, "semantic", f"semantic-{dataset.name}", config, report.table.to_dict(orient="records"),
+                         device=device, confusion=confusion)  # fmt: skip
     _write_table(report.table, base.with_suffix(".csv"))
     print(f"wrote {base.with_suffix('.json')} and {base.with_suffix('.csv')}", file=sys.stderr)
     return 0
@@ -529,13 +533,11 @@ def _fool(o: FoolOptions) -> int:
     from pixinfo.adversarial.fooling import gradient_ascent
     from pixinfo.files import torch_save_atomic
     from pixinfo.models import load_model
-    from pixinfo.provenance import make_record, write_json
 
     out = _output_dir(o.out)
     device = _device(o.device)
     model = load_model(o.model).to(device)
     shape = tuple(model.spec["image_shape"])
-    base = out / f"fool-{o.encoding}-{_stamp()}"
     if o.encoding == "gradient":
         run = gradient_ascent(model, shape=shape, steps=o.generations, seed=o.seed)
         summary = f"first step at >= {o.target}: {run.first_reached.get(o.target, 'n/a')}"
@@ -548,7 +550,7 @@ def _fool(o: FoolOptions) -> int:
     print(summary)
     config = {"model": str(o.model), "encoding": o.encoding, "target": o.target, "population": o.population,
               "generations": o.generations, "seed": o.seed}  # fmt: skip
-    write_json(base.with_suffix(".json"), make_record("fool", config, run.to_dict(), device=device))
+    base = _write_record(out, "fool", f"fool-{o.encoding}", config, run.to_dict(), device=device)
     torch_save_atomic(run.images, base.with_suffix(".pt"))
     print(f"wrote {base.with_suffix('.json')} and the images to {base.with_suffix('.pt')}", file=sys.stderr)
     return 0

@@ -16,9 +16,11 @@ def test_recover_key_records_its_threat_model(tmp_path, capsys, command, threat,
     code = main([command, "--transform", "permutation:seed=0", "--dataset", "digits", "--threat", threat,
                  "--out", str(tmp_path), *extra])  # fmt: skip
     assert code == 0
-    record = json.loads((tmp_path / f"attack-digits-permutation_seed0-{threat}.json").read_text())
+    (path,) = tmp_path.glob(f"attack-digits-permutation-seed0-{threat}-*.json")
+    record = json.loads(path.read_text())
     assert record["threat"] == label and record["info"]["threat"] == threat and "git" in record["environment"]
-    assert (tmp_path / f"attack-digits-permutation_seed0-{threat}.png").stat().st_size > 5_000
+    assert record["kind"] == "key-recovery" and path.stem.endswith(record["digest"])
+    assert path.with_suffix(".png").stat().st_size > 5_000
     assert "threat model: " + threat in capsys.readouterr().out
     if threat != "blind":  # the attacker who holds images recovers the permutation
         assert record["measures"]["exact"] > 0.75
@@ -37,7 +39,8 @@ def test_run_attack_checks_the_threat_models_holdings(tmp_path):
     from pixinfo.privacy.report import run_attack
 
     run_attack(spec="permutation:seed=0", dataset="digits", threat=ThreatModel("known-plaintext"), out=tmp_path)
-    record = json.loads((tmp_path / "attack-digits-permutation_seed0-known-plaintext.json").read_text())
+    (path,) = tmp_path.glob("attack-digits-permutation-seed0-known-plaintext-*.json")
+    record = json.loads(path.read_text())
     assert record["threat"]["pairs"] == 100 and record["n_images"] == 1437 - 100
     with pytest.raises(ParameterError, match="public_images"):
         run_attack(spec="negative", dataset="digits", threat=ThreatModel("prior", public_images=359), out=tmp_path)

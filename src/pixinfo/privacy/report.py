@@ -12,7 +12,7 @@ from pixinfo.files import save_figure_atomic
 from pixinfo.privacy.attacks import attack
 from pixinfo.privacy.measures import align_symmetry, recovery_measures
 from pixinfo.privacy.threat import ThreatModel
-from pixinfo.provenance import environment, write_json
+from pixinfo.runs import RunSpec, RunStore
 from pixinfo.transforms import build_transform
 
 
@@ -48,11 +48,13 @@ def default_threat(kind: str, ds, *, public_images: int | None = None, pairs: in
 
 
 def run_attack(*, spec: str, dataset: str, threat: str | ThreatModel = "blind", n_images: int | None = None,
-               out: str | Path = "results", n_gallery: int = 8) -> dict:  # fmt: skip
+               out: str | Path = "results", n_gallery: int = 8, root: str | Path | None = None) -> dict:  # fmt: skip
     """Attack ``spec`` under ``threat`` with ``n_images`` training ciphertexts of ``dataset``
     (default: all); score it on test images the attacker never holds; write
-    ``attack-<dataset>-<spec>-<threat>.json`` (threat model, the key's details, measures and
-    provenance) and a gallery PNG (original / encrypted / recovered) to ``out``. Returns the measures.
+    ``attack-<dataset>-<spec>-<threat>-<digest>.json`` through the run store (threat model, the key's
+    details, measures and provenance) and a gallery PNG beside it (original / encrypted / recovered)
+    to ``out``. ``root``: where the dataset's files are (datasets that are not embedded). Returns the
+    measures.
 
     Threat models (see [`ThreatModel`][pixinfo.privacy.threat.ThreatModel]): "blind" (the last 300
     test images only orient the recovered layout), "prior" (``public_images`` test images, from the
@@ -63,7 +65,7 @@ def run_attack(*, spec: str, dataset: str, threat: str | ThreatModel = "blind", 
 
     if n_images is not None:
         check_positive_int(n_images, "n_images")  # 0 or -5 would slice all or nearly all images
-    ds = load_dataset(dataset)
+    ds = load_dataset(dataset, **({"root": root} if root is not None else {}))
     given = ThreatModel.parse(threat)  # a kind, or a ThreatModel whose holdings may be left to the defaults
     threat = default_threat(given.kind, ds, public_images=given.public_images, pairs=given.pairs)
     t = build_transform(spec, shape=ds.image_shape, dataset=ds.name)
@@ -74,21 +76,18 @@ def run_attack(*, spec: str, dataset: str, threat: str | ThreatModel = "blind", 
         key = attack(t, t(plain), public=held)
     fresh = build_transform(spec, shape=ds.image_shape, dataset=ds.name)  # per-image keys restart: same stream
     measures = recovery_measures(key=key, transform=fresh, original=test, prior=orient)
-    stem = f"attack-{ds.name}-{spec_stem(spec)}-{threat.kind}"
-    write_json(Path(out) / f"{stem}.json", {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(),
-                                            "n_images": len(plain), "info": key.info, "measures": measures,
-                                            "environment": environment()})  # fmt: skip
+    store = RunStore(out)
+    run = RunSpec("key-recovery", f"attack-{ds.name}-{spec}-{threat.kind}",
+                  {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(), "n_images": len(plain)})  # fmt: skip
+    store.write(run, {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(), "n_images": len(plain),
+                      "info": key.info, "measures": measures})  # fmt: skip
+    stem = run.stem
     shown = test[:n_gallery]
     encrypted = build_transform(spec, shape=ds.image_shape, dataset=ds.name)(shown)
     recovered = align_symmetry(key, t(test), prior=orient).decrypt(encrypted)
     gallery(torch.stack([shown, encrypted, to_uint8(recovered)]), Path(out) / f"{stem}.png",
             title=f"{spec} on {ds.name}, threat model {threat.label}")  # fmt: skip
     return measures
-
-
-def spec_stem(spec: str) -> str:
-    """A spec as a file-name part: ``vortex:authors,n=10`` → ``vortex_authors_n10``."""
-    return spec.replace(":", "_").replace(",", "_").replace("=", "")
 
 
 def gallery(rows: torch.Tensor, path: Path, *, title: str) -> Path:
