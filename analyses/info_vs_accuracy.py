@@ -10,6 +10,9 @@ trained with ``before`` or ``none`` is reported as e.g. "mlp (before)", against 
 untransformed run, on the shared-key settings only (a per-image key cannot follow an image
 through augmentations drawn before encryption). Records resume from ``--results``.
 
+A preset of :mod:`pixinfo.study` (``pixinfo.study`` / ``pixinfo study`` run the same study on
+transforms of your own): this script fixes the 40 settings, the datasets and the tables' names.
+
     python analyses/info_vs_accuracy.py                     # full sweep (GPU)
     python analyses/info_vs_accuracy.py --quick             # CPU, digits, a few minutes
     python analyses/info_vs_accuracy.py --datasets mnist-5k --models lenet mlp --seeds 0 1 --tag cpu
@@ -20,27 +23,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import pandas as pd
-from _experiment import (add_common_arguments, add_partial_argument, apply_preset, check_model_values, devices_note,
-                         missing_runs, outputs, recipe_overrides, save_figure, sweep, training_by_model, write_csv)
+from _experiment import (RUNS, add_common_arguments, add_partial_argument, apply_preset, check_model_values,
+                         devices_note, missing_runs, outputs, recipe_overrides, training_by_model, write_csv)  # fmt: skip
 
-import pixinfo
-from pixinfo.info import DEFAULT_KERNEL, Kernel
 from pixinfo.data import load_dataset
 from pixinfo.errors import ParameterError
 from pixinfo.files import write_text_atomic
 from pixinfo.provenance import environment, write_json
-from pixinfo.scoring import ESTIMATES
-from pixinfo.stats import correlate, fit_loss_model
+from pixinfo.study import MEASURES, measure, split_key  # noqa: F401  (the other analyses import them from here)
+from pixinfo.study import KEY_SEPARATOR, describe, partial_note, plot, statistics
+from pixinfo.study import keyed_settings as keyed_by_seed
+from pixinfo.study import scoped as scoped_parts
+from pixinfo.study import study_rows, to_markdown, with_losses
 from pixinfo.train.config import PRECISIONS
-from pixinfo.train.recipes import recipe
-from pixinfo._spec import parse_spec
-from pixinfo.transforms import build_transform
-
-MEASURES = ["structural_loss", "content_loss", "value_loss"]
-
+from pixinfo.train.executors import make_executor
 
 def settings(size: int) -> dict[str, tuple[str, str]]:
     """Transform settings: label -> (family, spec), for square images of side ``size``."""
@@ -75,73 +73,16 @@ def settings(size: int) -> dict[str, tuple[str, str]]:
 
 
 AUTHORS_KEYS = {"fashion-mnist": "vortex strength 1.0", "mnist-5k": "vortex strength 1.0", "mnist": "vortex strength 1.0"}
-KEY_SEPARATOR = " · key "
-
-
-def with_key_seed(spec: str, key_seed: int) -> str:
-    """``spec`` with its key drawn from ``key_seed`` (the ``seed`` option set or replaced)."""
-    name, positional, options = parse_spec(spec)
-    options = {**options, "seed": key_seed}
-    text = lambda v: str(v).lower() if isinstance(v, bool) else str(v)  # noqa: E731
-    return f"{name}:" + ",".join([*map(text, positional), *(f"{k}={text(v)}" for k, v in options.items())])
 
 
 def keyed_settings(specs: dict[str, tuple[str, str]], key_seeds: list[int], *, dataset: str,
-                   shape: tuple[int, ...]) -> dict[str, tuple[str, str]]:  # fmt: skip
-    """``specs`` with every shared-key setting that draws a key from a seed repeated under each of
-    ``key_seeds`` (labels ``"<setting> · key <seed>"``; key 0 keeps the plain label), plus the
-    authors' published vortex key as another key of the vortex setting it matches, where the
-    dataset has one. Keyless settings and the negative (no key) appear once."""
-    out: dict[str, tuple[str, str]] = {}
-    for label, (family, spec) in specs.items():
-        t = build_transform(spec, shape=shape, dataset=dataset)
-        keyed = t.shared_key and spec != "negative"
-        for k in key_seeds if keyed else [0]:
-            out[label if k == 0 else f"{label}{KEY_SEPARATOR}{k}"] = (family, spec if k == 0 else with_key_seed(spec, k))
+                     shape: tuple[int, ...]) -> dict[str, tuple[str, str]]:  # fmt: skip
+    """:func:`pixinfo.study.keyed_settings`, plus the authors' published vortex key as another key
+    of the vortex setting it matches, where the dataset has one and several keys are asked for."""
+    out = keyed_by_seed(specs, key_seeds, dataset=dataset, shape=shape)
     if len(key_seeds) > 1 and dataset in AUTHORS_KEYS and AUTHORS_KEYS[dataset] in specs:
         out[f"{AUTHORS_KEYS[dataset]}{KEY_SEPARATOR}authors"] = ("vortex", "vortex:authors")
     return out
-
-
-def split_key(label: str) -> tuple[str, str]:
-    """(setting, key) of a label of :func:`keyed_settings` (key "0" for a plain label)."""
-    setting, _, key = label.partition(KEY_SEPARATOR)
-    return setting, key or "0"
-
-
-MEASURE_KEY = ["dataset", "spec", "max_images", "seed", "n_boot", "kernel"]
-
-
-def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cache: Path, seed: int,
-            n_boot: int = 200, kernel: Kernel = DEFAULT_KERNEL,
-            from_records: bool = False) -> pd.DataFrame:  # fmt: skip
-    """The three measures per setting under ``kernel``, cached in ``cache`` (a CSV) under every
-    setting that decides them: dataset, spec, number of images, seed, bootstrap resamples and kernel."""
-    done = pd.read_csv(cache) if cache.exists() else pd.DataFrame(columns=MEASURE_KEY)
-    key = lambda spec: (dataset.name, spec, max_images, seed, n_boot, repr(kernel))  # noqa: E731
-    have = set(done[MEASURE_KEY].itertuples(index=False, name=None))
-    todo = [(label, spec) for label, (_, spec) in specs.items() if key(spec) not in have]
-    if todo and from_records:
-        raise SystemExit(f"--from-records: {len(todo)} measures missing from {cache} (e.g. {todo[0][1]!r})")
-    rows = []
-    split = dataset.split("all")
-    for _, spec in todo:
-        t = build_transform(spec, shape=dataset.image_shape, dataset=dataset.name)
-        sc = pixinfo.score(t, split.images[:max_images], kernel=kernel, seed=seed, n_boot=n_boot, n_boot_value=0)
-        rows.append({**dict(zip(MEASURE_KEY, key(spec), strict=True)),
-                     **{m: getattr(sc, m).value for m in ESTIMATES}, "n_images": sc.n_images})  # fmt: skip
-    if rows:
-        done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
-        write_csv(done, cache)
-    wanted = {key(spec) for _, (_, spec) in specs.items()}
-    mask = [k in wanted for k in done[MEASURE_KEY].itertuples(index=False, name=None)]
-    return done[mask].drop(columns=["max_images", "seed", "n_boot", "kernel"])
-
-
-def with_losses(scores: pd.DataFrame) -> pd.DataFrame:
-    """``scores`` (rows of :func:`measure`) with the three losses 1 − retention of ``MEASURES``."""
-    return scores.assign(structural_loss=1 - scores["structural_retention"],
-                         content_loss=1 - scores["content_retention"], value_loss=1 - scores["value_nmi"])  # fmt: skip
 
 
 PRESETS = {
@@ -164,10 +105,13 @@ def main(argv=None) -> int:
     write_csv(table, out_dir / f"info_vs_accuracy_correlations{suffix}.csv")
     write_csv(pd.concat([f.coefficients.assign(scope=k) for k, f in fits.items()]),
               out_dir / f"info_vs_accuracy_regression{suffix}.csv")
-    markdown = to_markdown(data, table, fits, note=partial_note(finished, planned))
+    intro = describe(data, training=training_by_model(data), devices=devices_note(data),
+                     note=partial_note(finished, planned))  # fmt: skip
+    markdown = to_markdown(data, table, fits, intro=intro)
     write_text_atomic(out_dir / f"info_vs_accuracy{suffix}.md", markdown)
     print(markdown)
-    plot(data, table, figures, suffix)
+    plot(data, table, scatter=figures / f"info_vs_accuracy_scatter{suffix}.png",
+         heatmap=figures / f"info_vs_accuracy_heatmap{suffix}.png")  # fmt: skip
     write_json(out_dir / f"info_vs_accuracy{suffix}_meta.json", {
         "config": vars(args), "environment": environment(), "n_rows": len(data),
         "n_settings": int(data[["dataset", "setting"]].drop_duplicates().shape[0]),
@@ -204,43 +148,24 @@ def parse(argv) -> argparse.Namespace:
 
 
 def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
-    """Every transformed run of one dataset: its accuracy loss against the untransformed run of
-    the same model and seed, its setting and family, and the setting's three measures; and
-    (runs finished, runs planned), which differ in a ``--partial`` table."""
+    """Every transformed run of one dataset (:func:`pixinfo.study.study_rows` of the settings):
+    its accuracy loss against the untransformed run of the same model and seed, its setting and
+    family, and the setting's three measures; and (runs finished, runs planned), which differ in a
+    ``--partial`` table."""
     ds = load_dataset(name)
     specs = only_settings(settings(ds.image_shape[1]), args.settings, dataset=name)
     if args.quick and not args.settings:  # a spread of settings that runs in minutes
         specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
     specs = keyed_settings(specs, args.key_seeds, dataset=name, shape=ds.image_shape)
-    scores = measure(ds, specs, max_images=args.max_images, cache=Path(args.results) / "measures.csv", seed=0,
-                     from_records=args.from_records)  # fmt: skip
-    shared = {spec: build_transform(spec, shape=ds.image_shape, dataset=name).shared_key for _, spec in specs.values()}
-    # a per-image key cannot follow an image through augmentations drawn before encryption, so the
-    # keyless settings belong to the recipes' order only
-    specs_run = [None, *(v[1] for v in specs.values())]
-    # keys nested in settings: a key other than 0 is trained with the first training seed only
-    other_key = {spec for lab, (_, spec) in specs.items() if split_key(lab)[1] != "0"}
-    configs = [recipe(m, name, transform=spec, seed=s, augment=a, device=args.device, **recipe_overrides(args, m))
-               for a in args.augment for m in args.models for s in args.seeds for spec in specs_run
-               if (a == "after" or spec is None or shared[spec]) and (spec not in other_key or s == args.seeds[0])]  # fmt: skip
-    print(f"{name}: {len(specs)} settings, {len(configs)} runs", file=sys.stderr)
-    runs = sweep(configs, args, data={name: ds}, progress=not args.no_progress,
-                 missing=missing_runs(args))  # fmt: skip
-    finished = len(runs)
-    runs["model"] = [m if a == "after" else f"{m} ({a})" for m, a in zip(runs["model"], runs["augment"], strict=True)]
-    base = runs[runs["transform"] == "original"].set_index(["model", "seed"])["final_test_acc"]
-    runs = runs[runs["transform"] != "original"]
-    runs = runs[runs.set_index(["model", "seed"]).index.isin(base.index)].copy()  # --partial: baseline not run yet
-    untransformed = runs.set_index(["model", "seed"]).index.map(base)
-    runs["untransformed_acc"] = 100 * untransformed
-    runs["accuracy_loss"] = 100 * (untransformed - runs["final_test_acc"])
-    label = {spec: (lab, fam) for lab, (fam, spec) in specs.items()}
-    runs["setting"] = runs["transform"].map(lambda s: split_key(label[s][0])[0])
-    if len(args.key_seeds) > 1:  # the key as a factor (tables of one key have no key column)
-        runs["key"] = runs["transform"].map(lambda s: split_key(label[s][0])[1])
-    runs["family"] = runs["transform"].map(lambda s: label[s][1])
-    runs["shared_key"] = runs["transform"].map(shared)
-    return runs.merge(scores, left_on=["dataset", "transform"], right_on=["dataset", "spec"]), (finished, len(configs))
+    progress = not args.no_progress
+    executor = make_executor(workers=args.workers, ray=args.ray, ray_address=args.ray_address, progress=progress)
+    rows = study_rows(specs, dataset=ds, models=args.models, seeds=args.seeds, results_dir=args.results,
+                      augment=args.augment, overrides={m: recipe_overrides(args, m) for m in args.models},
+                      device=args.device, executor=executor, from_records=args.from_records,
+                      missing=missing_runs(args), reuse_from=sorted(p for p in RUNS.glob("*") if p.is_dir()),
+                      max_images=args.max_images, seed=0, progress=progress)  # fmt: skip
+    print(f"{name}: {len(specs)} settings, {rows.planned} runs", file=sys.stderr)
+    return rows.data.drop(columns="transform_label"), (rows.finished, rows.planned)
 
 
 def only_settings(specs: dict[str, tuple[str, str]], labels: list[str] | None, *, dataset: str):
@@ -252,135 +177,9 @@ def only_settings(specs: dict[str, tuple[str, str]], labels: list[str] | None, *
 
 
 def scoped(data: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the correlations: every run under scope "all settings", the shared-key runs again
-    under "shared key only", and all of these again under model "all" (the families pooled)."""
-    rows = pd.concat([data.assign(scope="all settings"), data[data["shared_key"]].assign(scope="shared key only")])
-    return pd.concat([rows, rows.assign(model="all")])
-
-
-def statistics(data: pd.DataFrame, *, n_boot: int):
-    """Correlations in two scopes (every setting; shared-key transforms only), per model family
-    and pooled, one Holm correction over the table; and OLS with family interactions per scope."""
-    table = correlate(scoped(data), x=MEASURES, y="accuracy_loss", by=["scope", "model"],
-                      cluster=["dataset", "setting"], n_boot=n_boot, pooled=False)  # fmt: skip
-    fits = {scope: fit_loss_model(part, y="accuracy_loss", measures=MEASURES, family="model",
-                                  cluster=["dataset", "setting"])
-            for scope, part in [("all settings", data), ("shared key only", data[data["shared_key"]])]}  # fmt: skip
-    return table, fits
-
-
-def _ci(estimate: float, low: float, high: float) -> str:
-    return f"{estimate:.2f} [{low:.2f}, {high:.2f}]"
-
-
-def to_markdown(data, table, fits, *, note: str = "") -> str:
-    n_settings = data[["dataset", "setting"]].drop_duplicates().shape[0]
-    n_shared = data[data["shared_key"]][["dataset", "setting"]].drop_duplicates().shape[0]
-    trained = data.drop_duplicates(["dataset", "model", "seed"]).groupby(["dataset", "model"])["untransformed_acc"].mean().round(2)
-    parts = [f"{len(data)} trained models: {n_settings} (dataset, transform setting) pairs ({n_shared} with a "
-             f"shared key) × models {sorted(set(data['model']))} × seeds {sorted(set(data['seed']))}, "
-             f"{training_by_model(data)}; "
-             f"devices {devices_note(data)}. "
-             "Untransformed test accuracy (%), mean over seeds: "
-             + ", ".join(f"{d} / {m} {v:.2f}" for (d, m), v in trained.items())
-             + f"{note}. Accuracy loss in points (final test accuracy). Intervals: 95% percentile "
-             "bootstrap over transform settings; p: usual test, Holm-adjusted over every row."]  # fmt: skip
-    cells = table.assign(cell=[_ci(e, lo, hi) for e, lo, hi in zip(table["estimate"], table["ci_low"],
-                                                                    table["ci_high"], strict=True)])  # fmt: skip
-    wide = cells.pivot_table(index=["group", "x"], columns="method", values="cell", aggfunc="first", sort=False)
-    spearman = table[table["method"] == "spearman"].set_index(["group", "x"])
-    corr = pd.DataFrame({
-        "scope": [g.split(" / ")[0] for g, _ in wide.index], "measure": [x for _, x in wide.index],
-        "model": [g.split(" / ")[1] for g, _ in wide.index],
-        **{f"{m.capitalize()} [95% CI]": wide.get(m, "–") for m in ("pearson", "spearman", "kendall")},
-        "Holm p (Spearman)": [f"{spearman.loc[i, 'p_holm']:.2g}" for i in wide.index],
-        "n": [spearman.loc[i, "n"] for i in wide.index],
-    })  # fmt: skip
-    parts.append(corr.to_markdown(index=False, disable_numparse=True))
-    for scope, fit in fits.items():
-        coef = fit.coefficients
-        parts.append(f"OLS on {scope}: `{fit.formula}` (cluster-robust SE by dataset × setting, "
-                     f"{fit.n_clusters} clusters, n = {fit.n}): R² = {fit.r2:.3f}; partial R²: "
-                     + ", ".join(f"{k} {v:.3f}" for k, v in fit.partial_r2.items()))  # fmt: skip
-        parts.append(pd.DataFrame({
-            "term": coef["term"], "estimate": coef["estimate"].map("{:.2f}".format),
-            "SE": coef["std_error"].map("{:.2f}".format), "p": coef["p_value"].map("{:.2g}".format),
-            "95% CI": [f"[{lo:.2f}, {hi:.2f}]" for lo, hi in zip(coef["ci_low"], coef["ci_high"], strict=True)],
-        }).to_markdown(index=False, disable_numparse=True))  # fmt: skip
-    per_setting = data.groupby(["dataset", "setting", "model"])["accuracy_loss"].mean().unstack("model")
-    cells = per_setting.map(lambda v: "–" if pd.isna(v) else f"{v:.1f}")  # – : a family without the setting
-    parts += ["Mean accuracy loss (points) per setting and model:",
-              cells.reset_index().to_markdown(index=False, disable_numparse=True)]
-    if "key" in data and data["key"].nunique() > 1:
-        parts += key_spread(data)
-    return "\n\n".join(parts) + "\n"
-
-
-def key_spread(data: pd.DataFrame) -> list[str]:
-    """Markdown parts: per shared-key setting and model, the spread of the accuracy loss over keys
-    (training seed 0) beside its spread over training seeds (key 0), and how much of the variance
-    between (setting, key) cells is key-to-key variance (keys nested in settings)."""
-    shared = data[data["shared_key"]]
-    keys = shared[shared["seed"] == 0].groupby(["model", "setting"])["accuracy_loss"].agg(["std", "count"])
-    seeds = shared[shared["key"] == "0"].groupby(["model", "setting"])["accuracy_loss"].agg(["std", "count"])
-    table = keys.merge(seeds, left_index=True, right_index=True, how="left", suffixes=("_keys", "_seeds")).reset_index()
-    table = table[table["count_keys"] >= 2]
-    cell = lambda sd, n: "–" if n != n or n < 2 else f"{sd:.2f} ({int(n)})"  # noqa: E731
-    rows = pd.DataFrame({
-        "model": table["model"], "setting": table["setting"],
-        "SD over keys, seed 0 (keys)": [cell(a, b) for a, b in zip(table["std_keys"], table["count_keys"], strict=True)],
-        "SD over seeds, key 0 (seeds)": [cell(a, b) for a, b in zip(table["std_seeds"], table["count_seeds"], strict=True)],
-    })  # fmt: skip
-    lines = []
-    for model, part in shared[shared["seed"] == 0].groupby("model"):
-        part = part[part.groupby("setting")["key"].transform("nunique") >= 2]
-        if part.empty:
-            continue
-        within = part.groupby("setting")["accuracy_loss"].var().mean()
-        total = part["accuracy_loss"].var()
-        lines.append(f"{model}: {100 * within / total:.1f}% of the variance of the accuracy loss over "
-                     f"{len(part)} runs (training seed 0; {part['setting'].nunique()} settings with 2 or more keys) "
-                     "lies between keys of one setting")  # fmt: skip
-    return ["Key-to-key against seed-to-seed spread of the accuracy loss (points; shared-key settings with two "
-            "or more keys, the number of runs in brackets):",
-            rows.to_markdown(index=False, disable_numparse=True),
-            "Share of key-to-key variance (mean within-setting variance over keys / total variance): "
-            + "; ".join(lines) + "."]  # fmt: skip
-
-
-def partial_note(finished: int, planned: int) -> str:
-    """A clause for the introduction of a ``--partial`` table of a sweep in progress, else ""."""
-    if finished == planned:
-        return ""
-    return (f" (a sweep in progress: {finished} of {planned} runs finished, untransformed ones included; "
-            "a transformed run counts once its untransformed run has finished)")
-
-
-def plot(data, table, figures: Path, suffix: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    figures.mkdir(parents=True, exist_ok=True)
-    g = sns.lmplot(data=data, x="structural_loss", y="accuracy_loss", col="model", hue="family", fit_reg=False,
-                   height=3.2, aspect=1.0, scatter_kws={"s": 14, "alpha": 0.7})  # fmt: skip
-    for ax, model in zip(g.axes.flat, g.col_names, strict=True):
-        part = data[data["model"] == model]
-        sns.regplot(data=part, x="structural_loss", y="accuracy_loss", scatter=False, ax=ax, color="black",
-                    line_kws={"lw": 1}, n_boot=500, seed=0)  # fmt: skip
-    g.set_axis_labels("structural loss 1 − R", "accuracy loss (points)")
-    save_figure(g, figures / f"info_vs_accuracy_scatter{suffix}.png")
-    heat = table[table["method"] == "spearman"].pivot(index="x", columns="group", values="estimate")
-    heat.columns = [c.replace(" / ", "\n") for c in heat.columns]
-    fig, ax = plt.subplots(figsize=(1.3 + 1.1 * heat.shape[1], 2.6))
-    sns.heatmap(heat, annot=True, fmt=".2f", vmin=-1, vmax=1, cmap="vlag", ax=ax)
-    ax.set_title("Spearman ρ: information loss vs accuracy loss", fontsize=9)
-    ax.set_xlabel("scope / model")
-    ax.set_ylabel("")
-    fig.tight_layout()
-    save_figure(fig, figures / f"info_vs_accuracy_heatmap{suffix}.png")
+    """The rows of the correlations (:func:`pixinfo.study.scoped`): every run under scope "all
+    settings", the shared-key runs again under "shared key only", all of these again under model "all"."""
+    return scoped_parts({"all settings": data, "shared key only": data[data["shared_key"]]})
 
 
 if __name__ == "__main__":

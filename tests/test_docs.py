@@ -12,6 +12,7 @@ PAGES = [
     "how-to/score-your-transform.md",
     "how-to/predict.md",
     "how-to/assess.md",
+    "how-to/study.md",
     "how-to/train-encrypted.md",
     "how-to/add-a-transform.md",
     "how-to/add-a-measure.md",
