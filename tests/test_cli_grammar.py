@@ -19,6 +19,7 @@ COMMON = {
     "recover-key": {"--out", "--import", "--root"},
     "assess": {"--seed", "--device", "--no-progress", "--root", "--out", "--import"},
     "semantic": {"--seed", "--device", "--root", "--out", "--import"},
+    "study": {"--seed", "--device", "--no-progress", "--out", "--import"},
     "fool": {"--seed", "--device", "--no-progress", "--out"},
     "datasets": set(),
     "transforms": {"--import"},

@@ -85,11 +85,26 @@ def test_a_weak_baseline_warns_with_its_numbers(trained, tmp_path):
     assert len(weak.warnings) == 1 and "Weak baseline" in weak.markdown
 
 
+def test_the_command_line_runs_the_study_from_the_records(trained, user_module, tmp_path, monkeypatch):
+    from pixinfo.cli import main
+
+    _, runs = trained
+    monkeypatch.chdir(user_module)  # --import finds the module beside the user's files
+    code = main(["study", "--transform", *SPECS, "--import", MODULE, "--model", "mlp", "--seeds", "0",
+                 "--epochs", "1", "--dataset", "digits", "--max-images", "500", "--n-boot", "100",
+                 "--min-baseline-acc", "0", "--max-last-gain", "100", "--results", str(runs), "--from-records",
+                 "--out", str(tmp_path / "cli")])  # fmt: skip
+    assert code == 0
+    for name in ("study.csv", "report.md", "scatter.png"):
+        assert (tmp_path / "cli" / name).is_file()
+    assert len(pd.read_csv(tmp_path / "cli" / "study.csv")) == len(SPECS)
+
+
 def test_options_dataclass_runs_the_same_study(trained, tmp_path):
     _, runs = trained
     options = StudyOptions(transform=tuple(SPECS), imports=(MODULE,), model=("mlp",), seeds=(0,), epochs=1,
                            max_images=500, n_boot=100, min_baseline_acc=0, max_last_gain=100, results=str(runs),
-                           from_records=True, out=str(tmp_path))  # fmt: skip
+                           dataset="digits", from_records=True, out=str(tmp_path))  # fmt: skip
     assert len(options.run().data) == len(SPECS)
 
 

@@ -40,6 +40,7 @@ from pixinfo.predict import features
 from pixinfo.privacy.report import run_attack
 from pixinfo.privacy.threat import KINDS
 from pixinfo.scoring import score_table
+from pixinfo.study import StudyOptions
 from pixinfo.train import TrainConfig
 from pixinfo.train.recipes import RECIPES
 from pixinfo.transforms.registry import DEFAULT_TRANSFORMS
@@ -585,6 +586,15 @@ def _transforms(o: TransformsOptions) -> int:
     return 0
 
 
+# -- pixinfo study ---------------------------------------------------------------------------------
+def _study(o: StudyOptions) -> int:
+    _output_dir(o.out)  # before any work
+    result = o.run()
+    print(result.markdown)
+    print(f"wrote {', '.join(str(p) for p in result.paths.values())}")
+    return 0
+
+
 # -- the command line ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Command:
@@ -613,6 +623,10 @@ COMMANDS: tuple[Command, ...] = (
             "Score a transform beside the paper's, predict the accuracy it keeps, attack it under each threat model "
             "(blind, prior, known-plaintext) and write report.md, a self-contained report.html and report.json "
             "with a verdict."),
+    Command("study", StudyOptions, _study, "relate the information transforms lose to the accuracy they cost",
+            "Train every model on the original and on each transformed dataset for every seed, measure each "
+            "transform, and write study.csv, report.md and figures: correlations and regressions of the accuracy "
+            "loss on the three measures, with a warning where the untransformed model is too weak."),
     Command("semantic", SemanticOptions, _semantic,
             "accuracy of a saved model on negatives and other meaning-preserving transforms"),
     Command("fool", FoolOptions, _fool, "generate fooling images for a saved model (evolution or gradient ascent)"),

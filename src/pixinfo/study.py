@@ -33,7 +33,9 @@ from typing import Any
 
 import pandas as pd
 
+from pixinfo import _cli_grammar as _g  # the command line's option declarations (StudyOptions)
 from pixinfo.errors import ConfigError, ParameterError
+from pixinfo.train.recipes import RECIPES
 
 MEASURES = ["structural_loss", "content_loss", "value_loss"]
 MEASURE_KEY = ["dataset", "spec", "max_images", "seed", "n_boot", "kernel"]  # the columns of a measures.csv row's key
@@ -528,8 +530,6 @@ def _check_seeds(values: object, name: str) -> list[int]:
 
 
 def _check_models(models: object) -> list[str]:
-    from pixinfo.train.recipes import RECIPES
-
     if isinstance(models, str):
         models = [models]
     if not isinstance(models, Sequence) or not models or any(m not in RECIPES for m in models):
@@ -702,40 +702,51 @@ def write_outputs(data: pd.DataFrame, table: pd.DataFrame, fits: Mapping[str, An
 
 
 # -- the command line: pixinfo study ----------------------------------------------------------------------
+def signature_default_of(name: str) -> Any:
+    """The default of :func:`study`'s parameter ``name`` (the command line never copies one)."""
+    return _g.signature_default(study, name)
+
+
 @dataclass(frozen=True, kw_only=True)
 class StudyOptions:
-    """The options of ``pixinfo study``, one field per option (``metadata``: its help line and, where
-    it has them, its choices and flags); [`run`][pixinfo.study.StudyOptions.run] calls
-    [`study`][pixinfo.study.study] with them."""
+    """``pixinfo study``: the options of a study, one field per option (declared with the command-line
+    grammar, defaults read off [`study`][pixinfo.study.study]); [`run`][pixinfo.study.StudyOptions.run]
+    runs it."""
 
-    transform: tuple[str, ...] = field(metadata={"help": "transform specs to study (a class of your own: --import MODULE)",
-                                                 "metavar": "SPEC"})  # fmt: skip
-    imports: tuple[str, ...] = field(default=(), metadata={
-        "help": "import this module first (repeatable): transform classes it defines can be named by their spec",
-        "flags": ("--import",), "metavar": "MODULE", "repeat": True, "shown_default": "none"})
-    model: tuple[str, ...] = field(default=("mlp",), metadata={"help": "model families to train"})
-    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "training seeds"})
-    dataset: str = field(default="digits", metadata={"help": "dataset name (see pixinfo datasets)"})
-    out: str = field(default="study", metadata={"help": "output folder: study.csv, report.md, figures",
-                                                "metavar": "FOLDER"})  # fmt: skip
-    results: str | None = field(default=None, metadata={
-        "help": "folder of the per-run records and measures; runs resume from it", "metavar": "FOLDER",
-        "shown_default": "OUT/runs"})
-    epochs: int | None = field(default=None, metadata={"help": "epochs of every model", "shown_default": "the recipes'"})
-    key_seeds: tuple[int, ...] = field(default=(0,), metadata={
-        "help": "keys of every shared-key transform (its seed option); keys other than 0 train with the first seed"})
-    executor: str = field(default="local", metadata={
-        "help": "where the runs train: in this process, on local worker processes, or on Ray",
-        "choices": ("local", *EXECUTORS)})
-    from_records: bool = field(default=False, metadata={"help": "train nothing: rebuild the outputs from --results"})
-    max_images: int = field(default=5000, metadata={"help": "images the measures are computed on"})
-    n_boot: int = field(default=2000, metadata={"help": "bootstrap resamples of the correlation intervals"})
-    seed: int = field(default=0, metadata={"help": "seed of the measures and the bootstrap"})
-    min_baseline_acc: float = field(default=50.0, metadata={
-        "help": "warn when the untransformed model's mean test accuracy (percent) is below this"})
-    max_last_gain: float = field(default=1.0, metadata={
-        "help": "warn when the untransformed model's test accuracy rose by more points than this in its last epoch"})
-    device: str = field(default="auto", metadata={"help": "device of the runs: auto, cpu, cuda", "metavar": "DEVICE"})
+    transform: tuple[str, ...] = _g.option(metavar="SPEC", help="transform specs to study (see `pixinfo transforms`; "
+                                           "a class of your own: --import MODULE)")  # fmt: skip
+    imports: tuple[str, ...] = _g.imports_option()
+    model: tuple[str, ...] = _g.option(metavar="MODEL", help=f"model families, each trained with its recipe "
+                                       f"({', '.join(RECIPES)})")  # fmt: skip
+    dataset: str = _g.option(metavar="NAME", help="dataset the transforms are studied on (see `pixinfo datasets`)")
+    seeds: tuple[int, ...] = _g.option(signature_default_of("seeds"), type=_g.seed_int, help="training seeds")
+    epochs: int | None = _g.option(None, type=_g.positive_int, shown_default="the recipes'",
+                                   help="epochs of every model")  # fmt: skip
+    key_seeds: tuple[int, ...] = _g.option(signature_default_of("key_seeds"), type=_g.seed_int,
+                                           help="keys of every shared-key transform (its seed option); a key other "
+                                                "than 0 trains with the first seed only")  # fmt: skip
+    augment: tuple[str, ...] = _g.option(signature_default_of("augment"), choices=AUGMENT,
+                                         help="augmentation orders, each a model family of its own")  # fmt: skip
+    executor: str = _g.option("local", choices=("local", *EXECUTORS),
+                              help="where the runs train: in this process, on local worker processes, on Ray")  # fmt: skip
+    out: str = _g.out_option(None, help="folder of study.csv, report.md and the figures")
+    results: str | None = _g.option(None, metavar="FOLDER", shown_default="OUT/runs",
+                                    help="folder of the per-run records and the measures; runs resume from it")  # fmt: skip
+    from_records: bool = _g.option(False, help="train and measure nothing: rebuild the outputs from --results")
+    max_images: int = _g.option(signature_default_of("max_images"), type=_g.positive_int,
+                                help="images the measures are computed on")  # fmt: skip
+    n_boot: int = _g.option(signature_default_of("n_boot"), type=_g.positive_int,
+                            help="bootstrap resamples of the correlation intervals")  # fmt: skip
+    seed: int = _g.seed_option(signature_default_of("seed"), help="seed of the measures and the bootstrap")
+    min_baseline_acc: float = _g.option(signature_default_of("min_baseline_acc"),
+                                        help="warn when an untransformed model's mean test accuracy (percent) is "
+                                             "below this")  # fmt: skip
+    max_last_gain: float = _g.option(signature_default_of("max_last_gain"),
+                                     help="warn when an untransformed model's test accuracy rose by more points "
+                                          "than this in its last epoch")  # fmt: skip
+    device: str = _g.option(signature_default_of("device"), metavar="DEVICE",
+                            help="where the runs train: auto, cpu, cuda, ...")  # fmt: skip
+    no_progress: bool = _g.progress_option()
 
     def run(self) -> StudyResult:
         """Import ``imports``, then run the study these options describe."""
@@ -743,11 +754,12 @@ class StudyOptions:
 
         import_transforms(*self.imports)
         return study(list(self.transform), models=list(self.model), dataset=self.dataset, seeds=list(self.seeds),
-                     epochs=self.epochs, key_seeds=list(self.key_seeds),
+                     epochs=self.epochs, key_seeds=list(self.key_seeds), augment=list(self.augment),
                      executor=None if self.executor == "local" else self.executor,
                      results_dir=self.results or str(Path(self.out) / "runs"), out=self.out,
                      from_records=self.from_records, max_images=self.max_images, n_boot=self.n_boot, seed=self.seed,
-                     min_baseline_acc=self.min_baseline_acc, max_last_gain=self.max_last_gain, device=self.device)  # fmt: skip
+                     min_baseline_acc=self.min_baseline_acc, max_last_gain=self.max_last_gain, device=self.device,
+                     progress=not self.no_progress)  # fmt: skip
 
 
 class _CallableModule(types.ModuleType):
