@@ -202,3 +202,14 @@ def test_load_dataset_checks_split_options(options, match):
 
     with pytest.raises((PixinfoError, ValueError), match=match):
         load_dataset("digits", **options)
+
+
+def test_a_transform_object_in_train_config_is_refused_at_validation():
+    from pixinfo.errors import ConfigError
+    from pixinfo.train import TrainConfig
+    from pixinfo.transforms import build_transform
+
+    t = build_transform("permutation:seed=0", shape=(1, 8, 8))
+    with pytest.raises(ConfigError, match=r"transform must be a spec string.*t\.spec.*data="):
+        TrainConfig(dataset="digits", model="mlp", transform=t).validate()
+    TrainConfig(dataset="digits", model="mlp", transform=t.spec).validate()  # its spec is the way in

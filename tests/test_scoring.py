@@ -150,3 +150,15 @@ def test_every_registered_measure_is_a_score_field_with_its_loss(default_scores)
     assert list(losses) == [m.loss for m in MEASURES] and losses["content_loss"] == s.content_loss
     assert losses["value_order_loss"] == pytest.approx(0.0)  # a reversal keeps the order: no loss
     assert measure("value_loss").name == "value_nmi"
+
+
+def test_a_printed_score_is_a_table_of_every_measure():
+    from pixinfo.info import MEASURES
+    from pixinfo.scoring import score
+
+    images = torch.randint(0, 256, (12, 1, 8, 8), dtype=torch.uint8)
+    sc = score("permutation:seed=0", images, n_boot=10)
+    header, row, note = str(sc).splitlines()
+    assert all(m.label in header for m in MEASURES)
+    assert row.split()[0] == "permutation:seed=0" and f"{sc.structural_retention.value:.3f}" in row
+    assert note.startswith("(12 images;")

@@ -39,7 +39,7 @@ from pixinfo.data import DATASETS, DEFAULT_DATASET, SPLITS
 from pixinfo.predict import features
 from pixinfo.privacy.report import run_attack
 from pixinfo.privacy.threat import KINDS
-from pixinfo.scoring import score_table
+from pixinfo.scoring import format_table, score_table
 from pixinfo.study import StudyOptions
 from pixinfo.train import TrainConfig
 from pixinfo.train.recipes import RECIPES
@@ -222,26 +222,6 @@ def _write_score_files(out: Path, config: dict, frame, *, device, seconds: float
     _write_table(frame, base.with_suffix(".csv"))
     chart = plot_scores(frame, base.with_suffix(".png"), title=f"{config['dataset']}: {config['n_images']} images")
     print(f"\n{seconds:.1f} s; wrote {json_path}, {base.with_suffix('.csv')} and {chart}", file=sys.stderr)
-
-
-def format_table(frame) -> str:
-    """Each measure with its interval, three decimals."""
-
-    def with_ci(row, name: str) -> str:
-        lo, hi = row[f"{name}_low"], row[f"{name}_high"]
-        if lo == lo and hi == hi and lo != hi:  # not NaN, not a point
-            return f"{row[name]:.3f} [{lo:.3f}, {hi:.3f}]"
-        return f"{row[name]:.3f}"
-
-    table = frame[["transform", "shared_key"]].copy()
-    for column, name in [
-        ("structural R", "structural_retention"),
-        ("content retention", "content_retention"),
-        ("value NMI", "value_nmi"),
-        ("value Spearman", "value_spearman"),
-    ]:
-        table[column] = [with_ci(row, name) for _, row in frame.iterrows()]
-    return table.to_string(index=False)
 
 
 # -- pixinfo predict -------------------------------------------------------------------------------

@@ -72,6 +72,11 @@ class Score:
         """The loss every registered measure gives ([`Measure.loss_of`][pixinfo.info.registry.Measure.loss_of]), by loss name."""
         return {m.loss: m.loss_of(getattr(self, m.name).value) for m in MEASURES}
 
+    def __str__(self) -> str:
+        """The measures as a readable table, with the images they were estimated on."""
+        source = "" if self.dataset in ("tensor", "split") else f" of {self.dataset}"
+        return f"{format_table(to_frame([self]))}\n({self.n_images} images{source}; [low, high]: 95% bootstrap intervals)"
+
     def to_dict(self) -> dict[str, Any]:
         """Flat and JSON-ready: each estimate as ``name``, ``name_low``, ``name_high``."""
         row: dict[str, Any] = {}
@@ -88,6 +93,22 @@ def to_frame(scores: Sequence[Score]):
     import pandas as pd
 
     return pd.DataFrame([s.to_dict() for s in scores])
+
+
+def format_table(frame) -> str:
+    """The scores of ``frame`` (from [`to_frame`][pixinfo.scoring.to_frame]) as a text table: each
+    registered measure with its interval, three decimals."""
+
+    def with_ci(row, name: str) -> str:
+        lo, hi = row[f"{name}_low"], row[f"{name}_high"]
+        if lo == lo and hi == hi and lo != hi:  # not NaN, not a point
+            return f"{row[name]:.3f} [{lo:.3f}, {hi:.3f}]"
+        return f"{row[name]:.3f}"
+
+    table = frame[["transform", "shared_key"]].copy()
+    for m in MEASURES:
+        table[m.label] = [with_ci(row, m.name) for _, row in frame.iterrows()]
+    return table.to_string(index=False)
 
 
 def _images_of(data: Dataset | Split | torch.Tensor, split: str) -> tuple[torch.Tensor, str]:

@@ -163,6 +163,11 @@ class TrainConfig:
             return value in options, f"{name} must be one of {options}, got {value!r}"
 
         return [
+            (self.transform is None or isinstance(self.transform, str),
+             f"transform must be a spec string or None, got {type(self.transform).__name__} {self.transform!r}: a "
+             "registered transform gives its spec (transform=t.spec; a class of your own module registers with "
+             "`class T(Transform, spec=...)` once the module is imported), and images you transformed yourself go "
+             "in as a Dataset: train(config, data=...)"),
             (self.model in MODELS, f"unknown model {self.model!r}; choose one of {sorted(MODELS)}"),
             choice("optimizer", OPTIMIZERS),
             choice("schedule", SCHEDULES),
