@@ -25,13 +25,13 @@ import copy
 import math
 import sys
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from pixinfo._callable import make_module_callable
 from pixinfo.errors import ParameterError, PixinfoError, UnsupportedSchemeError
 
 THREATS = ("blind", "prior", "known-plaintext")  # from the weakest attacker to the strongest
@@ -648,15 +648,7 @@ def _report(scores: list, prediction: dict[str, Any], training: dict[str, Any] |
     return _jsonable(report)
 
 
-class _CallableModule(types.ModuleType):
-    """``pixinfo.assess`` is this module and, called, [`assess`][pixinfo.assess.assess]: importing the
-    submodule rebinds the package's ``assess`` to it, so both spellings must work."""
-
-    def __call__(self, *args, **kwargs) -> dict[str, Any]:
-        return assess(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, "assess")
 
 __all__ = ["DEFAULT_SIZES", "THREATS", "assess", "default_model", "plot_gallery", "reference_specs", "sections",
            "to_html", "to_markdown", "verdict", "write_report"]  # fmt: skip

@@ -23,8 +23,6 @@ datasets it names.
 
 from __future__ import annotations
 
-import sys
-import types
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from pixinfo import _cli_grammar as _g  # the command line's option declarations (StudyOptions)
+from pixinfo._callable import make_module_callable
 from pixinfo.errors import ConfigError, ParameterError
 from pixinfo.train.recipes import RECIPES
 
@@ -156,31 +155,21 @@ def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cach
         ``from_records`` and a setting's measures are not in the cache.
     """
     import pixinfo
-    from pixinfo.files import write_csv_atomic
     from pixinfo.info import DEFAULT_KERNEL
+    from pixinfo.runs import RowCache
     from pixinfo.scoring import ESTIMATES
     from pixinfo.transforms import build_transform
 
     kernel = DEFAULT_KERNEL if kernel is None else kernel
-    done = pd.read_csv(cache) if cache.exists() else pd.DataFrame(columns=MEASURE_KEY)
-    key = lambda spec: (dataset.name, spec, max_images, seed, n_boot, repr(kernel))  # noqa: E731
-    have = set(done[MEASURE_KEY].itertuples(index=False, name=None))
-    todo = [(label, spec) for label, (_, spec) in specs.items() if key(spec) not in have]
-    if todo and from_records:
-        raise ConfigError(f"--from-records: {len(todo)} measures missing from {cache} (e.g. {todo[0][1]!r})")
-    rows = []
-    split = dataset.split("all")
-    for _, spec in todo:
-        t = build_transform(spec, shape=dataset.image_shape, dataset=dataset.name)
-        sc = pixinfo.score(t, split.images[:max_images], kernel=kernel, seed=seed, n_boot=n_boot, n_boot_value=0)
-        rows.append({**dict(zip(MEASURE_KEY, key(spec), strict=True)),
-                     **{m: getattr(sc, m).value for m in ESTIMATES}, "n_images": sc.n_images})  # fmt: skip
-    if rows:
-        done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True) if len(done) else pd.DataFrame(rows)
-        write_csv_atomic(done, cache)
-    wanted = {key(spec) for _, (_, spec) in specs.items()}
-    mask = [k in wanted for k in done[MEASURE_KEY].itertuples(index=False, name=None)]
-    return done[mask].drop(columns=["max_images", "seed", "n_boot", "kernel"])
+
+    def compute(key: tuple) -> dict:
+        t = build_transform(key[1], shape=dataset.image_shape, dataset=dataset.name)
+        sc = pixinfo.score(t, dataset.split("all").images[:max_images], kernel=kernel, seed=seed, n_boot=n_boot, n_boot_value=0)
+        return {**{m: getattr(sc, m).value for m in ESTIMATES}, "n_images": sc.n_images}
+
+    keys = [(dataset.name, spec, max_images, seed, n_boot, repr(kernel)) for _, spec in specs.values()]
+    done = RowCache(cache, key=MEASURE_KEY).get_or_compute(keys, compute, from_records=from_records)
+    return done.drop(columns=["max_images", "seed", "n_boot", "kernel"])
 
 
 def with_losses(scores: pd.DataFrame) -> pd.DataFrame:
@@ -762,15 +751,7 @@ class StudyOptions:
                      progress=not self.no_progress)  # fmt: skip
 
 
-class _CallableModule(types.ModuleType):
-    """``pixinfo.study`` is this module and, called, [`study`][pixinfo.study.study]: importing the
-    submodule rebinds the package's ``study`` to it, so both spellings must work."""
-
-    def __call__(self, *args, **kwargs) -> StudyResult:
-        return study(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, "study")
 
 __all__ = ["MEASURES", "StudyOptions", "StudyResult", "StudyRows", "baseline_warnings", "canonical_label",
            "keyed_settings", "measure", "statistics", "study", "study_rows", "to_markdown", "transform_settings"]
