@@ -10,6 +10,7 @@ and ``--from-records`` regenerates every table and figure from them alone.
 from __future__ import annotations
 
 import argparse
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -32,10 +33,15 @@ def add_common_arguments(p: argparse.ArgumentParser, *, experiment: str, quick_h
     p.add_argument("--batch-size", nargs="+", type=model_value, action=PerModel, metavar="[MODEL=]N",
                    help="override the recipe's training batch size: N for every model, MODEL=N for one")
     p.add_argument("--device", default="auto")
-    p.add_argument("--results", default=str(RUNS / experiment),
-                   help="folder of per-run records (committed; runs resume from it)")  # fmt: skip
-    p.add_argument("--out-dir", default=str(ROOT / "analyses" / "results"), help="folder of the tables")
-    p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"))
+    p.add_argument("--results", help="folder of per-run records; runs resume from it (default: the committed "
+                   f"records, analyses/results/runs/{experiment}, with --in-repo or --from-records; else "
+                   "<out-dir>/runs, where finished runs of the committed records are copied instead of trained)")
+    p.add_argument("--out-dir", help=f"folder of the tables (default: $PIXINFO_RESULTS/{experiment}, "
+                   "$PIXINFO_RESULTS defaulting to ./pixinfo-results; analyses/results with --in-repo)")
+    p.add_argument("--figure-dir", help="folder of the figures (default: <out-dir>/figures; paper_figures with --in-repo)")
+    p.add_argument("--in-repo", action="store_true",
+                   help="read and write the repository's committed records, tables and figures")
+    p.set_defaults(experiment=experiment)
     p.add_argument("--tag", default="", help="suffix of the output names (e.g. cpu)")
     p.add_argument("--quick", action="store_true", help=quick_help)
     p.add_argument("--from-records", action="store_true",
@@ -52,6 +58,22 @@ def apply_preset(args: argparse.Namespace, presets: dict[str, dict]) -> argparse
         if getattr(args, key, None) is None:
             setattr(args, key, value)
     args.tag = args.tag or ("quick" if args.quick else "")
+    return with_folders(args)
+
+
+def with_folders(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill the folders left unset: the committed ones with ``--in-repo``, else a folder of the
+    user's (``$PIXINFO_RESULTS/<experiment>``) for tables, figures and new records; ``--from-records``
+    reads the committed records unless ``--results`` names others."""
+    committed = RUNS / args.experiment
+    if args.in_repo:
+        folders = (committed, ROOT / "analyses" / "results", ROOT / "paper_figures")
+    else:
+        base = Path(os.environ.get("PIXINFO_RESULTS") or "pixinfo-results") / args.experiment
+        folders = (committed if args.from_records else base / "runs", base, base / "figures")
+    for name, folder in zip(("results", "out_dir", "figure_dir"), folders, strict=True):
+        if getattr(args, name) is None:
+            setattr(args, name, str(folder))
     return args
 
 

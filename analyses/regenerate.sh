@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-run() { echo "+ $*" >&2; "$PY" "$@" --from-records > /dev/null; }
+run() { echo "+ $*" >&2; "$PY" "$@" --from-records --in-repo > /dev/null; }
 
 run analyses/rvt_accuracy_table.py --models lenet mlp cnn --datasets mnist-5k --tag cpu_mnist5k
 run analyses/rvt_accuracy_table.py --models mlp lenet --datasets fashion-mnist --tag cpu_fashion

@@ -147,3 +147,16 @@ def test_fooling_images_refuses_a_setup_that_is_not_model_colon_dataset(setup):
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 2
     assert f"--setups: each must be MODEL:DATASET, e.g. cnn:fashion-mnist; got {setup!r}" in done.stderr
+
+
+@pytest.mark.parametrize(("argv", "results", "out", "figures"), [
+    ([], "{user}/runs", "{user}", "{user}/figures"),
+    (["--from-records"], "{runs}", "{user}", "{user}/figures"),
+    (["--in-repo"], "{runs}", "{repo}/analyses/results", "{repo}/paper_figures"),
+    (["--from-records", "--results", "mine"], "mine", "{user}", "{user}/figures"),
+])  # fmt: skip
+def test_analyses_write_to_a_folder_of_the_users_unless_asked(experiment, monkeypatch, argv, results, out, figures):
+    monkeypatch.setenv("PIXINFO_RESULTS", "/tmp/elsewhere")
+    args = experiment.apply_preset(_parser(experiment).parse_args(argv), {"full": {}, "quick": {}})
+    where = {"user": "/tmp/elsewhere/test", "runs": str(experiment.RUNS / "test"), "repo": str(experiment.ROOT)}
+    assert (args.results, args.out_dir, args.figure_dir) == tuple(p.format(**where) for p in (results, out, figures))
