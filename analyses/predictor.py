@@ -8,9 +8,10 @@ and candidate extra features: the label probe (pixinfo.predict.label_probe: a lo
 on a few thousand transformed images against the originals; cached per setting in
 ``--results``), the value-order loss 1 − |Spearman| of the study's measures, and the family's
 untransformed accuracy of the run's seed. The model class and the extra features are chosen by
-leave-one-setting-out MAE pooled over the families; the validation table reports
-leave-one-setting-out and leave-one-transform-family-out MAE and 90% interval coverage against
-the mean loss and a linear fit on the three measures alone.
+leave-one-setting-out MAE pooled over the families; the validation table reports nested
+leave-one-setting-out and leave-one-transform-family-out MAE (the choice made again on each
+training part) and 90% interval coverage against the mean loss and a linear fit on the three
+measures alone. Every candidate's held-out MAE is written to predictor_candidates_<tag>.csv.
 
     python analyses/predictor.py --tag validation_cpu                  # probes any setting not cached
     python analyses/predictor.py --tag validation_cpu --from-records   # committed files only
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,7 @@ from info_vs_accuracy import MEASURES
 
 from pixinfo.data import load_dataset
 from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_NAME, STUDY_IMAGES, TRANSFORM_FEATURES, LossPredictor,
-                             conformal_width, fit_domain, held_out_residuals, label_probe)
+                             conformal_width, fit_domain, fit_regression, held_out_predictions, label_probe)
 from pixinfo.transforms import build_transform
 
 RESULTS = ROOT / "analyses" / "results"
@@ -100,10 +102,16 @@ FEATURE_SETS = {  # the three measures, then the shared key, then the candidate 
     "+ shared key + label probe": [*BASE, "probe_loss"], "+ shared key + value order": [*BASE, "value_order_loss"],
     "+ shared key + untransformed accuracy": [*BASE, "untransformed_acc"],
     "+ shared key + label probe + value order": [*BASE, "probe_loss", "value_order_loss"],
+    "+ shared key + label probe + value order + untransformed accuracy":
+        [*BASE, "probe_loss", "value_order_loss", "untransformed_acc"],
 }  # fmt: skip
 CHOICES = [name for name, f in FEATURE_SETS.items() if len(f) > len(BASE)]  # at least one feature beyond them
+# the kinds of regression the selection compares (the boosted trees of pixinfo.predict are not among them)
+CANDIDATE_KINDS = ("linear", "interactions", "interactions (alpha 10)")
 BASELINES = {"mean loss": ([], "linear"), "linear on the three measures": (list(MEASURES), "linear")}
 LEVEL = 0.9
+SELECT_BY = "setting"  # the folds of the selection criterion, inside the training part
+CRITERION = "leave-one-setting-out MAE (points) on the training part, mean over the model families"
 
 
 def families(runs: pd.DataFrame):
@@ -112,66 +120,141 @@ def families(runs: pd.DataFrame):
         yield dataset, family, rows.sort_values(["setting", "seed"], kind="stable").reset_index(drop=True)
 
 
-def candidates(runs: pd.DataFrame) -> pd.DataFrame:
-    """Leave-one-setting-out and leave-one-transform-family-out MAE of every kind of regression
-    on every feature set, per family."""
+class Fits:
+    """Held-out predictions of every candidate on the rows of each (dataset, model family), each
+    computed once: ``residuals(key, features, kind, by, keep)`` fits on the ``keep`` rows only,
+    leaving out one ``by`` group of them at a time (NaN outside ``keep``)."""
+
+    def __init__(self, runs: pd.DataFrame):
+        self.parts = {(d, f): part for d, f, part in families(runs)}
+        self._cache: dict = {}
+
+    def residuals(self, key, features, kind: str, by: str, keep: np.ndarray | None = None) -> np.ndarray:
+        part = self.parts[key]
+        keep = np.ones(len(part), dtype=bool) if keep is None else keep
+        memo = (key, tuple(features), kind, by, keep.tobytes())
+        if memo not in self._cache:
+            x = part[list(features)].to_numpy(np.float64)
+            y = part["accuracy_loss"].to_numpy(np.float64)
+            out = np.full(len(part), np.nan)
+            out[keep] = y[keep] - held_out_predictions(x[keep], y[keep], part[by].to_numpy()[keep], kind=kind)
+            self._cache[memo] = out
+        return self._cache[memo]
+
+    def outside(self, by: str, group) -> dict:
+        """Per family, the mask of its rows outside ``group`` of ``by`` (the training part)."""
+        return {key: part[by].to_numpy() != group for key, part in self.parts.items()}
+
+
+def candidates(fits: Fits) -> pd.DataFrame:
+    """Leave-one-setting-out and leave-one-transform-family-out MAE of every candidate kind of
+    regression on every feature set, per family (each candidate fixed: nothing chosen)."""
     rows = []
-    for dataset, family, part in families(runs):
-        for kind in KINDS:
+    for (dataset, family) in fits.parts:
+        for kind in CANDIDATE_KINDS:
             for name, features in FEATURE_SETS.items():
-                mae = {by: float(abs(held_out_residuals(part, features=features, kind=kind, by=by)).mean())
+                mae = {by: float(np.abs(fits.residuals((dataset, family), features, kind, by)).mean())
                        for by in ("setting", "family")}  # fmt: skip
                 rows.append({"dataset": dataset, "model": family, "kind": kind, "features": name,
                              "loso_mae": mae["setting"], "lofo_mae": mae["family"]})  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def choose(table: pd.DataFrame) -> dict:
-    """The kind and feature set (one of ``CHOICES``) with the least leave-one-setting-out MAE
-    averaged over the families (the first candidate on a tie)."""
-    pooled = table[table["features"].isin(CHOICES)].groupby(["kind", "features"], sort=False)["loso_mae"].mean()
-    kind, name = pooled.idxmin()
+def select(fits: Fits, keep: dict | None = None) -> tuple[tuple[str, str], dict]:
+    """The (kind, feature set) among ``CANDIDATE_KINDS`` × ``CHOICES`` with the least ``CRITERION``
+    on the ``keep`` rows of each family (all rows by default), the first on a tie; and every
+    candidate's criterion."""
+    scores = {}
+    for kind in CANDIDATE_KINDS:
+        for name in CHOICES:
+            per_family = [np.nanmean(np.abs(fits.residuals(key, FEATURE_SETS[name], kind, SELECT_BY,
+                                                           None if keep is None else keep[key])))
+                          for key in fits.parts]  # fmt: skip
+            scores[(kind, name)] = float(np.mean(per_family))
+    return min(scores, key=scores.get), scores
+
+
+def choose(fits: Fits) -> dict:
+    """The choice on every record, as the fitted predictor keeps it."""
+    (kind, name), scores = select(fits)
     return {"kind": kind, "feature_set": name, "features": FEATURE_SETS[name], "level": LEVEL,
-            "criterion": "leave-one-setting-out MAE (points), mean over the families",
-            "pooled_loso_mae": {f"{k} / {f}": round(float(v), 4) for (k, f), v in pooled.items()}}  # fmt: skip
+            "criterion": CRITERION, "candidates": {f"{k} / {f}": round(v, 4) for (k, f), v in scores.items()}}
 
 
-def coverage(part: pd.DataFrame, residuals, *, features, kind, by: str) -> tuple[np.ndarray, np.ndarray]:
+def nested(fits: Fits, by: str) -> tuple[dict, dict, Counter]:
+    """Leave each ``by`` group out, choose the candidate on the rest alone (:func:`select`), fit it
+    there and predict the group: per family the held-out residuals and, per group, the chosen
+    (kind, features); and how often each candidate was chosen."""
+    groups = sorted(set().union(*(set(part[by]) for part in fits.parts.values())))
+    res = {key: np.full(len(part), np.nan) for key, part in fits.parts.items()}
+    picks = {key: np.empty(len(part), dtype=object) for key, part in fits.parts.items()}
+    counts: Counter = Counter()
+    for g in groups:
+        keep = fits.outside(by, g)
+        (kind, name), _ = select(fits, keep)
+        counts[(kind, name)] += 1
+        for key, part in fits.parts.items():
+            held = ~keep[key]
+            if not held.any():
+                continue
+            x = part[FEATURE_SETS[name]].to_numpy(np.float64)
+            y = part["accuracy_loss"].to_numpy(np.float64)
+            fit = fit_regression(x[keep[key]], y[keep[key]], features=FEATURE_SETS[name], kind=kind)
+            res[key][held] = y[held] - fit.predict(x[held])
+            for i in np.flatnonzero(held):
+                picks[key][i] = (kind, name)
+    return res, picks, counts
+
+
+def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray, np.ndarray]:
     """Whether each held-out residual lies within the interval the held-out part would have been
     given, and whether the predictor's domain holds it: for each ``by`` group, the conformal width
     and the training region of the rest (its width from the rest's own leave-one-setting-out
-    residuals)."""
+    residuals of the group's chosen (kind, features))."""
+    part = fits.parts[key]
     groups = part[by].to_numpy()
     covered, inside = np.zeros(len(part), dtype=bool), np.ones(len(part), dtype=bool)
-    domain_features = [f for f in features if f in TRANSFORM_FEATURES]
     for g in sorted(set(groups)):
-        held, rest = groups == g, part[groups != g]
+        held = groups == g
+        kind, name = picks[np.flatnonzero(held)[0]]
+        features = FEATURE_SETS.get(name, name)
         if by == "setting":  # the others' residuals are the leave-one-setting-out ones already at hand
             width = conformal_width(residuals[~held], level=LEVEL)
         else:
-            width = conformal_width(held_out_residuals(rest, features=features, kind=kind), level=LEVEL)
+            width = conformal_width(fits.residuals(key, features, kind, "setting", ~held), level=LEVEL)
         covered[held] = np.abs(residuals[held]) <= width
+        domain_features = [f for f in features if f in TRANSFORM_FEATURES]
         if domain_features:
+            rest = part[~held]
             domain = fit_domain(rest, features=domain_features)
-            inside[held] = [not domain.reason(dict(zip(domain_features, row, strict=True)), key)
-                            for row, key in zip(part.loc[held, domain_features].to_numpy(float),
-                                                part.loc[held, "shared_key"], strict=True)]  # fmt: skip
+            inside[held] = [not domain.reason(dict(zip(domain_features, row, strict=True)), k)
+                            for row, k in zip(part.loc[held, domain_features].to_numpy(float),
+                                              part.loc[held, "shared_key"], strict=True)]  # fmt: skip
     return covered, inside
 
 
-def validate(runs: pd.DataFrame, chosen: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate(fits: Fits, chosen: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Per family and method (the predictor, the two baselines): leave-one-setting-out and
     leave-one-transform-family-out MAE and interval coverage, and for the predictor the share of
-    held-out-family runs its domain holds; and the predictor's held-out predictions per run."""
-    methods = {"predictor": (chosen["features"], chosen["kind"]), **BASELINES}
+    held-out-family runs its domain holds; the predictor's held-out predictions per run; and how
+    often each candidate was chosen in the folds. The predictor's numbers are nested: its kind and
+    features are chosen again on each training part."""
+    outer = {by: nested(fits, by) for by in ("setting", "family")}
     rows, held = [], []
-    for dataset, family, part in families(runs):
-        for method, (features, kind) in methods.items():
+    for (dataset, family), part in fits.parts.items():
+        key = (dataset, family)
+        for method, (features, kind) in {"predictor": (chosen["features"], chosen["kind"]), **BASELINES}.items():
             row = {"dataset": dataset, "model": family, "method": method, "kind": kind,
                    "features": " + ".join(features) or "none", "runs": len(part), "settings": part["setting"].nunique()}
             for by, name in (("setting", "loso"), ("family", "lofo")):
-                res = held_out_residuals(part, features=features, kind=kind, by=by)
-                covered, inside = coverage(part, res, features=features, kind=kind, by=by)
+                if method == "predictor":
+                    res, picks = outer[by][0][key], outer[by][1][key]
+                else:
+                    res = fits.residuals(key, features, kind, by)
+                    picks = np.empty(len(part), dtype=object)
+                    for i in range(len(part)):
+                        picks[i] = (kind, tuple(features))
+                covered, inside = coverage(fits, key, res, picks, by=by)
                 row |= {f"{name}_mae": float(np.abs(res).mean()), f"{name}_coverage": float(covered.mean())}
                 if method == "predictor" and by == "family":
                     row |= {"lofo_in_domain": float(inside.mean()),
@@ -183,7 +266,8 @@ def validate(runs: pd.DataFrame, chosen: dict) -> tuple[pd.DataFrame, pd.DataFra
                     held.append(part[["dataset", "model", "setting", "family", "seed", "accuracy_loss"]]
                                 .assign(predicted=part["accuracy_loss"] - res, half_width=width))  # fmt: skip
             rows.append(row)
-    return pd.DataFrame(rows), pd.concat(held, ignore_index=True)
+    folds = {by: outer[by][2] for by in outer}
+    return pd.DataFrame(rows), pd.concat(held, ignore_index=True), folds
 
 
 def _points(v: float) -> str:
@@ -240,29 +324,42 @@ def lofo_note(table: pd.DataFrame) -> str:
             "columns show how many such runs the out-of-domain flag catches and how the rest fare." + versus)
 
 
-def to_markdown(runs: pd.DataFrame, table: pd.DataFrame, grid: pd.DataFrame, chosen: dict) -> str:
+def folds_note(folds: dict) -> str:
+    """How often each candidate was chosen on the training part of a fold."""
+    parts = []
+    for by, name in (("family", "LOFO"), ("setting", "LOSO")):
+        n = sum(folds[by].values())
+        picks = "; ".join(f"{kind} on {features} in {c}" for (kind, features), c in folds[by].most_common())
+        parts.append(f"{name} ({n} folds): {picks}")
+    return "The choice made again on the training part of each fold — " + ". ".join(parts) + "."
+
+
+def to_markdown(runs: pd.DataFrame, table: pd.DataFrame, grid: pd.DataFrame, chosen: dict, folds: dict) -> str:
     recipes = runs.groupby(["dataset", "model"]).agg(epochs=("epochs", lambda e: sorted(set(e))),
                                                      seeds=("seed", "nunique"), settings=("setting", "nunique"))
     intro = (f"Predicting accuracy loss (points) from the transform before training: {len(runs)} trained runs of "
              f"the study tables ({', '.join(sorted(set(runs['source'])))}), {len(recipes)} (dataset, model family) "
              "pairs: " + "; ".join(f"{d} / {m} ({r.settings} settings × {r.seeds} seeds, epochs {r.epochs})"
                                    for (d, m), r in recipes.iterrows())
-             + f". Chosen by {chosen['criterion']} among {len(KINDS)} kinds × {len(CHOICES)} feature sets that "
-             f"add at least one feature to the three measures and the shared key: **{chosen['kind']}** "
-             f"({KINDS[chosen['kind']]}) on **{' + '.join(chosen['features'])}**. LOSO: leave one setting out "
-             "(all its seeds); LOFO: leave one transform family out (vortex, block, swaps, partial, permutation, "
-             f"value). Coverage: share of held-out runs inside the {LEVEL:.0%} interval (split-conformal: the "
-             f"{LEVEL:.0%} quantile of the absolute LOSO residuals of the settings left for training). In domain: "
-             "held-out runs whose transform the training part's domain holds (pixinfo.predict.Domain). Baselines: "
-             "the mean loss of the training part; ordinary least squares on the three measures alone. The feature "
-             "set and kind were chosen on LOSO MAE, so the predictor's LOSO MAE is slightly optimistic; nothing "
-             "was chosen on LOFO.")  # fmt: skip
+             + f". Chosen by {chosen['criterion']} among {len(CANDIDATE_KINDS)} kinds × {len(CHOICES)} feature "
+             "sets that add at least one feature to the three measures and the shared key: "
+             f"**{chosen['kind']}** ({KINDS[chosen['kind']]}) on **{' + '.join(chosen['features'])}**. LOSO: leave "
+             "one setting out (all its seeds, in every family); LOFO: leave one transform family out (vortex, "
+             "block, swaps, partial, permutation, value; in every family). The predictor's rows are nested: in "
+             "each fold the kind and the feature set are chosen again by the same criterion on the training part "
+             "alone, so the held-out setting or transform family decides nothing. Coverage: share of held-out "
+             f"runs inside the {LEVEL:.0%} interval (split-conformal: the {LEVEL:.0%} quantile of the absolute "
+             "LOSO residuals of the settings left for training). In domain: held-out runs whose transform the "
+             "training part's domain holds (pixinfo.predict.Domain). Baselines: the mean loss of the training "
+             "part; ordinary least squares on the three measures alone. The unit of every number is the run "
+             "(setting × seed); the folds are settings or transform families, not seeds.")  # fmt: skip
     return "\n\n".join([
-        intro, validation_table(table), lofo_note(table),
+        intro, validation_table(table), lofo_note(table), folds_note(folds),
         f"Gain of each feature over the three measures alone, under {chosen['kind']}: MAE (points) and in "
         "brackets the three measures' MAE minus it (positive: the feature helps).",
         gains_table(grid, chosen["kind"]),
-        "Every candidate: LOSO and LOFO MAE (points), mean over the families.",
+        "Every candidate, fixed (nothing chosen): LOSO and LOFO MAE (points), mean over the families; per "
+        f"family in predictor_candidates_*.csv.",
         grid.groupby(["kind", "features"], sort=False)[["loso_mae", "lofo_mae"]].mean().map("{:.2f}".format)
         .reset_index().to_markdown(index=False, disable_numparse=True),
     ]) + "\n"  # fmt: skip
@@ -321,15 +418,16 @@ def main(argv=None) -> int:
     args = parse(argv)
     base, figures, suffix = outputs(args, "predictor")
     runs = training_records(cache=Path(args.results) / "probes.csv", from_records=args.from_records)
-    grid = candidates(runs)
-    chosen = choose(grid)
+    fits = Fits(runs)
+    grid = candidates(fits)
+    chosen = choose(fits)
     predictor = LossPredictor.fit(runs, features=chosen["features"], kind=chosen["kind"], level=LEVEL,
                                   selection={k: v for k, v in chosen.items() if k != "level"})  # fmt: skip
     predictor.save(args.model_out)
-    table, held = validate(runs, chosen)
+    table, held, folds = validate(fits, chosen)
     write_csv(table, f"{base}.csv")
     write_csv(grid, out := base.parent / f"predictor_candidates{suffix}.csv")
-    write_table(base, to_markdown(runs, table, grid, chosen), args, runs, chosen=chosen,
+    write_table(base, to_markdown(runs, table, grid, chosen, folds), args, runs, chosen=chosen,
                 outputs=[str(out.name), str(Path(args.model_out).name)])  # fmt: skip
     plot(held, figures, suffix)
     return 0

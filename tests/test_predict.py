@@ -11,7 +11,7 @@ import pixinfo
 from pixinfo.cli import main
 from pixinfo.errors import CorruptFileError, ParameterError
 from pixinfo.predict import (PREDICTOR_PATH, Features, LossPredictor, PredictorError, conformal_width, features,
-                             fit_regression, predict)  # fmt: skip
+                             fit_regression, held_out_predictions, predict)  # fmt: skip
 from tests.raises import assert_raised_by_pixinfo
 
 
@@ -167,3 +167,17 @@ def test_cli_predict_and_score_predict(tmp_path, capsys):
 def test_the_records_hold_each_run_once_with_its_probe(records):
     assert {"accuracy_loss", "untransformed_acc", "probe_loss", "value_order_loss", "model", "setting"} <= set(records)
     assert records["config_hash"].is_unique and records["probe_loss"].notna().all()
+
+
+@pytest.mark.parametrize("kind", ["linear", "interactions", "interactions (alpha 10)"])
+def test_held_out_predictions_are_those_of_a_fit_without_the_group(kind):
+    rng = np.random.default_rng(1)
+    x = np.c_[rng.random((60, 3)), np.repeat([0.0, 1.0], 30), np.full(60, 81.3)]  # a binary and a constant column
+    y = 5 * x[:, 0] * x[:, 3] - x[:, 1] + 0.1 * rng.standard_normal(60)
+    groups = np.repeat(np.arange(6), 10)
+    fast = held_out_predictions(x, y, groups, kind=kind)
+    for g in range(6):
+        held = groups == g
+        fit = fit_regression(x[~held], y[~held], features=list("abcde"), kind=kind)
+        np.testing.assert_allclose(fast[held], fit.predict(x[held]), rtol=1e-8, atol=1e-8)
+    assert np.isnan(held_out_predictions(x, y, np.zeros(60), kind=kind)).all()  # no rows left to fit on

@@ -259,8 +259,10 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
 KINDS = {
     "linear": "ordinary least squares on the features",
     "interactions": "ridge (alpha 1) on the standardised features and their pairwise products",
+    "interactions (alpha 10)": "ridge (alpha 10) on the standardised features and their pairwise products",
     "trees": "gradient-boosted trees (depth 2, 100 trees, learning rate 0.1)",
 }
+_RIDGE_ALPHA = {"interactions": 1.0, "interactions (alpha 10)": 10.0}
 
 
 def _sig(x: float) -> float:
@@ -324,21 +326,78 @@ def fit_regression(x: np.ndarray, y: np.ndarray, *, features: Sequence[str], kin
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if kind == "trees":
         return Regression(kind, tuple(features), _fit_trees(x, y))
+    mean, scale, terms, coef, intercept = _fit_terms(x, y, kind)
+    params = {"mean": [_sig(v) for v in mean], "scale": [_sig(v) for v in scale], "terms": [list(t) for t in terms],
+              "coef": [_sig(v) for v in coef], "intercept": _sig(intercept)}  # fmt: skip
+    return Regression(kind, tuple(features), params)
+
+
+def _fit_terms(x: np.ndarray, y: np.ndarray, kind: str):
+    """(mean, scale, terms, coef, intercept) of a ``"linear"`` or ridge fit: least squares (or ridge
+    with ``_RIDGE_ALPHA[kind]``) on the standardised features and, for a ridge, their pairwise products."""
     mean, scale = x.mean(0), x.std(0)
-    scale = np.where(scale > 0, scale, 1.0)  # a constant feature (e.g. every setting keyed) adds nothing
+    # a constant feature (e.g. every setting keyed, or one seed's untransformed accuracy) adds nothing; its
+    # float standard deviation can be rounding noise rather than 0
+    scale = np.where(scale > 1e-9 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
     n = x.shape[1]
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)] if kind == "interactions" else []
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)] if kind != "linear" else []
     terms = [(i,) for i in range(n)] + pairs
     z = _terms((x - mean) / scale, terms)
     zc, yc = z - z.mean(0), y - y.mean()
     if kind == "linear":
         coef = np.linalg.lstsq(zc, yc, rcond=None)[0]
     else:
-        coef = np.linalg.solve(zc.T @ zc + 1.0 * np.eye(len(terms)), zc.T @ yc)
-    intercept = y.mean() - z.mean(0) @ coef
-    params = {"mean": [_sig(v) for v in mean], "scale": [_sig(v) for v in scale], "terms": [list(t) for t in terms],
-              "coef": [_sig(v) for v in coef], "intercept": _sig(intercept)}  # fmt: skip
-    return Regression(kind, tuple(features), params)
+        coef = np.linalg.solve(zc.T @ zc + _RIDGE_ALPHA[kind] * np.eye(len(terms)), zc.T @ yc)
+    return mean, scale, terms, coef, y.mean() - z.mean(0) @ coef
+
+
+def held_out_predictions(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, kind: str) -> np.ndarray:
+    """Each row's prediction by a regression of ``kind`` fitted on the rows of the other ``groups``
+    (NaN for a group that holds every row); plain arrays, no rounding of the fitted numbers."""
+    out = np.full(len(y), np.nan)
+    if kind in _RIDGE_ALPHA:
+        return _ridge_held_out(x, y, groups, _RIDGE_ALPHA[kind])
+    for g in np.unique(groups):
+        held = groups == g
+        if held.all():
+            continue
+        if kind == "trees":
+            out[held] = fit_regression(x[~held], y[~held], features=[""] * x.shape[1], kind=kind).predict(x[held])
+            continue
+        mean, scale, terms, coef, intercept = _fit_terms(x[~held], y[~held], kind)
+        out[held] = intercept + _terms((x[held] - mean) / scale, terms) @ coef
+    return out
+
+
+def _ridge_held_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, alpha: float) -> np.ndarray:
+    """:func:`held_out_predictions` of a ridge on the pairwise terms, every fold solved at once (the
+    same standardisation and solve as :func:`_fit_terms`, batched over the folds)."""
+    out = np.full(len(y), np.nan)
+    names = np.unique(groups)
+    train = groups[None, :] != names[:, None]  # (folds, rows)
+    folds = train.any(1)
+    train, names = train[folds], names[folds]
+    if not len(names):
+        return out
+    w = train / train.sum(1, keepdims=True)
+    mean = w @ x
+    diff = x[None] - mean[:, None]
+    scale = np.sqrt(np.einsum("fn,fnd->fd", w, diff**2))
+    scale = np.where(scale > 1e-9 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+    z = diff / scale[:, None]
+    n = x.shape[1]
+    i, j = np.triu_indices(n, 1)
+    terms = np.concatenate([z, z[..., i] * z[..., j]], axis=2)
+    centred = terms - np.einsum("fn,fnt->ft", w, terms)[:, None]
+    y_mean = w @ y
+    weighted = centred * train[..., None]
+    gram = np.einsum("fnt,fns->fts", weighted, centred) + alpha * np.eye(terms.shape[2])
+    coef = np.linalg.solve(gram, np.einsum("fnt,fn->ft", weighted, y[None] - y_mean[:, None])[..., None])[..., 0]
+    predicted = y_mean[:, None] + np.einsum("fnt,ft->fn", centred, coef)
+    for f, g in enumerate(names):
+        held = groups == g
+        out[held] = predicted[f, held]
+    return out
 
 
 def _fit_trees(x: np.ndarray, y: np.ndarray) -> dict:
@@ -355,16 +414,11 @@ def held_out_residuals(rows, *, features: Sequence[str], kind: str, by: str = "s
     """Measured minus predicted accuracy loss of every row of ``rows``, each predicted by a
     regression fitted without the rows sharing its ``by`` value (leave one setting, or one
     transform family, out). Rows of a group that is all of ``rows`` get NaN."""
+    from pixinfo._checks import check_choice
+
+    check_choice(kind, "kind", tuple(KINDS))
     x, y = rows[list(features)].to_numpy(np.float64), rows["accuracy_loss"].to_numpy(np.float64)
-    groups = rows[by].to_numpy()
-    out = np.full(len(rows), np.nan)
-    for g in sorted(set(groups)):
-        held = groups == g
-        if held.all():
-            continue
-        fit = fit_regression(x[~held], y[~held], features=features, kind=kind)
-        out[held] = y[held] - fit.predict(x[held])
-    return out
+    return y - held_out_predictions(x, y, rows[by].to_numpy(), kind=kind)
 
 
 def conformal_width(residuals: np.ndarray, *, level: float = 0.9) -> float:
