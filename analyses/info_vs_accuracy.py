@@ -32,7 +32,7 @@ from pixinfo.data import load_dataset
 from pixinfo.errors import ParameterError
 from pixinfo.files import write_text_atomic
 from pixinfo.provenance import environment, write_json
-from pixinfo.study import MEASURES, measure, split_key  # noqa: F401  (the other analyses import them from here)
+from pixinfo.study import LOSSES, measure, split_key  # noqa: F401  (the other analyses import them from here)
 from pixinfo.study import KEY_SEPARATOR, describe, partial_note, plot, statistics
 from pixinfo.study import keyed_settings as keyed_by_seed
 from pixinfo.study import scoped as scoped_parts

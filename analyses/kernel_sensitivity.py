@@ -25,12 +25,13 @@ from pathlib import Path
 import pandas as pd
 from _experiment import (ROOT, add_common_arguments, apply_preset, devices_note, outputs, save_figure,
                          training_by_model, write_csv, write_table)
-from info_vs_accuracy import MEASURES, measure, scoped, with_losses
+from info_vs_accuracy import LOSSES, measure, scoped, with_losses
 from scipy.stats import spearmanr
 
 from pixinfo.data import load_dataset
 from pixinfo.errors import ParameterError
 from pixinfo.info import DEFAULT_KERNEL, Kernel
+from pixinfo.info import measure as measure_of
 from pixinfo.stats import correlate
 
 KERNELS = ["exponential:1", "exponential:2", "exponential:4", "power:2", "gaussian:1.5", "exponential:2:3"]
@@ -38,7 +39,7 @@ STUDY = ROOT / "analyses" / "results" / "info_vs_accuracy_cpu_fashion_mlp_cnn_vi
 # what a study table must hold per run: the setting it trained on and its accuracy loss, and how it was trained
 STUDY_COLUMNS = ["dataset", "setting", "family", "spec", "shared_key", "model", "seed", "accuracy_loss", "epochs",
                  "max_train", "device_name", "commit"]  # fmt: skip
-RETENTIONS = ["structural_retention", "content_retention", "value_nmi"]
+RETENTIONS = [measure_of(loss).name for loss in LOSSES]  # the study's three retentions
 
 PRESETS = {
     "full": dict(datasets=["fashion-mnist"], kernels=KERNELS, study=str(STUDY), n_boot=1000),
@@ -125,7 +126,7 @@ def correlations(data: pd.DataFrame, n_boot: int) -> pd.DataFrame:
     """Spearman ρ of accuracy loss with each measure per kernel, scope and model (as the study's
     table: bootstrap over dataset × setting, Holm over each kernel's rows)."""
     return pd.concat([
-        correlate(scoped(part), x=MEASURES, y="accuracy_loss", by=["scope", "model"], cluster=["dataset", "setting"],
+        correlate(scoped(part), x=LOSSES, y="accuracy_loss", by=["scope", "model"], cluster=["dataset", "setting"],
                   methods=["spearman"], n_boot=n_boot, pooled=False).assign(kernel=kernel)
         for kernel, part in data.groupby("kernel", sort=False)
     ], ignore_index=True)  # fmt: skip
@@ -137,18 +138,18 @@ def with_scope_model(table: pd.DataFrame) -> pd.DataFrame:
     scope, model = zip(*(g.split(" / ") for g in table["group"]), strict=True)
     table = table.assign(scope=scope, model=model)
     order = {m: i for i, m in enumerate([*sorted(set(model) - {"all"}), "all"])}
-    key = lambda c: c.map(MEASURES.index) if c.name == "x" else c.map(order) if c.name == "model" else c  # noqa: E731
+    key = lambda c: c.map(LOSSES.index) if c.name == "x" else c.map(order) if c.name == "model" else c  # noqa: E731
     return table.sort_values(["x", "model", "scope"], key=key, kind="stable", ignore_index=True)
 
 
 def agreement(measures: pd.DataFrame) -> pd.DataFrame:
     """Per kernel and measure: Spearman ρ of the settings' measure with its value under the default
     kernel (across settings), and the largest |difference|."""
-    wide = measures.pivot_table(index=["dataset", "spec"], columns="kernel", values=MEASURES)
+    wide = measures.pivot_table(index=["dataset", "spec"], columns="kernel", values=LOSSES)
     default = kernel_label(DEFAULT_KERNEL)
     rows = [{"measure": m, "kernel": k, "rank_agreement": spearmanr(wide[m, k], wide[m, default]).statistic,
              "max_abs_difference": float((wide[m, k] - wide[m, default]).abs().max())}
-            for m in MEASURES for k in measures["kernel"].unique()]  # fmt: skip
+            for m in LOSSES for k in measures["kernel"].unique()]  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -157,7 +158,7 @@ def main(argv=None) -> int:
     base, figures, suffix = outputs(args, "kernel_sensitivity")
     runs = study_runs(Path(args.study), args.datasets)
     measures = scores(runs, args)
-    data = runs.drop(columns=[c for c in [*RETENTIONS, *MEASURES, "n_images"] if c in runs])
+    data = runs.drop(columns=[c for c in [*RETENTIONS, *LOSSES, "n_images"] if c in runs])
     data = data.merge(measures, on=["dataset", "spec"])
     if len(data) != len(runs) * len(args.kernels):
         raise ParameterError(f"--study {args.study}: some runs' settings were not scored")
@@ -219,9 +220,9 @@ def plot(table: pd.DataFrame, figures: Path, suffix: str) -> None:
     import matplotlib.pyplot as plt
     t = table
     kernels, models, scopes = (list(dict.fromkeys(t[c])) for c in ("kernel", "model", "scope"))
-    fig, axes = plt.subplots(len(scopes), len(MEASURES), figsize=(4.2 * len(MEASURES), 3.0 * len(scopes)),
+    fig, axes = plt.subplots(len(scopes), len(LOSSES), figsize=(4.2 * len(LOSSES), 3.0 * len(scopes)),
                              sharey=True, squeeze=False)  # fmt: skip
-    for (i, scope), (j, m) in ((a, b) for a in enumerate(scopes) for b in enumerate(MEASURES)):
+    for (i, scope), (j, m) in ((a, b) for a in enumerate(scopes) for b in enumerate(LOSSES)):
         ax = axes[i][j]
         for k, model in enumerate(models):
             part = t[(t["scope"] == scope) & (t["x"] == m) & (t["model"] == model)].set_index("kernel").loc[kernels]

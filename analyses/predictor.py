@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _experiment import ROOT, RUNS, add_common_arguments, apply_preset, outputs, save_figure, write_csv, write_table
-from info_vs_accuracy import MEASURES
+from info_vs_accuracy import LOSSES
 
 from pixinfo.data import load_dataset
 from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_NAME, STUDY_IMAGES, TRANSFORM_FEATURES, LossPredictor,
                              conformal_width, fit_domain, fit_regression, held_out_predictions, label_probe)
+from pixinfo.runs import RowCache
 from pixinfo.transforms import build_transform
 
 RESULTS = ROOT / "analyses" / "results"
@@ -48,30 +49,25 @@ PROBE_KEY = ["dataset", "spec", "max_images", "seed", "probe"]
 def probes(specs: pd.DataFrame, *, cache: Path, from_records: bool, seed: int = 0) -> pd.DataFrame:
     """The label probe of every (dataset, spec) of ``specs``, cached in ``cache`` (a CSV) under every
     setting that decides it: dataset, spec, images, seed and the probe's definition."""
-    done = pd.read_csv(cache) if cache.exists() else pd.DataFrame(columns=PROBE_KEY)
-    key = lambda dataset, spec: (dataset, spec, STUDY_IMAGES, seed, PROBE_NAME)  # noqa: E731
-    have = set(done[PROBE_KEY].itertuples(index=False, name=None))
-    pairs = specs[["dataset", "spec"]].drop_duplicates().itertuples(index=False)
-    todo = [(d, s) for d, s in pairs if key(d, s) not in have]
-    if todo and from_records:
-        raise SystemExit(f"--from-records: {len(todo)} label probes missing from {cache} (e.g. {todo[0]!r})")
     original, data = {}, {}
-    for dataset, spec in todo:
+
+    def compute(key: tuple) -> dict:
+        dataset, spec = key[:2]
         ds = data.setdefault(dataset, load_dataset(dataset))
         split = ds.split("all")
         t = build_transform(spec, shape=ds.image_shape, dataset=dataset)
         probe = label_probe(t, split.images[:STUDY_IMAGES], split.labels[:STUDY_IMAGES], seed=seed,
                             original_accuracy=original.get(dataset))  # fmt: skip
         original[dataset] = probe.accuracy_original
-        row = {**dict(zip(PROBE_KEY, key(dataset, spec), strict=True)), "probe_accuracy_original":
-               probe.accuracy_original, "probe_accuracy": probe.accuracy_transformed, "probe_loss": probe.loss}
         print(f"{dataset} {spec}: probe {probe.accuracy_transformed:.4f} (original {probe.accuracy_original:.4f}), "
               f"{probe.seconds:.1f} s", file=sys.stderr)  # fmt: skip
-        done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
-        write_csv(done, cache)  # after every probe: an interrupted run resumes
-    wanted = {key(d, s) for d, s in specs[["dataset", "spec"]].itertuples(index=False)}
-    mask = [k in wanted for k in done[PROBE_KEY].itertuples(index=False, name=None)]
-    return done[mask].drop(columns=["max_images", "seed", "probe"])
+        return {"probe_accuracy_original": probe.accuracy_original, "probe_accuracy": probe.accuracy_transformed,
+                "probe_loss": probe.loss}  # fmt: skip
+
+    pairs = specs[["dataset", "spec"]].drop_duplicates().itertuples(index=False)
+    keys = [(dataset, spec, STUDY_IMAGES, seed, PROBE_NAME) for dataset, spec in pairs]
+    done = RowCache(cache, key=PROBE_KEY).get_or_compute(keys, compute, from_records=from_records)
+    return done.drop(columns=["max_images", "seed", "probe"])
 
 
 def study_records(results: Path = RESULTS) -> pd.DataFrame:
@@ -96,9 +92,9 @@ def training_records(*, cache: Path = RUNS / "predict" / "probes.csv", from_reco
     return runs.merge(probe[["dataset", "spec", "probe_loss"]], on=["dataset", "spec"], validate="many_to_one")
 
 
-BASE = [*MEASURES, "shared_key"]
+BASE = [*LOSSES, "shared_key"]
 FEATURE_SETS = {  # the three measures, then the shared key, then the candidate extra features
-    "three measures": list(MEASURES), "+ shared key": BASE,
+    "three measures": list(LOSSES), "+ shared key": BASE,
     "+ shared key + label probe": [*BASE, "probe_loss"], "+ shared key + value order": [*BASE, "value_order_loss"],
     "+ shared key + untransformed accuracy": [*BASE, "untransformed_acc"],
     "+ shared key + label probe + value order": [*BASE, "probe_loss", "value_order_loss"],
@@ -108,7 +104,7 @@ FEATURE_SETS = {  # the three measures, then the shared key, then the candidate 
 CHOICES = [name for name, f in FEATURE_SETS.items() if len(f) > len(BASE)]  # at least one feature beyond them
 # the kinds of regression the selection compares (the boosted trees of pixinfo.predict are not among them)
 CANDIDATE_KINDS = ("linear", "interactions", "interactions (alpha 10)")
-BASELINES = {"mean loss": ([], "linear"), "linear on the three measures": (list(MEASURES), "linear")}
+BASELINES = {"mean loss": ([], "linear"), "linear on the three measures": (list(LOSSES), "linear")}
 LEVEL = 0.9
 SELECT_BY = "setting"  # the folds of the selection criterion, inside the training part
 CRITERION = "leave-one-setting-out MAE (points) on the training part, mean over the model families"

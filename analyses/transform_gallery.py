@@ -32,7 +32,7 @@ import torch  # noqa: E402
 from pixinfo.data import load_dataset, to_float  # noqa: E402
 from pixinfo.errors import DatasetNotFoundError  # noqa: E402
 from pixinfo.files import save_figure_atomic, write_text_atomic  # noqa: E402
-from pixinfo.info import DEFAULT_KERNEL  # noqa: E402
+from pixinfo.info import DEFAULT_KERNEL, MEASURES  # noqa: E402
 from pixinfo.provenance import make_record, write_json  # noqa: E402
 from pixinfo.scoring import score_table, to_frame  # noqa: E402
 from pixinfo.transforms import build_transform  # noqa: E402
@@ -90,7 +90,7 @@ def gallery(datasets: dict, path: Path, n_examples: int = 3, transforms: dict[st
 def measures_chart(frame, path: Path) -> None:
     long = []
     for _, row in frame.iterrows():
-        for measure, key in [("structural R", "structural_retention"), ("content retention", "content_retention"), ("value NMI", "value_nmi")]:
+        for measure, key in [(m.label, m.name) for m in MEASURES if not m.signed]:
             long.append({"dataset": row["dataset"], "transform": row["label"], "measure": measure,
                          "value": row[key], "low": row[f"{key}_low"], "high": row[f"{key}_high"]})  # fmt: skip
     import pandas as pd
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
               "kernel": DEFAULT_KERNEL.to_dict(), "seed": args.seed, "n_boot_value": args.n_boot_value}  # fmt: skip
     write_json(args.results / "transform_measures.json", make_record("transform_measures", config, frame.to_dict(orient="records"), device="cpu"))
     write_text_atomic(args.results / "transform_measures.csv", frame.to_csv(index=False))
-    print(frame[["dataset", "label", "structural_retention", "content_retention", "value_nmi", "value_spearman"]].to_string(index=False))
+    print(frame[["dataset", "label", *(m.name for m in MEASURES)]].to_string(index=False))
     print(f"wrote {args.out / 'transform_gallery.png'}, {args.out / 'transform_measures.png'}")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import pixinfo
 from pixinfo.errors import ParameterError
-from pixinfo.study import MEASURES, StudyOptions, canonical_label
+from pixinfo.study import LOSSES, StudyOptions, canonical_label
 from pixinfo.transforms.registry import import_transforms
 
 MODULE = "study_user_transforms"
@@ -64,7 +64,7 @@ def test_study_writes_the_table_figure_and_report_and_joins_every_run(trained):
     assert result.paths["scatter"].read_bytes()[:4] == b"\x89PNG"
     table = pd.read_csv(result.paths["table"])
     assert len(table) == len(SPECS)  # one run per transform, model and seed: none lost in the join
-    assert not table[[*MEASURES, "accuracy_loss", "untransformed_acc"]].isna().any().any()
+    assert not table[[*LOSSES, "accuracy_loss", "untransformed_acc"]].isna().any().any()
     assert sorted(table["setting"]) == ["fixed permutation", "mirror", "per-image permutation", "xor 8-bit"]
     # runs and measures meet on one label, the canonical spec
     assert set(table["transform_label"]) == {canonical_label(s, shape=(1, 8, 8), dataset="digits") for s in SPECS}

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from pixinfo._callable import make_module_callable
+from pixinfo.info.registry import MEASURES
 from pixinfo.errors import ParameterError, PixinfoError, UnsupportedSchemeError
 
 THREATS = ("blind", "prior", "known-plaintext")  # from the weakest attacker to the strongest
@@ -304,15 +305,14 @@ def _number(value: Any, fmt: str = ".3f") -> str:
 def _measure_blocks(report: dict[str, Any]) -> list[tuple]:
     m = report["measures"]
     rows = [[("▶ " if i == 0 else "") + s["transform"], "yes" if s["shared_key"] else "no",
-             _ci(s, "structural_retention"), _ci(s, "content_retention"), _ci(s, "value_nmi"), _ci(s, "value_spearman")]
+             *(_ci(s, measure.name) for measure in MEASURES)]
             for i, s in enumerate([m["assessed"], *m["references"]])]  # fmt: skip
     return [("p", f"On {m['n_images']:,} images of {report['dataset']}, against the paper's transforms (▶: the "
                   "assessed one). Each measure is 1 when the transform keeps everything a network could use: "
                   "structural R (the neighbour structure of the pixel map), content retention (the images' "
                   "neighbour information kept), value NMI and Spearman (how well each pixel's value survives). "
                   "[low, high]: 95% bootstrap intervals; a single number is exact."),
-            ("table", ["transform", "shared key", "structural R", "content retention", "value NMI", "value Spearman"],
-             rows), ("img", "scores.png", "the three measures per transform, with 95% intervals")]  # fmt: skip
+            ("table", ["transform", "shared key", *(measure.label for measure in MEASURES)], rows), ("img", "scores.png", "the three measures per transform, with 95% intervals")]  # fmt: skip
 
 
 def _accuracy_blocks(report: dict[str, Any]) -> list[tuple]:

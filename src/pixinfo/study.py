@@ -33,10 +33,11 @@ import pandas as pd
 
 from pixinfo import _cli_grammar as _g  # the command line's option declarations (StudyOptions)
 from pixinfo._callable import make_module_callable
+from pixinfo.info.registry import MEASURES as REGISTERED
 from pixinfo.errors import ConfigError, ParameterError
 from pixinfo.train.recipes import RECIPES
 
-MEASURES = ["structural_loss", "content_loss", "value_loss"]
+LOSSES = [m.loss for m in REGISTERED if not m.signed]  # structural, content and value loss: the study's x
 MEASURE_KEY = ["dataset", "spec", "max_images", "seed", "n_boot", "kernel"]  # the columns of a measures.csv row's key
 KEY_SEPARATOR = " · key "
 SCOPES = ("all settings", "shared key only")
@@ -173,9 +174,8 @@ def measure(dataset, specs: dict[str, tuple[str, str]], *, max_images: int, cach
 
 
 def with_losses(scores: pd.DataFrame) -> pd.DataFrame:
-    """``scores`` (rows of :func:`measure`) with the three losses 1 − retention of ``MEASURES``."""
-    return scores.assign(structural_loss=1 - scores["structural_retention"],
-                         content_loss=1 - scores["content_retention"], value_loss=1 - scores["value_nmi"])  # fmt: skip
+    """``scores`` (rows of :func:`measure`) with the three losses of ``LOSSES`` (1 − retention)."""
+    return scores.assign(**{m.loss: m.loss_of(scores[m.name]) for m in REGISTERED if m.loss in LOSSES})
 
 
 # -- runs joined with measures ----------------------------------------------------------------------------
@@ -300,12 +300,12 @@ def statistics(data: pd.DataFrame, *, n_boot: int, seed: int = 0):
     if not parts:
         raise ConfigError(f"too few runs for the statistics: every model needs runs of 2 transform settings or more "
                           f"and 3 runs or more, got {data.groupby('model').size().to_dict()} runs per model")  # fmt: skip
-    table = correlate(scoped(parts), x=MEASURES, y="accuracy_loss", by=["scope", "model"],
+    table = correlate(scoped(parts), x=LOSSES, y="accuracy_loss", by=["scope", "model"],
                       cluster=["dataset", "setting"], n_boot=n_boot, pooled=False, seed=seed)  # fmt: skip
-    fits = {scope: fit_loss_model(part, y="accuracy_loss", measures=MEASURES, family="model",
+    fits = {scope: fit_loss_model(part, y="accuracy_loss", measures=LOSSES, family="model",
                                   cluster=["dataset", "setting"])
             for scope, part in parts.items()
-            if _n_settings(part) > part["model"].nunique() * (1 + len(MEASURES))}  # fmt: skip
+            if _n_settings(part) > part["model"].nunique() * (1 + len(LOSSES))}  # fmt: skip
     return table, fits
 
 
@@ -753,5 +753,5 @@ class StudyOptions:
 
 make_module_callable(__name__, "study")
 
-__all__ = ["MEASURES", "StudyOptions", "StudyResult", "StudyRows", "baseline_warnings", "canonical_label",
+__all__ = ["LOSSES", "StudyOptions", "StudyResult", "StudyRows", "baseline_warnings", "canonical_label",
            "keyed_settings", "measure", "statistics", "study", "study_rows", "to_markdown", "transform_settings"]
