@@ -20,9 +20,7 @@ True
 from __future__ import annotations
 
 import math
-import sys
 import time
-import types
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -31,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from pixinfo._callable import make_module_callable
 from pixinfo.errors import ParameterError, PixinfoError, ShapeError
 from pixinfo.info.registry import MEASURES
 
@@ -784,15 +783,7 @@ def predict(transform_or_score, dataset: str = "fashion-mnist", model: str = "cn
     return predictor.predict(transform_or_score, dataset=dataset, model=model)
 
 
-class _CallableModule(types.ModuleType):
-    """``pixinfo.predict`` is this module and, called, [`predict`][pixinfo.predict.predict]: importing the
-    submodule rebinds the package's ``predict`` to it, so both spellings must work."""
-
-    def __call__(self, *args, **kwargs) -> Prediction:
-        return predict(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, "predict")
 
 __all__ = ["FEATURES", "KINDS", "Domain", "FamilyModel", "Features", "LabelProbe", "LossPredictor", "Prediction",
            "PredictorError", "Regression", "conformal_width", "features", "fit_domain", "fit_family",
