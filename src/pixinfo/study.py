@@ -518,12 +518,13 @@ def _check_seeds(values: object, name: str) -> list[int]:
     return seeds
 
 
-def _check_models(models: object) -> list[str]:
-    if isinstance(models, str):
-        models = [models]
-    if not isinstance(models, Sequence) or not models or any(m not in RECIPES for m in models):
-        raise ParameterError(f"models must be a non-empty sequence of {sorted(RECIPES)}, got {models!r}")
-    return list(dict.fromkeys(models))
+def _check_choices(values: object, name: str, choices: Sequence[str]) -> list[str]:
+    """``values`` (one string or a sequence) as a list without repeats, each one of ``choices``."""
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, Sequence) or not values or any(v not in choices for v in values):
+        raise ParameterError(f"{name} must be a non-empty sequence of {list(choices)}, got {values!r}")
+    return list(dict.fromkeys(values))
 
 
 def _overrides(epochs: object, models: list[str]) -> dict[str, dict]:
@@ -554,12 +555,6 @@ def _executor(executor: object, *, progress: bool):
     return makers[executor](progress=progress)
 
 
-def _check_augment(augment: object) -> list[str]:
-    if isinstance(augment, str):
-        augment = [augment]
-    if not isinstance(augment, Sequence) or not augment or any(a not in AUGMENT for a in augment):
-        raise ParameterError(f"augment must be a non-empty sequence of {list(AUGMENT)}, got {augment!r}")
-    return list(dict.fromkeys(augment))
 
 
 def study(transforms: Sequence[object] | Mapping[str, object], *, models: Sequence[str], dataset: str,
@@ -647,11 +642,11 @@ def _check_options(*, models, seeds, epochs, key_seeds, augment, executor, from_
     from pixinfo._checks import check_bool, check_finite, check_positive_int, check_seed
     from pixinfo.files import check_writable_dir
 
-    models = _check_models(models)
+    models = _check_choices(models, "models", sorted(RECIPES))
     if not isinstance(device, str):
         raise ParameterError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {device!r}")
-    options = dict(models=models, seeds=_check_seeds(seeds, "seeds"), augment=_check_augment(augment),
-                   overrides=_overrides(epochs, models), device=device,
+    options = dict(models=models, seeds=_check_seeds(seeds, "seeds"),
+                   augment=_check_choices(augment, "augment", list(AUGMENT)), overrides=_overrides(epochs, models), device=device,
                    executor=_executor(executor, progress=check_bool(progress, "progress")),
                    from_records=check_bool(from_records, "from_records"),
                    max_images=check_positive_int(max_images, "max_images"), seed=check_seed(seed), progress=progress)  # fmt: skip
