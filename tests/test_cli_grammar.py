@@ -16,7 +16,7 @@ COMMON = {
     "score": {"--seed", "--device", "--no-progress", "--root", "--out", "--import"},
     "predict": {"--seed", "--root", "--import"},
     "train": {"--seed", "--device", "--no-progress", "--root", "--out", "--import"},
-    "recover-key": {"--out", "--import", "--root"},
+    "recover-key": {"--out", "--import", "--root", "--seed"},
     "assess": {"--seed", "--device", "--no-progress", "--root", "--out", "--import"},
     "semantic": {"--seed", "--device", "--root", "--out", "--import"},
     "study": {"--seed", "--device", "--no-progress", "--out", "--import"},

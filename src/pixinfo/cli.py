@@ -381,6 +381,8 @@ class RecoverKeyOptions:
                                "chooses: 100", help="known-plaintext: (plain, encrypted) pairs")  # fmt: skip
     n_images: int | None = option(None, type=positive_int, shown_default="every training image",
                                   help="training ciphertexts the attacker sees")  # fmt: skip
+    seed: int = seed_option(signature_default(run_attack, "seed"), help="seed of the blind rearrangement attack's "
+                            "random restarts (the other attacks are deterministic)")  # fmt: skip
     root: str | None = root_option()
     out: str = out_option(signature_default(run_attack, "out"), help="folder for the JSON and the gallery")
 
@@ -391,7 +393,7 @@ def _recover_key(o: RecoverKeyOptions) -> int:
     _output_dir(o.out)  # before any work
     threat = default_threat(o.threat, _load(o.dataset, o.root), public_images=o.public_images, pairs=o.pairs)
     measures = run_attack(spec=o.transform, dataset=o.dataset, threat=threat, n_images=o.n_images, out=o.out,
-                          root=o.root)  # fmt: skip
+                          root=o.root, seed=o.seed)  # fmt: skip
     print(f"threat model: {threat.label}")
     for name, value in measures.items():
         print(f"{name:20s} {value:.4f}")

@@ -62,3 +62,18 @@ def test_colour_pixel_based_pairs_are_not_read_as_an_xor_key():
     from pixinfo.privacy import LinearInverse
 
     assert isinstance(attack(t, t(x), pairs=(x, t(x))).decryption, LinearInverse)
+
+
+def test_the_seed_is_part_of_the_run_and_checked(tmp_path):
+    from pixinfo.data import load_dataset
+    from pixinfo.errors import ParameterError
+    from pixinfo.privacy import attack
+    from pixinfo.transforms import build_transform
+
+    main(["recover-key", "--transform", "permutation:seed=0", "--dataset", "digits", "--seed", "3", "--n-images", "300",
+          "--out", str(tmp_path)])  # fmt: skip
+    (path,) = tmp_path.glob("attack-digits-permutation-seed0-blind-*.json")
+    assert json.loads(path.read_text())["identity"]["seed"] == 3
+    t = build_transform("permutation:seed=0", shape=(1, 8, 8))
+    with pytest.raises(ParameterError, match="seed"):
+        attack(t, t(load_dataset("digits").train.images[:50]), seed=-1)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy.stats import binom
 
-from pixinfo._checks import check_image_batch, check_nonnegative_int, check_rng, describe
+from pixinfo._checks import check_image_batch, check_nonnegative_int, check_rng, check_seed, describe
 from pixinfo.data import to_uint8
 from pixinfo.errors import ParameterError, ShapeError, UnsupportedSchemeError, ValueRangeError
 from pixinfo.privacy.layout import (
@@ -531,7 +531,7 @@ def _level_table(line: np.ndarray, freq: np.ndarray) -> np.ndarray:
 
 
 def attack(transform: Transform, ciphertexts: torch.Tensor, *, public: torch.Tensor | None = None,
-           pairs: tuple[torch.Tensor, torch.Tensor] | None = None) -> RecoveredKey:  # fmt: skip
+           pairs: tuple[torch.Tensor, torch.Tensor] | None = None, seed: int = 0) -> RecoveredKey:  # fmt: skip
     """The attack for ``transform``'s scheme (its family and public options, not its key), under
     the threat model that what the attacker holds defines.
 
@@ -542,7 +542,8 @@ def attack(transform: Transform, ciphertexts: torch.Tensor, *, public: torch.Ten
       `pixinfo.privacy.learned` (a rearrangement matched position by
       position, a value key read off the pairs, and any other scheme a learned linear inverse).
 
-    The key's ``info["threat"]`` says which.
+    The key's ``info["threat"]`` says which. ``seed``: the random restarts of the blind
+    rearrangement attack (the other attacks are deterministic).
 
     Raises
     ------
@@ -556,7 +557,7 @@ def attack(transform: Transform, ciphertexts: torch.Tensor, *, public: torch.Ten
     elif public is not None:
         key = _attack_prior(transform, ciphertexts, public)
     else:
-        key = _attack_blind(transform, ciphertexts)
+        key = _attack_blind(transform, ciphertexts, seed=check_seed(seed))
     return key if "threat" in key.info else replace(key, info={"threat": "blind", **key.info})
 
 
@@ -608,13 +609,13 @@ def _attack_pairs(transform: Transform, plain: torch.Tensor, cipher: torch.Tenso
     return learned_inverse(plain, cipher)
 
 
-def _attack_blind(transform: Transform, ciphertexts: torch.Tensor) -> RecoveredKey:
+def _attack_blind(transform: Transform, ciphertexts: torch.Tensor, *, seed: int) -> RecoveredKey:
     if isinstance(transform, BlockScramble):
         opts = transform.options
         return attack_blocks(ciphertexts, size=transform.size, shuffle_within=opts["shuffle_within"],
                              rotate=opts["rotate"], flip=opts["flip"])  # fmt: skip
     if isinstance(transform, (GatherTransform, Identity, PerImagePermutation)):
-        return attack_rearrangement(ciphertexts)
+        return attack_rearrangement(ciphertexts, seed=seed)
     if isinstance(transform, (XorKey, PerImageXor)):
         return attack_xor(ciphertexts, bits=transform.bits)
     if isinstance(transform, (Negative, MonotoneMap, LevelPermutation)):

@@ -48,13 +48,14 @@ def default_threat(kind: str, ds, *, public_images: int | None = None, pairs: in
 
 
 def run_attack(*, spec: str, dataset: str, threat: str | ThreatModel = "blind", n_images: int | None = None,
-               out: str | Path = "results", n_gallery: int = 8, root: str | Path | None = None) -> dict:  # fmt: skip
+               out: str | Path = "results", n_gallery: int = 8, root: str | Path | None = None,
+               seed: int = 0) -> dict:  # fmt: skip
     """Attack ``spec`` under ``threat`` with ``n_images`` training ciphertexts of ``dataset``
     (default: all); score it on test images the attacker never holds; write
     ``attack-<dataset>-<spec>-<threat>-<digest>.json`` through the run store (threat model, the key's
     details, measures and provenance) and a gallery PNG beside it (original / encrypted / recovered)
-    to ``out``. ``root``: where the dataset's files are (datasets that are not embedded). Returns the
-    measures.
+    to ``out``. ``root``: where the dataset's files are (datasets that are not embedded); ``seed``:
+    the blind rearrangement attack's random restarts. Returns the measures.
 
     Threat models (see [`ThreatModel`][pixinfo.privacy.threat.ThreatModel]): "blind" (the last 300
     test images only orient the recovered layout), "prior" (``public_images`` test images, from the
@@ -73,12 +74,12 @@ def run_attack(*, spec: str, dataset: str, threat: str | ThreatModel = "blind", 
     if threat.kind == "known-plaintext":
         key = attack(t, t(plain), pairs=(held, t(held)))
     else:
-        key = attack(t, t(plain), public=held)
+        key = attack(t, t(plain), public=held, seed=seed)
     fresh = build_transform(spec, shape=ds.image_shape, dataset=ds.name)  # per-image keys restart: same stream
     measures = recovery_measures(key=key, transform=fresh, original=test, prior=orient)
     store = RunStore(out)
     run = RunSpec("key-recovery", f"attack-{ds.name}-{spec}-{threat.kind}",
-                  {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(), "n_images": len(plain)})  # fmt: skip
+                  {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(), "n_images": len(plain), "seed": seed})  # fmt: skip
     store.write(run, {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(), "n_images": len(plain),
                       "info": key.info, "measures": measures})  # fmt: skip
     stem = run.stem
