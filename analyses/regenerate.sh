@@ -39,4 +39,5 @@ run analyses/score_chart.py --tag mnist5k
 run analyses/transform_gallery.py
 run analyses/key_recovery_gallery.py --transform permutation:seed=0 --dataset mnist-5k --threat blind --tag mnist5k_permutation
 run analyses/key_recovery_gallery.py --transform vortex:authors --dataset fashion-mnist --threat prior --n-images 10000 --tag fashion_vortex_prior
+run analyses/tutorial_figures.py
 run analyses/benchmarks_page.py --tag cpu
