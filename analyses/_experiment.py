@@ -70,11 +70,21 @@ def with_folders(args: argparse.Namespace) -> argparse.Namespace:
         folders = (committed, ROOT / "analyses" / "results", ROOT / "paper_figures")
     else:
         base = Path(os.environ.get("PIXINFO_RESULTS") or "pixinfo-results") / args.experiment
-        folders = (committed if args.from_records else base / "runs", base, base / "figures")
+        folders = (committed if getattr(args, "from_records", False) else base / "runs", base, base / "figures")
     for name, folder in zip(("results", "out_dir", "figure_dir"), folders, strict=True):
-        if getattr(args, name) is None:
+        if hasattr(args, name) and getattr(args, name) is None:  # scripts without runs have no --results
             setattr(args, name, str(folder))
     return args
+
+
+def add_output_arguments(p: argparse.ArgumentParser, *, experiment: str) -> None:
+    """``--out-dir``, ``--figure-dir`` and ``--in-repo`` of a script that trains nothing (a chart, a
+    gallery, a page); ``with_folders`` fills them as for the experiments."""
+    p.add_argument("--out-dir", help=f"folder of the tables (default: $PIXINFO_RESULTS/{experiment}; "
+                   "analyses/results with --in-repo)")
+    p.add_argument("--figure-dir", help="folder of the figures (default: <out-dir>/figures; paper_figures with --in-repo)")
+    p.add_argument("--in-repo", action="store_true", help="write the repository's committed tables and figures")
+    p.set_defaults(experiment=experiment)
 
 
 def with_local_datasets(embedded: list[str], optional: list[str]) -> list[str]:

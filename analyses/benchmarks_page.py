@@ -16,7 +16,7 @@ from pathlib import Path
 from statistics import median
 
 import pandas as pd
-from _experiment import ROOT
+from _experiment import ROOT, add_output_arguments, with_folders
 
 from pixinfo.files import read_json, write_text_atomic
 
@@ -57,9 +57,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tag", default="cpu")
     p.add_argument("--from-records", action="store_true", help="(always: the page is built from the records)")
-    p.add_argument("--out-dir", default=str(RESULTS))
-    p.add_argument("--figure-dir", default=str(ROOT / "paper_figures"), help="(no figures)")
-    args = p.parse_args(argv)
+    add_output_arguments(p, experiment="benchmarks_page")
+    args = with_folders(p.parse_args(argv))
     files = sorted(RESULTS.glob(f"bench_*_{args.tag}*.json")) + sorted(RESULTS.glob(f"bench_*_{args.tag}.json"))
     files = sorted(set(files))
     if not files:

@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _experiment import add_output_arguments, with_folders
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threat", default="blind", help="blind, prior or known-plaintext (default: %(default)s)")
     parser.add_argument("--n-images", type=int, help="training ciphertexts the attacker sees (default: all)")
     parser.add_argument("--tag", required=True, help="the figure is key_recovery_gallery_<tag>.png")
-    parser.add_argument("--figure-dir", type=Path, default=ROOT / "paper_figures")
-    parser.add_argument("--out-dir", type=Path, default=ROOT / "analyses" / "results", help="folder of the _meta.json")
+    add_output_arguments(parser, experiment="key_recovery_gallery")
     parser.add_argument("--from-records", action="store_true", help="accepted; the attack always runs (seconds)")
-    args = parser.parse_args(argv)
+    args = with_folders(parser.parse_args(argv))
+    args.figure_dir, args.out_dir = Path(args.figure_dir), Path(args.out_dir)
 
     from pixinfo.cli import main as pixinfo
     from pixinfo.data import available_datasets

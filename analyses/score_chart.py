@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from _experiment import add_output_arguments, with_folders
+
 from pixinfo.plots import plot_scores
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,13 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tag", required=True, help="the CSV is score_<tag>_make_run.csv, the chart score_<tag>.png")
     parser.add_argument("--csv", type=Path, help="the CSV (default: analyses/results/score_<tag>_make_run.csv)")
-    parser.add_argument("--figure-dir", type=Path, default=ROOT / "paper_figures")
-    parser.add_argument("--out-dir", type=Path, help="unused: this script writes no table")
+    add_output_arguments(parser, experiment="score_chart")
     parser.add_argument("--from-records", action="store_true", help="accepted; the chart is always drawn from the CSV")
-    args = parser.parse_args(argv)
+    args = with_folders(parser.parse_args(argv))
     csv = args.csv or ROOT / "analyses" / "results" / f"score_{args.tag}_make_run.csv"
     frame = pd.read_csv(csv)
-    path = plot_scores(frame, args.figure_dir / f"score_{args.tag}.png", title=title(frame))
+    path = plot_scores(frame, Path(args.figure_dir) / f"score_{args.tag}.png", title=title(frame))
     print(f"wrote {path} from {csv}")
     return 0
 

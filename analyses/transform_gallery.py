@@ -28,6 +28,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
+from _experiment import add_output_arguments, with_folders  # noqa: E402
 
 from pixinfo.data import load_dataset, to_float  # noqa: E402
 from pixinfo.errors import DatasetNotFoundError  # noqa: E402
@@ -115,15 +116,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-images", type=int, default=None, help="score on the first N test images")
     parser.add_argument("--n-boot-value", type=int, default=10)
-    parser.add_argument("--out", "--figure-dir", type=Path, default=ROOT / "paper_figures", help="folder of the figures")
-    parser.add_argument("--results", "--out-dir", type=Path, default=ROOT / "analyses" / "results",
-                        help="folder of the CSV and the JSON record")  # fmt: skip
+    add_output_arguments(parser, experiment="transform_gallery")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--from-records", action="store_true",
                         help="score nothing: rebuild the chart and the CSV from --record, redraw the gallery")  # fmt: skip
     parser.add_argument("--record", type=Path, default=ROOT / "analyses" / "results" / "transform_measures.json",
                         help="with --from-records, the record to rebuild from (default: the committed one)")  # fmt: skip
-    args = parser.parse_args(argv)
+    args = with_folders(parser.parse_args(argv))
+    args.out, args.results = Path(args.figure_dir), Path(args.out_dir)  # figures; the CSV and the JSON record
     if args.from_records:
         return from_records(args)
     datasets = {name: ds for name in DATASETS if (ds := load(name)) is not None}
