@@ -34,7 +34,8 @@ run analyses/key_recovery.py --tag cpu
 run analyses/fooling_gap.py --tag cpu --variants "pixinfo recipe, MNIST-5k 4,000" "pixinfo recipe, no augmentation" "Caffe-like, MNIST-5k 4,000" "Caffe-like, MNIST-5k 1,000" "Caffe-like, Fashion-MNIST 60,000" "Caffe LeNet (20-50-500, one ReLU), Caffe-like" "Caffe LeNet, Caffe-like, inputs not standardised" "pixinfo recipe, population 400" "Caffe-like, population 400"
 # Figures whose data are not per-run records: the make-run chart from its committed CSV, the
 # transform gallery and measures chart (and their CSV) from analyses/results/transform_measures.json,
-# and the key-recovery galleries by running the seeded attack again (seconds; nothing is trained).
+# the key-recovery galleries by running the seeded attack again (seconds; nothing is trained), and
+# the tutorials' figures by running their pages' code (small models on the digits, seconds).
 run analyses/score_chart.py --tag mnist5k
 run analyses/transform_gallery.py
 run analyses/key_recovery_gallery.py --transform permutation:seed=0 --dataset mnist-5k --threat blind --tag mnist5k_permutation
