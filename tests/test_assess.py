@@ -165,3 +165,13 @@ def test_an_unwritable_out_folder_fails_before_any_work(tmp_path, capsys):
 def test_cli_defaults_are_the_functions():
     defaults = {k: p.default for k, p in inspect.signature(assess).parameters.items() if k in DEFAULT_SIZES}
     assert defaults == DEFAULT_SIZES
+
+
+def test_the_report_names_the_dataset_its_measures_were_taken_on(tmp_path):
+    from pixinfo.assess import _measures
+    from pixinfo.data import load_dataset
+    from pixinfo.transforms import build_transform
+
+    scores = _measures(lambda: build_transform("negative", shape=(1, 8, 8)), load_dataset("digits"), n_score=40,
+                       seed=0, log=lambda *a: None)  # fmt: skip
+    assert {s.dataset for s in scores} == {"digits"}

@@ -22,6 +22,7 @@ self-contained ``report.html`` (its images embedded as data URIs).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import sys
 import time
@@ -105,7 +106,7 @@ def _measures(factory, ds, *, n_score: int, seed: int, log: _Progress) -> list:
     others = [build_transform(s, shape=ds.image_shape, dataset=ds.name) for s in reference_specs(ds.name)]
     transforms = [assessed, *(t for t in others if t.spec != label)]
     log(f"scoring {len(transforms)} transforms on {len(images):,} images of {ds.name}")
-    return score_table(transforms, images, seed=seed)
+    return [dataclasses.replace(sc, dataset=ds.name) for sc in score_table(transforms, images, seed=seed)]
 
 
 def _prediction(score, factory, spec: str | None, ds, *, seed: int, log: _Progress) -> dict[str, Any]:
