@@ -26,8 +26,10 @@ def test_key_seeds_vary_every_keyed_setting_once(analysis):
     ("block:size=4,shuffle_within=true", 1, "block:size=4,shuffle_within=true,seed=1"),
     ("monotone", 1, "monotone:seed=1"),
 ])  # fmt: skip
-def test_with_key_seed(analysis, spec, seed, expected):
-    assert analysis("info_vs_accuracy").with_key_seed(spec, seed) == expected
+def test_with_key_seed(spec, seed, expected):
+    from pixinfo.study import with_key_seed
+
+    assert with_key_seed(spec, seed) == expected
 
 
 def test_one_key_seed_changes_nothing(analysis):
@@ -39,30 +41,33 @@ def test_one_key_seed_changes_nothing(analysis):
 def test_single_image_jigsaw_records(analysis, digits, tmp_path):
     """Blind, one image at a time: block scrambles with intact blocks get a jigsaw record; others none."""
     import argparse
+    import json
 
     import torch
+
+    from pixinfo.runs import RunStore
 
     kr = analysis("key_recovery")
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
     args = argparse.Namespace(test_images=40)
     specs = {"block 2": ("block", "block:size=2"), "block 2 + within": ("block", "block:size=2,shuffle_within=true"),
              "block 2 · key 1": ("block", "block:size=2,seed=1"), "fixed permutation": ("permutation", "permutation")}  # fmt: skip
-    kr.jigsaw_all(digits, specs, model, args, tmp_path)
+    kr.jigsaw_all(digits, specs, model, args, RunStore(tmp_path))
     records = list(tmp_path.glob("*.json"))
     assert len(records) == 1
-    rec = kr.json.loads(records[0].read_text())
+    rec = json.loads(records[0].read_text())
     assert rec["threat"] == "blind-per-image" and rec["spec"] == "block:size=2" and 0 < rec["ssim_prior"] <= 1
 
 
-def test_key_spread_separates_keys_from_seeds(analysis):
+def test_key_spread_separates_keys_from_seeds():
     """Losses that differ only between keys put all within-setting variance on the keys."""
     import pandas as pd
 
-    iva = analysis("info_vs_accuracy")
+    from pixinfo.study import key_spread
     rows = [{"model": "mlp", "setting": s, "key": k, "seed": seed, "shared_key": True,
              "accuracy_loss": base + (3.0 * int(k) if seed == 0 else 0.0) + 0.1 * seed}
             for s, base in (("a", 0.0), ("b", 10.0)) for k in ("0", "1", "2") for seed in (0, 1, 2)
             if k == "0" or seed == 0]  # fmt: skip
-    table, text = iva.key_spread(pd.DataFrame(rows))[1:]
+    table, text = key_spread(pd.DataFrame(rows))[1:]
     assert "| mlp     | a         | 3.00 (3)" in table and "0.10 (3)" in table
     assert "mlp: 24.2% of the variance" in text  # within-setting variance 9 of total 186 / 5 = 37.2
