@@ -72,6 +72,25 @@ def settings(size: int) -> dict[str, tuple[str, str]]:
     return s
 
 
+def more_settings(size: int) -> dict[str, tuple[str, str]]:
+    """Settings of kinds the study above never trained (label -> (family, spec)): geometry that keeps
+    every neighbour, value maps that merge or rescale, and the literature's learnable encryptions —
+    the kinds a user is likely to bring, to widen what the accuracy predictor is fit on."""
+    block = 4 if size % 4 == 0 else 2
+    return {
+        "flip left-right": ("geometry", "flip:axis=horizontal"),
+        "half turn": ("geometry", "rotate:quarter_turns=2"),
+        "shift 2 px": ("geometry", "translate:dx=2,dy=2"),
+        "contrast 0.5": ("value", "contrast:factor=0.5"),
+        "pixel-based 0.5": ("literature", "pixel-based:fraction=0.5,seed=0"),
+        "pixel-based per-image": ("literature", "pixel-based-per-image:fraction=0.5"),
+        f"learnable {block}": ("literature", f"learnable:size={block},seed=0"),
+        f"EtC {block}": ("literature", f"etc:size={block},seed=0"),
+    }  # fmt: skip
+
+
+KINDS = {"study": settings, "more": more_settings}
+
 AUTHORS_KEYS = {"fashion-mnist": "vortex strength 1.0", "mnist-5k": "vortex strength 1.0", "mnist": "vortex strength 1.0"}
 
 
@@ -135,6 +154,8 @@ def parse(argv) -> argparse.Namespace:
                         "default: 0)")
     p.add_argument("--settings", nargs="+", metavar="LABEL",
                    help='train and report only these settings (labels of settings(), e.g. "swaps 100")')
+    p.add_argument("--kinds", choices=list(KINDS), default="study",
+                   help="the study's settings, or settings of kinds it never trained (more_settings; default: study)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="the runs' precision (default: the recipes' auto: bf16 where the device computes it natively)")
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")
@@ -153,7 +174,7 @@ def dataset_rows(name: str, args) -> tuple[pd.DataFrame, tuple[int, int]]:
     family, and the setting's three measures; and (runs finished, runs planned), which differ in a
     ``--partial`` table."""
     ds = load_dataset(name)
-    specs = only_settings(settings(ds.image_shape[1]), args.settings, dataset=name)
+    specs = only_settings(KINDS[args.kinds](ds.image_shape[1]), args.settings, dataset=name)
     if args.quick and not args.settings:  # a spread of settings that runs in minutes
         specs = {k: v for i, (k, v) in enumerate(specs.items()) if i % 2 == 0 or v[0] in ("value", "permutation")}
     specs = keyed_settings(specs, args.key_seeds, dataset=name, shape=ds.image_shape)
