@@ -72,7 +72,7 @@ def test_score_vortex_by_name_on_the_default_dataset(tmp_path, capsys):
 def test_gallery_script_smoke(tmp_path):
     script = __import__("pathlib").Path(__file__).resolve().parents[1] / "analyses" / "transform_gallery.py"
     done = subprocess.run(
-        [sys.executable, str(script), "--max-images", "60", "--n-boot-value", "0", "--out", str(tmp_path), "--results", str(tmp_path)],
+        [sys.executable, str(script), "--max-images", "60", "--n-boot-value", "0", "--figure-dir", str(tmp_path), "--out-dir", str(tmp_path)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
