@@ -122,8 +122,9 @@ def main(argv=None) -> int:
     write_csv(data, out_dir / f"info_vs_accuracy{suffix}.csv")
     table, fits = statistics(data, n_boot=args.n_boot)
     write_csv(table, out_dir / f"info_vs_accuracy_correlations{suffix}.csv")
-    write_csv(pd.concat([f.coefficients.assign(scope=k) for k, f in fits.items()]),
-              out_dir / f"info_vs_accuracy_regression{suffix}.csv")
+    if fits:  # none where there are fewer settings than the model's coefficients
+        write_csv(pd.concat([f.coefficients.assign(scope=k) for k, f in fits.items()]),
+                  out_dir / f"info_vs_accuracy_regression{suffix}.csv")
     intro = describe(data, training=training_by_model(data), devices=devices_note(data),
                      note=partial_note(finished, planned))  # fmt: skip
     markdown = to_markdown(data, table, fits, intro=intro)

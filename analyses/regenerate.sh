@@ -21,6 +21,7 @@ run analyses/info_vs_accuracy.py --datasets fashion-mnist --models mlp cnn vit -
 run analyses/info_vs_accuracy.py --datasets fashion-mnist --models mlp cnn --seeds 0 1 2 --epochs mlp=5 cnn=2 --max-train cnn=10000 --augment after before --tag cpu_fashion_mlp_cnn_order
 run analyses/info_vs_accuracy.py --datasets fashion-mnist --models cnn --seeds 0 --epochs 1 --tag cpu_fashion_cnn_60k_e1
 run analyses/info_vs_accuracy.py --datasets fashion-mnist --models mlp cnn --seeds 0 1 2 --key-seeds 0 1 2 --epochs mlp=5 cnn=2 --max-train cnn=10000 --partial --tag cpu_fashion_keys
+run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds more --models mlp cnn --seeds 0 1 2 --epochs mlp=5 cnn=2 --max-train cnn=10000 --tag cpu_fashion_more
 run analyses/kernel_sensitivity.py --datasets fashion-mnist --n-boot 1000 --tag cpu_fashion
 run analyses/precision_check.py --datasets fashion-mnist --models mlp cnn --seeds 0 1 --epochs mlp=5 cnn=2 --max-train cnn=10000 --precisions fp32 bf16 --tag cpu_fashion
 run analyses/predictor.py --tag validation_cpu
