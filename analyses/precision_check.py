@@ -57,7 +57,7 @@ def parse(argv) -> argparse.Namespace:
 def runs_in(precision: str, args) -> pd.DataFrame:
     """The study's rows (:func:`info_vs_accuracy.dataset_rows`) of every dataset, trained in ``precision``."""
     study = argparse.Namespace(**{**vars(args), "precision": precision, "augment": ["after"], "key_seeds": [0],
-                                  "max_images": 5000})  # fmt: skip
+                                  "max_images": 5000, "kinds": "study"})  # fmt: skip
     return pd.concat([dataset_rows(name, study)[0] for name in args.datasets], ignore_index=True)
 
 
