@@ -126,7 +126,7 @@ class TrainConfig:
 
     def config_hash(self) -> str:
         """Identity of the run: the [`digest`][pixinfo.runs.digest] (16 hex digits) of
-        [`identity`][pixinfo.train.TrainConfig.identity]."""
+        [`identity`][pixinfo.train.config.TrainConfig.identity]."""
         from pixinfo.runs import digest
 
         return digest(self.identity(), length=16)
