@@ -126,3 +126,25 @@ def test_bad_options_are_refused_before_anything_trains(kwargs, match, tmp_path)
 def test_one_transform_given_twice_is_refused(tmp_path):
     with pytest.raises(ParameterError, match="same transform"):
         pixinfo.study(["permutation", "permutation:seed=0"], results_dir=tmp_path, out=tmp_path, **TINY)
+
+
+def test_a_users_copy_of_a_dataset_trains_from_root_in_worker_processes(tmp_path, monkeypatch):
+    """``root``: the study reads the user's files, and so do the worker processes, which load the
+    dataset again from each run's config (the folder is no part of a run's identity)."""
+    from pixinfo.errors import DatasetNotFoundError
+    from pixinfo.runs import read_record
+    from tests.data.writers import write_mnist_like
+
+    monkeypatch.setenv("PIXINFO_DATA_DIR", str(tmp_path / "nothing here"))  # workers inherit it
+    write_mnist_like(tmp_path / "mnist", n_train=200, n_test=20)
+    runs = tmp_path / "runs"
+    result = pixinfo.study(["permutation:seed=0", "negative", "xor:bits=8"], models=["mlp"], dataset="mnist", seeds=[0], epochs=1, n_boot=50,
+                           max_images=40, results_dir=runs, out=tmp_path / "out", root=tmp_path / "mnist",
+                           executor="process", min_baseline_acc=0, max_last_gain=100)  # fmt: skip
+    assert set(result.data["n_train"]) == {200} and set(result.data["n_test"]) == {20}
+    records = [read_record(p) for p in sorted(runs.glob("train-*.json"))]
+    assert len(records) == 4 and all(r["config"]["dataset_options"] == {"root": str(tmp_path / "mnist")}
+                                     for r in records)  # fmt: skip
+    with pytest.raises(DatasetNotFoundError, match="pass root=FOLDER"):  # without root: not where the loader looks
+        pixinfo.study(["permutation:seed=0"], models=["mlp"], dataset="mnist", seeds=[0], epochs=1,
+                      results_dir=tmp_path / "runs2", out=tmp_path / "out2", root=None)  # fmt: skip

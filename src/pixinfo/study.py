@@ -563,7 +563,7 @@ def study(transforms: Sequence[object] | Mapping[str, object], *, models: Sequen
           key_seeds: Sequence[int] = (0,), augment: Sequence[str] = ("after",), executor: object = None,
           results_dir: str | Path, out: str | Path, from_records: bool = False, max_images: int = 5000,
           n_boot: int = 2000, seed: int = 0, min_baseline_acc: float = 50.0, max_last_gain: float = 1.0,
-          device: str = "auto", progress: bool = False) -> StudyResult:  # fmt: skip
+          device: str = "auto", root: str | Path | None = None, progress: bool = False) -> StudyResult:  # fmt: skip
     """Relate the information ``transforms`` lose to the accuracy they cost ``models`` on ``dataset``.
 
     Parameters
@@ -604,6 +604,9 @@ def study(transforms: Sequence[object] | Mapping[str, object], *, models: Sequen
         ``UserWarning`` with the numbers.
     device : str
         Device of the runs (``"auto"``, ``"cpu"``, ``"cuda"``).
+    root : path, optional
+        Folder holding your copy of a file-based dataset (``mnist``, ``cifar10``, ``gtsrb``,
+        ``fashion-mnist``); every run reads it from there (not part of a run's identity).
     progress : bool
         Progress bars of the runs.
 
@@ -622,7 +625,11 @@ def study(transforms: Sequence[object] | Mapping[str, object], *, models: Sequen
                                       executor=executor, from_records=from_records, max_images=max_images,
                                       n_boot=n_boot, seed=seed, min_baseline_acc=min_baseline_acc,
                                       max_last_gain=max_last_gain, device=device, progress=progress, out=out)  # fmt: skip
-    ds = load_dataset(dataset)
+    loader = {} if root is None else {"root": str(root)}
+    ds = load_dataset(dataset, **loader)
+    if loader:  # workers load the dataset again from each run's config
+        options["overrides"] = {m: {**options["overrides"].get(m, {}), "dataset_options": loader}
+                                for m in options["models"]}  # fmt: skip
     specs = keyed_settings(transform_settings(transforms), checked["key_seeds"], dataset=ds.name, shape=ds.image_shape)
     rows = study_rows(specs, dataset=ds, results_dir=results_dir, **options)
     data = with_losses(rows.data)
@@ -731,6 +738,7 @@ class StudyOptions:
                                           "than this in its last epoch")  # fmt: skip
     device: str = _g.option(signature_default_of("device"), metavar="DEVICE",
                             help="where the runs train: auto, cpu, cuda, ...")  # fmt: skip
+    root: str | None = _g.root_option()
     no_progress: bool = _g.progress_option()
 
     def run(self) -> StudyResult:
@@ -744,7 +752,7 @@ class StudyOptions:
                      results_dir=self.results or str(Path(self.out) / "runs"), out=self.out,
                      from_records=self.from_records, max_images=self.max_images, n_boot=self.n_boot, seed=self.seed,
                      min_baseline_acc=self.min_baseline_acc, max_last_gain=self.max_last_gain, device=self.device,
-                     progress=not self.no_progress)  # fmt: skip
+                     root=self.root, progress=not self.no_progress)  # fmt: skip
 
 
 make_module_callable(__name__, "study")
