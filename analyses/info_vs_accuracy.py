@@ -86,6 +86,16 @@ def more_settings(size: int) -> dict[str, tuple[str, str]]:
         "pixel-based per-image": ("literature", "pixel-based-per-image:fraction=0.5"),
         f"learnable {block}": ("literature", f"learnable:size={block},seed=0"),
         f"EtC {block}": ("literature", f"etc:size={block},seed=0"),
+        "quarter turn": ("geometry", "rotate:quarter_turns=1"),
+        "flip top-bottom": ("geometry", "flip:axis=vertical"),
+        "shift 4 px": ("geometry", "translate:dx=4,dy=4"),
+        "contrast 0.25": ("value", "contrast:factor=0.25"),
+        "contrast 2": ("value", "contrast:factor=2.0"),
+        "pixel-based 0.25": ("literature", "pixel-based:fraction=0.25,seed=0"),
+        "pixel-based per-image 0.1": ("literature", "pixel-based-per-image:fraction=0.1"),
+        "pixel-based per-image 0.25": ("literature", "pixel-based-per-image:fraction=0.25"),
+        "learnable 2": ("literature", "learnable:size=2,seed=0"),
+        "EtC 2": ("literature", "etc:size=2,seed=0"),
     }  # fmt: skip
 
 

@@ -42,7 +42,8 @@ SOURCES = [
     ("cpu_fashion_mlp_cnn_order", {"mlp (before)": "mlp (before)", "cnn (before)": "cnn (before)"}),
     ("cpu_fashion_cnn_60k_e1", {"cnn": "cnn (60k, 1 epoch)"}),
     ("cpu_mnist5k", {"lenet": "lenet", "mlp": "mlp"}),
-    ("cpu_fashion_more", {"mlp": "mlp", "cnn": "cnn"}),  # kinds the 40 settings lack, the same recipes
+    ("cpu_fashion_more", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # kinds the 40 settings lack, the same recipes
+    ("cpu_mnist5k_more", {"lenet": "lenet", "mlp": "mlp"}),
 ]
 PROBE_KEY = ["dataset", "spec", "max_images", "seed", "probe"]
 

@@ -429,6 +429,11 @@ def conformal_width(residuals: np.ndarray, *, level: float = 0.9) -> float:
 
 
 # -- the training region --------------------------------------------------------------------------
+# the share of training settings whose nearest neighbour sets the radius: the settings that stand
+# alone (one setting of a kind) would otherwise set it to the gaps between kinds
+DOMAIN_QUANTILE = 0.75
+
+
 @dataclass(frozen=True)
 class Domain:
     """Where a family was fitted: its settings' transform features (one row per setting).
@@ -436,8 +441,9 @@ class Domain:
     A new transform is outside when one of its features is undefined (NaN), when it lies beyond a
     feature's training range by more than ``radius``, or when no training setting with the same
     kind of key (shared or per image) lies within ``radius`` of it (Euclidean distance over
-    ``features``, all fractions). ``radius`` is twice the distance within which 90% of the
-    training settings have a neighbour: graded settings of one kind are that far apart.
+    ``features``, all fractions). ``radius`` is twice the distance within which 75% of the
+    training settings have a neighbour (``DOMAIN_QUANTILE``): graded settings of one kind are
+    that far apart, while a kind with one setting lies farther from the rest.
     """
 
     features: tuple[str, ...]
@@ -482,7 +488,8 @@ def fit_domain(rows, *, features: Sequence[str]) -> Domain:
     gaps = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
     np.fill_diagonal(gaps, np.inf)
     nearest = gaps.min(1)
-    radius = 2 * float(np.quantile(nearest[np.isfinite(nearest)], 0.9)) if np.isfinite(nearest).any() else 0.0
+    finite = nearest[np.isfinite(nearest)]
+    radius = 2 * float(np.quantile(finite, DOMAIN_QUANTILE)) if len(finite) else 0.0
     return Domain(tuple(features), tuple(settings["setting"]), tuple(bool(k) for k in settings["shared_key"]),
                   tuple(tuple(float(v) for v in r) for r in x), radius)  # fmt: skip
 
