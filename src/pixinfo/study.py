@@ -619,17 +619,11 @@ def study(transforms: Sequence[object] | Mapping[str, object], *, models: Sequen
         With ``from_records``, a run or a measure without a record; or too few runs for the
         statistics (every model needs runs of 2 transform settings or more).
     """
-    from pixinfo.data import load_dataset
-
     options, checked = _check_options(models=models, seeds=seeds, epochs=epochs, key_seeds=key_seeds, augment=augment,
                                       executor=executor, from_records=from_records, max_images=max_images,
                                       n_boot=n_boot, seed=seed, min_baseline_acc=min_baseline_acc,
                                       max_last_gain=max_last_gain, device=device, progress=progress, out=out)  # fmt: skip
-    loader = {} if root is None else {"root": str(root)}
-    ds = load_dataset(dataset, **loader)
-    if loader:  # workers load the dataset again from each run's config
-        options["overrides"] = {m: {**options["overrides"].get(m, {}), "dataset_options": loader}
-                                for m in options["models"]}  # fmt: skip
+    ds, options["overrides"] = _load_from(dataset, root, options)
     specs = keyed_settings(transform_settings(transforms), checked["key_seeds"], dataset=ds.name, shape=ds.image_shape)
     rows = study_rows(specs, dataset=ds, results_dir=results_dir, **options)
     data = with_losses(rows.data)
@@ -641,6 +635,18 @@ def study(transforms: Sequence[object] | Mapping[str, object], *, models: Sequen
     markdown = report(data, table, fits, warned=found)
     paths = write_outputs(data, table, fits, markdown=markdown, out=checked["out"])
     return StudyResult(data, table, fits, found, paths, markdown)
+
+
+def _load_from(dataset: str, root, options: dict) -> tuple[Any, dict]:
+    """The dataset, read from ``root`` where given, and the per-model recipe changes with which the
+    worker processes, which load it again from each run's config, read it from there too."""
+    from pixinfo.data import load_dataset
+
+    if root is None:
+        return load_dataset(dataset), options["overrides"]
+    loader = {"root": str(root)}
+    overrides = {m: {**options["overrides"].get(m, {}), "dataset_options": loader} for m in options["models"]}
+    return load_dataset(dataset, **loader), overrides
 
 
 def _check_options(*, models, seeds, epochs, key_seeds, augment, executor, from_records, max_images, n_boot, seed,
