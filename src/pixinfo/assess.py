@@ -33,8 +33,8 @@ from typing import Any
 import torch
 
 from pixinfo._callable import make_module_callable
-from pixinfo.info.registry import MEASURES
 from pixinfo.errors import ParameterError, PixinfoError, UnsupportedSchemeError
+from pixinfo.info.registry import MEASURES
 
 THREATS = ("blind", "prior", "known-plaintext")  # from the weakest attacker to the strongest
 RECOVERED = 0.9  # SSIM or exact share at or above which a threat model counts as recovering the transform
@@ -313,7 +313,8 @@ def _measure_blocks(report: dict[str, Any]) -> list[tuple]:
                   "structural R (the neighbour structure of the pixel map), content retention (the images' "
                   "neighbour information kept), value NMI and Spearman (how well each pixel's value survives). "
                   "[low, high]: 95% bootstrap intervals; a single number is exact."),
-            ("table", ["transform", "shared key", *(measure.label for measure in MEASURES)], rows), ("img", "scores.png", "the three measures per transform, with 95% intervals")]  # fmt: skip
+            ("table", ["transform", "shared key", *(measure.label for measure in MEASURES)], rows),
+            ("img", "scores.png", "the three measures per transform, with 95% intervals")]  # fmt: skip
 
 
 def _accuracy_blocks(report: dict[str, Any]) -> list[tuple]:

@@ -331,13 +331,16 @@ def fit_regression(x: np.ndarray, y: np.ndarray, *, features: Sequence[str], kin
     return Regression(kind, tuple(features), params)
 
 
+def _usable_scale(scale: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``scale`` with 1 where a feature is constant: it adds nothing (e.g. every setting keyed, or one
+    seed's untransformed accuracy), and its float standard deviation can be rounding noise, not 0."""
+    return np.where(scale > 1e-9 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+
+
 def _fit_terms(x: np.ndarray, y: np.ndarray, kind: str):
     """(mean, scale, terms, coef, intercept) of a ``"linear"`` or ridge fit: least squares (or ridge
     with ``_RIDGE_ALPHA[kind]``) on the standardised features and, for a ridge, their pairwise products."""
-    mean, scale = x.mean(0), x.std(0)
-    # a constant feature (e.g. every setting keyed, or one seed's untransformed accuracy) adds nothing; its
-    # float standard deviation can be rounding noise rather than 0
-    scale = np.where(scale > 1e-9 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+    mean, scale = x.mean(0), _usable_scale(x.std(0), x.mean(0))
     n = x.shape[1]
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)] if kind != "linear" else []
     terms = [(i,) for i in range(n)] + pairs
@@ -353,9 +356,9 @@ def _fit_terms(x: np.ndarray, y: np.ndarray, kind: str):
 def held_out_predictions(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, kind: str) -> np.ndarray:
     """Each row's prediction by a regression of ``kind`` fitted on the rows of the other ``groups``
     (NaN for a group that holds every row); plain arrays, no rounding of the fitted numbers."""
-    out = np.full(len(y), np.nan)
     if kind in _RIDGE_ALPHA:
         return _ridge_held_out(x, y, groups, _RIDGE_ALPHA[kind])
+    out = np.full(len(y), np.nan)
     for g in np.unique(groups):
         held = groups == g
         if held.all():
@@ -381,8 +384,7 @@ def _ridge_held_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, alpha: flo
     w = train / train.sum(1, keepdims=True)
     mean = w @ x
     diff = x[None] - mean[:, None]
-    scale = np.sqrt(np.einsum("fn,fnd->fd", w, diff**2))
-    scale = np.where(scale > 1e-9 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+    scale = _usable_scale(np.sqrt(np.einsum("fn,fnd->fd", w, diff**2)), mean)
     z = diff / scale[:, None]
     n = x.shape[1]
     i, j = np.triu_indices(n, 1)

@@ -33,8 +33,8 @@ import pandas as pd
 
 from pixinfo import _cli_grammar as _g  # the command line's option declarations (StudyOptions)
 from pixinfo._callable import make_module_callable
-from pixinfo.info.registry import MEASURES as REGISTERED
 from pixinfo.errors import ConfigError, ParameterError
+from pixinfo.info.registry import MEASURES as REGISTERED
 from pixinfo.train.recipes import RECIPES
 
 LOSSES = [m.loss for m in REGISTERED if not m.signed]  # structural, content and value loss: the study's x
@@ -556,8 +556,6 @@ def _executor(executor: object, *, progress: bool):
     return makers[executor](progress=progress)
 
 
-
-
 def study(transforms: Sequence[object] | Mapping[str, object], *, models: Sequence[str], dataset: str,
           seeds: Sequence[int] = (0, 1, 2), epochs: int | Mapping[str, int] | None = None,
           key_seeds: Sequence[int] = (0,), augment: Sequence[str] = ("after",), executor: object = None,
@@ -660,7 +658,8 @@ def _check_options(*, models, seeds, epochs, key_seeds, augment, executor, from_
     if not isinstance(device, str):
         raise ParameterError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {device!r}")
     options = dict(models=models, seeds=_check_seeds(seeds, "seeds"),
-                   augment=_check_choices(augment, "augment", list(AUGMENT)), overrides=_overrides(epochs, models), device=device,
+                   augment=_check_choices(augment, "augment", list(AUGMENT)), overrides=_overrides(epochs, models),
+                   device=device,
                    executor=_executor(executor, progress=check_bool(progress, "progress")),
                    from_records=check_bool(from_records, "from_records"),
                    max_images=check_positive_int(max_images, "max_images"), seed=check_seed(seed), progress=progress)  # fmt: skip

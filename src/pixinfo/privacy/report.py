@@ -78,10 +78,9 @@ def run_attack(*, spec: str, dataset: str, threat: str | ThreatModel = "blind", 
     fresh = build_transform(spec, shape=ds.image_shape, dataset=ds.name)  # per-image keys restart: same stream
     measures = recovery_measures(key=key, transform=fresh, original=test, prior=orient)
     store = RunStore(out)
-    run = RunSpec("key-recovery", f"attack-{ds.name}-{spec}-{threat.kind}",
-                  {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(), "n_images": len(plain), "seed": seed})  # fmt: skip
-    store.write(run, {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(), "n_images": len(plain),
-                      "info": key.info, "measures": measures})  # fmt: skip
+    identity = {"spec": spec, "dataset": ds.name, "threat": threat.to_dict(), "n_images": len(plain), "seed": seed}
+    run = RunSpec("key-recovery", f"attack-{ds.name}-{spec}-{threat.kind}", identity)
+    store.write(run, {**identity, "info": key.info, "measures": measures})
     stem = run.stem
     shown = test[:n_gallery]
     encrypted = build_transform(spec, shape=ds.image_shape, dataset=ds.name)(shown)
