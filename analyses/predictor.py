@@ -44,6 +44,8 @@ SOURCES = [
     ("cpu_mnist5k", {"lenet": "lenet", "mlp": "mlp"}),
     ("cpu_fashion_more", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # kinds the 40 settings lack, the same recipes
     ("cpu_mnist5k_more", {"lenet": "lenet", "mlp": "mlp"}),
+    ("cpu_fashion_per_image", {"mlp": "mlp", "cnn": "cnn"}),  # keyed rearrangements with a key per image
+    ("cpu_mnist5k_per_image", {"lenet": "lenet", "mlp": "mlp"}),
 ]
 PROBE_KEY = ["dataset", "spec", "max_images", "seed", "probe"]
 
@@ -313,7 +315,7 @@ def lofo_note(table: pd.DataFrame) -> str:
     linear = table[table["method"] == "linear on the three measures"].set_index(["dataset", "model"])["lofo_mae"]
     worse = [f"{d} / {m} {v:.2f} vs {linear[(d, m)]:.2f}" for d, m, v in
              zip(mine["dataset"], mine["model"], mine["lofo_mae"], strict=True) if v > linear[(d, m)]]  # fmt: skip
-    versus = (f" Its LOFO MAE is above the linear baseline's in {len(worse)} families ({', '.join(worse)})."
+    versus = (f" Its LOFO MAE is above the linear baseline's in {len(worse)} famil{'y' if len(worse) == 1 else 'ies'} ({', '.join(worse)})."
               if worse else " Its LOFO MAE is at or below the linear baseline's in every family.")  # fmt: skip
     if above.empty:
         return "Leave-one-family-out MAE stays at or below 2 points in every family." + versus

@@ -87,7 +87,7 @@ def test_flag_fires_on_smoothing(predictor, transform):
 
 
 def test_keyless_transforms_unlike_the_keyless_settings_are_out_of_domain(predictor):
-    odd = Features("noise", "fashion-mnist", 5000, False, 0.1, 0.2, 0.5, 0.3, 0.1)
+    odd = Features("noise", "fashion-mnist", 5000, False, 0.8, 0.1, 0.05, 0.9, 0.0)  # structure gone, content kept
     p = predict(odd, "fashion-mnist", "cnn", predictor=predictor)
     assert p.out_of_domain and "per-image-key" in p.reason
     p = predict(odd, "fashion-mnist", "cnn (before)", predictor=predictor)  # never trained on a per-image key

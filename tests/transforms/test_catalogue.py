@@ -18,8 +18,12 @@ from pixinfo.transforms import (
     Negative,
     NotInvertibleError,
     PartialPermutation,
+    PerImageBlockScramble,
+    PerImagePartialPermutation,
     PerImagePermutation,
     PerImagePixelBased,
+    PerImageSwaps,
+    PerImageVortex,
     PerImageXor,
     PixelBased,
     RandomSwaps,
@@ -52,6 +56,10 @@ CATALOGUE = {
     "pixel-based": (lambda: PixelBased(SHAPE, seed=1), True, True),
     "pixel-based-per-image": (lambda: PerImagePixelBased(seed=1), False, False),
     "instahide": (lambda: InstaHide(seed=1), False, False),
+    "block-per-image": (lambda: PerImageBlockScramble(SHAPE, size=7, shuffle_within=True, seed=1), False, False),
+    "swaps-per-image": (lambda: PerImageSwaps(SHAPE, k=7, seed=1), False, False),
+    "partial-permutation-per-image": (lambda: PerImagePartialPermutation(SHAPE, fraction=0.3, seed=1), False, False),
+    "vortex-per-image": (lambda: PerImageVortex(SHAPE, n=3, seed=1), False, False),
 }
 
 

@@ -46,6 +46,13 @@ from pixinfo.transforms.learnable import (
     pixel_based,
     pixel_based_inverse,
 )
+from pixinfo.transforms.per_image import (
+    PerImageBlockScramble,
+    PerImagePartialPermutation,
+    PerImageRearrangement,
+    PerImageSwaps,
+    PerImageVortex,
+)
 from pixinfo.transforms.permutation import (
     FixedPermutation,
     GatherTransform,
@@ -98,9 +105,14 @@ __all__ = [
     "Negative",
     "NotInvertibleError",
     "PartialPermutation",
+    "PerImageBlockScramble",
+    "PerImagePartialPermutation",
     "PerImagePermutation",
     "PerImagePixelBased",
+    "PerImageRearrangement",
+    "PerImageSwaps",
     "PerImageTransform",
+    "PerImageVortex",
     "PerImageXor",
     "PixelBased",
     "PointwiseTransform",

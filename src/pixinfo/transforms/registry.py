@@ -12,6 +12,7 @@ from __future__ import annotations
 import pixinfo.transforms.blocks  # noqa: F401  (each module registers the spec names of its classes)
 import pixinfo.transforms.geometry  # noqa: F401
 import pixinfo.transforms.learnable  # noqa: F401
+import pixinfo.transforms.per_image  # noqa: F401
 import pixinfo.transforms.permutation  # noqa: F401
 import pixinfo.transforms.value  # noqa: F401
 import pixinfo.transforms.vortex  # noqa: F401
