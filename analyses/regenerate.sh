@@ -14,6 +14,7 @@ run analyses/rvt_accuracy_table.py --models vit --datasets fashion-mnist --seeds
 run analyses/rvt_accuracy_table.py --models resnet18 --datasets fashion-mnist --seeds 0 --columns origin vortex "fixed permutation" random --epochs 12 --tag cpu_fashion_resnet18
 run analyses/augmentation_order.py --tag cpu_fashion
 run analyses/augmentation_order.py --models cnn --seeds 0 1 2 --epochs 3 --tag cpu_fashion_cnn_e3
+run analyses/augmentation_order.py --models resnet18 --seeds 0 --columns vortex --orders after before --epochs 12 --tag cpu_fashion_resnet18
 run analyses/info_vs_accuracy.py --datasets mnist-5k --models lenet mlp --seeds 0 1 --tag cpu_mnist5k
 run analyses/info_vs_accuracy.py --datasets fashion-mnist --models mlp --seeds 0 1 2 --epochs 5 --tag cpu_fashion_mlp_e5
 run analyses/info_vs_accuracy.py --datasets fashion-mnist --models mlp --seeds 0 1 2 --epochs 5 --augment after before --tag cpu_fashion_mlp_e5_order
