@@ -106,9 +106,9 @@ def per_image_settings(size: int) -> dict[str, tuple[str, str]]:
     so a per-image key was almost always a total loss in its data."""
     block = 4 if size % 4 == 0 else 2
     half = size // 2 if size % 2 == 0 else block
+    blocks = {f"block {b} per-image": ("block", f"block-per-image:size={b}") for b in dict.fromkeys((block, half))}
     return {
-        f"block {block} per-image": ("block", f"block-per-image:size={block}"),
-        f"block {half} per-image": ("block", f"block-per-image:size={half}"),
+        **blocks,  # half the side as well where it differs (on 8×8 digits both are 4)
         f"block {block} + within per-image": ("block", f"block-per-image:size={block},shuffle_within=true"),
         "swaps 25 per-image": ("swaps", "swaps-per-image:k=25"),
         "swaps 100 per-image": ("swaps", "swaps-per-image:k=100"),

@@ -315,7 +315,8 @@ def lofo_note(table: pd.DataFrame) -> str:
     linear = table[table["method"] == "linear on the three measures"].set_index(["dataset", "model"])["lofo_mae"]
     worse = [f"{d} / {m} {v:.2f} vs {linear[(d, m)]:.2f}" for d, m, v in
              zip(mine["dataset"], mine["model"], mine["lofo_mae"], strict=True) if v > linear[(d, m)]]  # fmt: skip
-    versus = (f" Its LOFO MAE is above the linear baseline's in {len(worse)} famil{'y' if len(worse) == 1 else 'ies'} ({', '.join(worse)})."
+    families = "family" if len(worse) == 1 else "families"
+    versus = (f" Its LOFO MAE is above the linear baseline's in {len(worse)} {families} ({', '.join(worse)})."
               if worse else " Its LOFO MAE is at or below the linear baseline's in every family.")  # fmt: skip
     if above.empty:
         return "Leave-one-family-out MAE stays at or below 2 points in every family." + versus

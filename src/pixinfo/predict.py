@@ -340,7 +340,8 @@ def _usable_scale(scale: np.ndarray, mean: np.ndarray) -> np.ndarray:
 def _fit_terms(x: np.ndarray, y: np.ndarray, kind: str):
     """(mean, scale, terms, coef, intercept) of a ``"linear"`` or ridge fit: least squares (or ridge
     with ``_RIDGE_ALPHA[kind]``) on the standardised features and, for a ridge, their pairwise products."""
-    mean, scale = x.mean(0), _usable_scale(x.std(0), x.mean(0))
+    mean = x.mean(0)
+    scale = _usable_scale(x.std(0), mean)
     n = x.shape[1]
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)] if kind != "linear" else []
     terms = [(i,) for i in range(n)] + pairs
