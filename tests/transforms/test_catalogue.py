@@ -7,9 +7,11 @@ from pixinfo.errors import ShapeError
 from pixinfo.info import structural_retention
 from pixinfo.transforms import (
     BlockScramble,
+    Blur,
     Compose,
     EtC,
     FixedPermutation,
+    GaussianNoise,
     Identity,
     InstaHide,
     LearnableEncryption,
@@ -26,6 +28,8 @@ from pixinfo.transforms import (
     PerImageVortex,
     PerImageXor,
     PixelBased,
+    Pixelate,
+    Posterize,
     RandomSwaps,
     RandomVortex,
     XorKey,
@@ -60,6 +64,10 @@ CATALOGUE = {
     "swaps-per-image": (lambda: PerImageSwaps(SHAPE, k=7, seed=1), False, False),
     "partial-permutation-per-image": (lambda: PerImagePartialPermutation(SHAPE, fraction=0.3, seed=1), False, False),
     "vortex-per-image": (lambda: PerImageVortex(SHAPE, n=3, seed=1), False, False),
+    "posterize": (lambda: Posterize(levels=4), False, True),
+    "blur": (lambda: Blur(size=3), False, True),
+    "pixelate": (lambda: Pixelate(SHAPE, size=4), False, True),
+    "noise": (lambda: GaussianNoise(sigma=0.1, seed=1), False, False),
 }
 
 

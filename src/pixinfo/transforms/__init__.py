@@ -19,6 +19,7 @@ from pixinfo.transforms.base import (
 )
 from pixinfo.transforms.blocks import BlockScramble, block_scramble_map, merge_blocks, split_blocks
 from pixinfo.transforms.compose import Compose
+from pixinfo.transforms.degrade import Blur, GaussianNoise, Pixelate, Posterize, box_blur, gaussian_noise, pixelate, posterize
 from pixinfo.transforms.functional import (
     check_permutation,
     flip_map,
@@ -87,6 +88,7 @@ __all__ = [
     "AUTHORS_KEYS",
     "DEFAULT_TRANSFORMS",
     "BlockScramble",
+    "Blur",
     "Cipher",
     "Compose",
     "Contrast",
@@ -94,6 +96,7 @@ __all__ = [
     "Flip",
     "FixedPermutation",
     "FunctionTransform",
+    "GaussianNoise",
     "GatherTransform",
     "Identity",
     "InstaHide",
@@ -115,7 +118,9 @@ __all__ = [
     "PerImageVortex",
     "PerImageXor",
     "PixelBased",
+    "Pixelate",
     "PointwiseTransform",
+    "Posterize",
     "RandomSwaps",
     "RandomVortex",
     "Rotate",
@@ -127,10 +132,12 @@ __all__ = [
     "as_transform",
     "authors_key",
     "block_scramble_map",
+    "box_blur",
     "build_transform",
     "check_permutation",
     "flip_map",
     "gather_pixels",
+    "gaussian_noise",
     "generate_vortex_key",
     "instahide",
     "invert_gather",
@@ -142,6 +149,8 @@ __all__ = [
     "nibble_scramble",
     "pixel_based",
     "pixel_based_inverse",
+    "pixelate",
+    "posterize",
     "random_permutations",
     "reduce_contrast",
     "rotate_map",

@@ -1,0 +1,173 @@
+"""Lossy degradations: the blurring, pixelation, posterisation and noise people apply to hide or
+compress images, none of them keyed.
+
+* ``posterize``: grey levels merged into ``levels`` evenly spaced ones (a many-to-one value map);
+* ``blur``: each pixel replaced by the mean of its ``size`` × ``size`` neighbourhood;
+* ``pixelate``: each ``size`` × ``size`` block replaced by its mean (a mosaic);
+* ``noise``: additive Gaussian noise, a fresh draw for every image.
+
+Each is a pure function ([`posterize`][pixinfo.transforms.degrade.posterize],
+[`box_blur`][pixinfo.transforms.degrade.box_blur], [`pixelate`][pixinfo.transforms.degrade.pixelate],
+[`gaussian_noise`][pixinfo.transforms.degrade.gaussian_noise]) plus a thin module. All keep the
+shape ``(B, C, H, W)``, the dtype and the device of their input: float images are computed in their
+own dtype, uint8 images in float32 and rounded back to 8-bit levels. None has an inverse.
+
+Examples
+--------
+>>> import torch
+>>> from pixinfo.transforms import build_transform
+>>> x = torch.tensor([[[[0, 100], [200, 255]]]], dtype=torch.uint8)
+>>> build_transform("posterize:levels=2", shape=(1, 2, 2))(x).flatten().tolist()
+[0, 0, 255, 255]
+>>> build_transform("pixelate:size=2", shape=(1, 2, 2))(x).flatten().tolist()
+[139, 139, 139, 139]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from pixinfo._checks import check_finite, check_grid_shape, check_image_batch, check_int
+from pixinfo.data import to_float, to_uint8
+from pixinfo.errors import ParameterError, ShapeError
+from pixinfo.transforms.base import Transform
+from pixinfo.transforms.keying import SEED, PerImageTransform
+from pixinfo.transforms.value import PointwiseTransform, _like
+
+MAX_SIZE = 4096  # pixels; anything larger is a typo
+
+
+def _odd_size(size: object) -> int:
+    size = check_int(size, "size", low=1, high=MAX_SIZE)
+    if size % 2 == 0:
+        raise ParameterError(f"size must be an odd integer (the neighbourhood is centred on the pixel), got {size}")
+    return size
+
+
+def _block_size(size: object, grid: tuple[int, int]) -> int:
+    size = check_int(size, "size", low=1, high=MAX_SIZE)
+    if grid[0] % size or grid[1] % size:
+        raise ShapeError(f"pixelate needs a height and width divisible by size={size}, got {tuple(grid)}")
+    return size
+
+
+def _restore(values: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """Float ``values`` in [0, 1] back in the dtype of ``images`` (uint8: rounded to levels)."""
+    values = values.clamp(0, 1)
+    return to_uint8(values) if images.dtype == torch.uint8 else values.to(images.dtype)
+
+
+def posterize(images: torch.Tensor, *, levels: int) -> torch.Tensor:
+    """Merge the 256 grey levels into ``levels`` evenly spaced ones, 0 and 255 among them: level
+    ``v`` goes to ``round(q * 255 / (levels - 1))`` with ``q = floor(v * levels / 256)``.
+    Float input is quantised to ``round(255 x)`` first, as every value map of pixinfo does."""
+    levels = check_int(levels, "levels", low=2, high=256)
+    v = to_uint8(check_image_batch(images, "images")).to(torch.int32)
+    q = torch.div(v * levels, 256, rounding_mode="floor")
+    out = torch.div(q * 510 + (levels - 1), 2 * (levels - 1), rounding_mode="floor")  # round(q*255/(levels-1))
+    return _like(out.to(torch.uint8), images)
+
+
+def box_blur(images: torch.Tensor, *, size: int) -> torch.Tensor:
+    """The mean of each pixel's ``size`` × ``size`` neighbourhood (``size`` odd; the neighbours
+    outside the image are left out of the mean)."""
+    size = _odd_size(size)
+    x = check_image_batch(images, "images")
+    values = to_float(x) if x.dtype == torch.uint8 else x
+    mean = F.avg_pool2d(values, size, stride=1, padding=size // 2, count_include_pad=False)
+    return _restore(mean, x)
+
+
+def pixelate(images: torch.Tensor, *, size: int) -> torch.Tensor:
+    """Every ``size`` × ``size`` block replaced by its mean (height and width multiples of ``size``)."""
+    x = check_image_batch(images, "images")
+    size = _block_size(size, tuple(x.shape[-2:]))
+    values = to_float(x) if x.dtype == torch.uint8 else x
+    blocks = F.avg_pool2d(values, size, stride=size)
+    return _restore(blocks.repeat_interleave(size, -2).repeat_interleave(size, -1), x)
+
+
+def gaussian_noise(images: torch.Tensor, *, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``x + sigma * N(0, 1)`` clipped to [0, 1], the noise drawn from ``generator`` (on the CPU,
+    so a seed gives the same noise on every device)."""
+    sigma = check_finite(sigma, "sigma", low=0)
+    x = check_image_batch(images, "images")
+    values = to_float(x) if x.dtype == torch.uint8 else x
+    noise = torch.randn(values.shape, generator=generator, dtype=torch.float32).to(values.device, values.dtype)
+    return _restore(values + sigma * noise, x)
+
+
+class Posterize(PointwiseTransform, spec="posterize"):
+    """Grey levels merged into ``levels`` evenly spaced ones (posterisation; no inverse)."""
+
+    def __init__(self, *, levels: int = 4) -> None:
+        super().__init__()
+        self.levels = check_int(levels, "levels", low=2, high=256)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        return posterize(images, levels=self.levels)
+
+    def params(self) -> dict[str, Any]:
+        return {"levels": self.levels}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return self.params()
+
+
+class Blur(Transform, spec="blur"):
+    """Box blur: each pixel the mean of its ``size`` × ``size`` neighbourhood (``size`` odd; no inverse)."""
+
+    def __init__(self, *, size: int = 3) -> None:
+        super().__init__()
+        self.size = _odd_size(size)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        return box_blur(images, size=self.size)
+
+    def params(self) -> dict[str, Any]:
+        return {"size": self.size}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return self.params()
+
+
+class Pixelate(Transform, spec="pixelate"):
+    """Mosaic: each ``size`` × ``size`` block replaced by its mean (the image sides must be multiples
+    of ``size``; no inverse)."""
+
+    def __init__(self, shape: tuple[int, ...], *, size: int = 4) -> None:
+        super().__init__()
+        self.grid = check_grid_shape(shape)
+        self.size = _block_size(size, self.grid)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        if tuple(images.shape[-2:]) != self.grid:
+            raise ShapeError(f"{self.spec} was built for {self.grid} images, got {tuple(images.shape[-2:])}")
+        return pixelate(images, size=self.size)
+
+    def params(self) -> dict[str, Any]:
+        return {"size": self.size}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.grid), "size": self.size}
+
+
+class GaussianNoise(PointwiseTransform, PerImageTransform, spec="noise"):
+    """Additive Gaussian noise of standard deviation ``sigma`` (images in [0, 1]), clipped; a fresh
+    draw for every image from the transform's generator (no shared key, no inverse)."""
+
+    def __init__(self, *, sigma: float = 0.1, seed: int | None = SEED, generator: torch.Generator | None = None) -> None:
+        super().__init__(seed=seed, generator=generator)
+        self.sigma = check_finite(sigma, "sigma", low=0)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        return gaussian_noise(images, sigma=self.sigma, generator=self.generator)
+
+    def params(self) -> dict[str, Any]:
+        return {"sigma": self.sigma} | super().params()
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"sigma": self.sigma} | super().init_kwargs()
