@@ -119,7 +119,21 @@ def per_image_settings(size: int) -> dict[str, tuple[str, str]]:
     }  # fmt: skip
 
 
-KINDS = {"study": settings, "more": more_settings, "per-image": per_image_settings}
+def degrade_settings(size: int) -> dict[str, tuple[str, str]]:
+    """Lossy degradations people apply to hide or shrink images (label -> (family, spec)): grey
+    levels merged, neighbours averaged, blocks averaged into a mosaic, noise added. Many-to-one
+    maps and smoothing: the measures count them as lost information although a network may lose
+    little, the kind of transform the accuracy predictor had never seen."""
+    mosaics = [b for b in (2, 4, 7) if size % b == 0 and b < size]
+    return {
+        **{f"posterize {n}": ("degradation", f"posterize:levels={n}") for n in (2, 4, 8)},
+        **{f"blur {k}": ("degradation", f"blur:size={k}") for k in (3, 5) if k < size},
+        **{f"pixelate {b}": ("degradation", f"pixelate:size={b}") for b in mosaics},
+        **{f"noise {sigma}": ("degradation", f"noise:sigma={sigma}") for sigma in (0.1, 0.3)},
+    }
+
+
+KINDS = {"study": settings, "more": more_settings, "per-image": per_image_settings, "degrade": degrade_settings}
 
 AUTHORS_KEYS = {"fashion-mnist": "vortex strength 1.0", "mnist-5k": "vortex strength 1.0", "mnist": "vortex strength 1.0"}
 

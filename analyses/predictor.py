@@ -4,9 +4,9 @@ per-run tables and validate it.
 For every model family of the study tables (info_vs_accuracy.py: Fashion-MNIST mlp, cnn, vit,
 cnn and mlp with augmentation before encryption, cnn for one epoch on 60,000 images; MNIST-5k
 lenet and mlp), the accuracy loss of each run is regressed on the three measures, the shared key
-and candidate extra features: the label probe (pixinfo.predict.label_probe: a logistic regression
-on a few thousand transformed images against the originals; cached per setting in
-``--results``), the value-order loss 1 − |Spearman| of the study's measures, and the family's
+and candidate extra features: the label probes (pixinfo.predict.label_probe: a logistic regression
+on a few thousand transformed images against the originals, read from the pixels and from one-hot
+codes of their grey levels; cached per setting in ``--results``), the value-order loss 1 − |Spearman| of the study's measures, and the family's
 untransformed accuracy of the run's seed. The model class and the extra features are chosen by
 leave-one-setting-out MAE pooled over the families; the validation table reports nested
 leave-one-setting-out and leave-one-transform-family-out MAE (the choice made again on each
@@ -30,8 +30,9 @@ from _experiment import ROOT, RUNS, add_common_arguments, apply_preset, outputs,
 from info_vs_accuracy import LOSSES
 
 from pixinfo.data import load_dataset
-from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_NAME, STUDY_IMAGES, TRANSFORM_FEATURES, LossPredictor,
-                             conformal_width, fit_domain, fit_regression, held_out_predictions, label_probe)
+from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_FEATURES, PROBE_READS, STUDY_IMAGES, TRANSFORM_FEATURES,
+                             LossPredictor, conformal_width, fit_domain, fit_regression, held_out_predictions,
+                             label_probe)
 from pixinfo.runs import RowCache
 from pixinfo.transforms import build_transform
 
@@ -46,32 +47,39 @@ SOURCES = [
     ("cpu_mnist5k_more", {"lenet": "lenet", "mlp": "mlp"}),
     ("cpu_fashion_per_image", {"mlp": "mlp", "cnn": "cnn"}),  # keyed rearrangements with a key per image
     ("cpu_mnist5k_per_image", {"lenet": "lenet", "mlp": "mlp"}),
+    ("cpu_fashion_degrade", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # lossy degradations: blur, mosaics, noise
+    ("cpu_mnist5k_degrade", {"lenet": "lenet", "mlp": "mlp"}),
 ]
 PROBE_KEY = ["dataset", "spec", "max_images", "seed", "probe"]
 
 
 def probes(specs: pd.DataFrame, *, cache: Path, from_records: bool, seed: int = 0) -> pd.DataFrame:
-    """The label probe of every (dataset, spec) of ``specs``, cached in ``cache`` (a CSV) under every
-    setting that decides it: dataset, spec, images, seed and the probe's definition."""
+    """Every label probe (``PROBE_FEATURES``) of every (dataset, spec) of ``specs``, one column of
+    losses per probe, cached in ``cache`` (a CSV) under every setting that decides it: dataset,
+    spec, images, seed and the probe's definition (``PROBE_READS``)."""
     original, data = {}, {}
+    names = {name: read for read, name in PROBE_READS.items()}
 
     def compute(key: tuple) -> dict:
-        dataset, spec = key[:2]
+        dataset, spec, _, _, probe_name = key
+        read = names[probe_name]
         ds = data.setdefault(dataset, load_dataset(dataset))
         split = ds.split("all")
         t = build_transform(spec, shape=ds.image_shape, dataset=dataset)
         probe = label_probe(t, split.images[:STUDY_IMAGES], split.labels[:STUDY_IMAGES], seed=seed,
-                            original_accuracy=original.get(dataset))  # fmt: skip
-        original[dataset] = probe.accuracy_original
-        print(f"{dataset} {spec}: probe {probe.accuracy_transformed:.4f} (original {probe.accuracy_original:.4f}), "
-              f"{probe.seconds:.1f} s", file=sys.stderr)  # fmt: skip
+                            original_accuracy=original.get((dataset, read)), read=read)  # fmt: skip
+        original[(dataset, read)] = probe.accuracy_original
+        print(f"{dataset} {spec} ({read}): probe {probe.accuracy_transformed:.4f} (original "
+              f"{probe.accuracy_original:.4f}), {probe.seconds:.1f} s", file=sys.stderr)  # fmt: skip
         return {"probe_accuracy_original": probe.accuracy_original, "probe_accuracy": probe.accuracy_transformed,
                 "probe_loss": probe.loss}  # fmt: skip
 
-    pairs = specs[["dataset", "spec"]].drop_duplicates().itertuples(index=False)
-    keys = [(dataset, spec, STUDY_IMAGES, seed, PROBE_NAME) for dataset, spec in pairs]
+    pairs = list(specs[["dataset", "spec"]].drop_duplicates().itertuples(index=False))
+    keys = [(dataset, spec, STUDY_IMAGES, seed, PROBE_READS[read]) for read in PROBE_FEATURES.values()
+            for dataset, spec in pairs]  # fmt: skip
     done = RowCache(cache, key=PROBE_KEY).get_or_compute(keys, compute, from_records=from_records)
-    return done.drop(columns=["max_images", "seed", "probe"])
+    done = done.assign(feature=done["probe"].map({PROBE_READS[read]: f for f, read in PROBE_FEATURES.items()}))
+    return done.pivot(index=["dataset", "spec"], columns="feature", values="probe_loss").reset_index()
 
 
 def study_records(results: Path = RESULTS) -> pd.DataFrame:
@@ -93,7 +101,7 @@ def training_records(*, cache: Path = RUNS / "predict" / "probes.csv", from_reco
     (computed into ``cache`` where missing, unless ``from_records``)."""
     runs = study_records()
     probe = probes(runs, cache=cache, from_records=from_records)
-    return runs.merge(probe[["dataset", "spec", "probe_loss"]], on=["dataset", "spec"], validate="many_to_one")
+    return runs.merge(probe[["dataset", "spec", *PROBE_FEATURES]], on=["dataset", "spec"], validate="many_to_one")
 
 
 BASE = [*LOSSES, "shared_key"]
@@ -104,6 +112,10 @@ FEATURE_SETS = {  # the three measures, then the shared key, then the candidate 
     "+ shared key + label probe + value order": [*BASE, "probe_loss", "value_order_loss"],
     "+ shared key + label probe + value order + untransformed accuracy":
         [*BASE, "probe_loss", "value_order_loss", "untransformed_acc"],
+    "+ shared key + label probe + level probe": [*BASE, "probe_loss", "level_probe_loss"],
+    "+ shared key + label probe + level probe + value order": [*BASE, "probe_loss", "level_probe_loss", "value_order_loss"],
+    "+ shared key + label probe + level probe + value order + untransformed accuracy":
+        [*BASE, "probe_loss", "level_probe_loss", "value_order_loss", "untransformed_acc"],
 }  # fmt: skip
 CHOICES = [name for name, f in FEATURE_SETS.items() if len(f) > len(BASE)]  # at least one feature beyond them
 # the kinds of regression the selection compares (the boosted trees of pixinfo.predict are not among them)
@@ -299,7 +311,7 @@ def gains_table(grid: pd.DataFrame, kind: str) -> str:
         wide = part.pivot_table(index="features", columns="family", values=column, sort=False)
         wide["mean"] = wide.mean(axis=1)
         gain = wide.loc["three measures"] - wide
-        cells = wide.map("{:.2f}".format) + gain.map(lambda g: f" ({g:+.2f})")
+        cells = wide.map("{:.2f}".format) + gain.map(lambda g: f" ({round(g, 2) + 0.0:+.2f})")  # no "-0.00" from rounding noise
         cells.loc["three measures"] = wide.loc["three measures"].map("{:.2f}".format)
         blocks.append(cells.reset_index().rename(columns={"features": f"{name} MAE (gain)"})
                       .to_markdown(index=False, disable_numparse=True))  # fmt: skip

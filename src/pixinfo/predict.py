@@ -38,6 +38,13 @@ PROBE_C = 0.01  # inverse L2 strength of the label probe (fixed before any fit)
 PROBE_MAX_ITER = 1000
 PROBE_TRAIN_FRACTION = 0.6
 PROBE_NAME = f"logistic regression on standardised pixels, C={PROBE_C}, {PROBE_TRAIN_FRACTION:.0%} train"
+LEVEL_BINS = 4  # the grey-level codes of the level probe: 64 levels to a bin
+# what each probe reads from an image, and the name its cached results are kept under
+PROBE_READS = {
+    "pixels": PROBE_NAME,
+    "levels": f"logistic regression on one-hot codes of each pixel's grey level in {LEVEL_BINS} bins, C={PROBE_C}, "
+              f"{PROBE_TRAIN_FRACTION:.0%} train",
+}  # fmt: skip
 PREDICTOR_PATH = Path(__file__).resolve().parent / "predictors" / "loss_predictor.json"
 
 
@@ -55,7 +62,10 @@ class LabelProbe:
     (original − chance)`` with chance ``1 / classes``: 0 when the transform keeps everything a
     linear read-out of the pixels finds, 1 when it leaves chance. A fixed pixel permutation
     keeps it at 0 (the probe does not see positions); a value map that scrambles grey levels, or a
-    fresh key per image, raises it.
+    fresh key per image, raises it. Read from one-hot codes of each pixel's grey level
+    (``read="levels"``), the probe learns any value map a key applies pixel by pixel (a shared
+    XOR key, a level permutation), and it still finds what a fresh negation per pixel keeps
+    (the distance from mid-grey), which the pixel probe cannot.
     """
 
     accuracy_original: float
@@ -86,8 +96,21 @@ def _pixels(images) -> np.ndarray:
     return flat.astype(np.float64) / 255.0
 
 
-def label_probe(transform: Callable, images, labels, *, seed: int = 0,
-                original_accuracy: float | None = None) -> LabelProbe:  # fmt: skip
+def _level_codes(images) -> np.ndarray:
+    """One-hot codes of every pixel's grey level in ``LEVEL_BINS`` equal bins, ``(N, pixels * LEVEL_BINS)``."""
+    from pixinfo.data import to_uint8
+
+    bins = to_uint8(images).reshape(len(images), -1).cpu().numpy().astype(np.int64) * LEVEL_BINS // 256
+    codes = np.zeros((bins.shape[0], bins.shape[1] * LEVEL_BINS), dtype=np.float32)
+    codes[np.arange(len(bins))[:, None], np.arange(bins.shape[1]) * LEVEL_BINS + bins] = 1.0
+    return codes
+
+
+_READERS = {"pixels": _pixels, "levels": _level_codes}
+
+
+def label_probe(transform: Callable, images, labels, *, seed: int = 0, original_accuracy: float | None = None,
+                read: str = "pixels") -> LabelProbe:  # fmt: skip
     """Train the label probe on the transformed images and compare it with the original ones.
 
     Parameters
@@ -101,15 +124,19 @@ def label_probe(transform: Callable, images, labels, *, seed: int = 0,
     seed : int
         Seed of the train/test split (60% / 40%).
     original_accuracy : float, optional
-        The probe's accuracy on the untransformed ``images`` with the same split, when known.
+        The probe's accuracy on the untransformed ``images`` with the same split and ``read``, when known.
+    read : {"pixels", "levels"}
+        What the probe reads: the standardised grey levels, or one-hot codes of each pixel's
+        level in ``LEVEL_BINS`` bins (``PROBE_READS`` names each).
 
     Returns
     -------
     LabelProbe
     """
-    from pixinfo._checks import check_image_batch, check_seed
+    from pixinfo._checks import check_choice, check_image_batch, check_seed
     from pixinfo.data import to_float
 
+    reader = _READERS[check_choice(read, "read", tuple(_READERS))]
     images = check_image_batch(images, "images")
     y = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).astype(np.int64)
     if len(y) != len(images) or len(images) < 10:
@@ -119,11 +146,11 @@ def label_probe(transform: Callable, images, labels, *, seed: int = 0,
     n_train = int(round(PROBE_TRAIN_FRACTION * len(images)))
     train, test = order[:n_train], order[n_train:]
     start = time.perf_counter()
-    before = _probe_accuracy(_pixels(images), y, train, test) if original_accuracy is None else original_accuracy
+    before = _probe_accuracy(reader(images), y, train, test) if original_accuracy is None else original_accuracy
     transformed = check_image_batch(transform(to_float(images)), "the transform's output")
     if transformed.shape != images.shape:
         raise ShapeError(f"the transform changed the image shape to {tuple(transformed.shape)}")
-    after = _probe_accuracy(_pixels(transformed), y, train, test)
+    after = _probe_accuracy(reader(transformed), y, train, test)
     chance = 1.0 / len(np.unique(y))
     loss = (before - after) / (before - chance) if before > chance else float("nan")
     return LabelProbe(before, after, float(loss), len(train), len(test), time.perf_counter() - start)
@@ -134,17 +161,19 @@ FEATURES = {
     **{m.loss: m.loss_description for m in MEASURES},  # the losses the registered measures give
     "shared_key": "1 when one key serves every image, 0 for a fresh key per image",
     "probe_loss": "the label probe's loss (LabelProbe.loss)",
+    "level_probe_loss": "the label probe's loss read from one-hot grey-level codes (label_probe(read='levels'))",
     "untransformed_acc": "the family's untransformed test accuracy (%; per run: its seed's)",
 }
-TRANSFORM_FEATURES = (*(m.loss for m in MEASURES), "probe_loss")
+PROBE_FEATURES = {"probe_loss": "pixels", "level_probe_loss": "levels"}  # feature: what its probe reads
+TRANSFORM_FEATURES = (*(m.loss for m in MEASURES), *PROBE_FEATURES)
 
 
 @dataclass(frozen=True)
 class Features:
     """What a prediction is made from: the measures of one transform on one dataset's images.
 
-    ``probe_loss`` is None when no labelled images or no transform were at hand (a
-    [`Score`][pixinfo.scoring.Score] of a transform that cannot be rebuilt from its spec).
+    ``probe_loss`` and ``level_probe_loss`` are None when no labelled images or no transform were
+    at hand (a [`Score`][pixinfo.scoring.Score] of a transform that cannot be rebuilt from its spec).
     """
 
     transform: str
@@ -156,6 +185,7 @@ class Features:
     value_loss: float
     value_order_loss: float
     probe_loss: float | None
+    level_probe_loss: float | None = None
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
 
@@ -237,21 +267,26 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
     shape = tuple(int(s) for s in x.shape[1:])
     if isinstance(transform_or_score, pixinfo.Score):
         sc, notes = transform_or_score, _score_notes(transform_or_score, dataset, len(x))
+        spec = sc.transform
         try:
-            transform = _as_transform(sc.transform, dataset, shape)
+            _as_transform(spec, dataset, shape)
         except PixinfoError:
-            transform, notes = None, (*notes, f"no label probe: {sc.transform!r} is not a spec pixinfo can rebuild")
+            spec, notes = None, (*notes, f"no label probe: {sc.transform!r} is not a spec pixinfo can rebuild")
     else:
+        spec = transform_or_score if isinstance(transform_or_score, str) else None
         transform, notes = _as_transform(transform_or_score, dataset, shape), ()
         if len(x) != STUDY_IMAGES:
             notes = (f"measured on {len(x):,} images, the study's settings on {STUDY_IMAGES:,}: the measures and "
                      "the probe shift a little with the images",)  # fmt: skip
         sc = pixinfo.score(transform, x, seed=seed, n_boot=0, n_boot_value=0)
-        if isinstance(transform_or_score, str):  # a fresh key stream: the probe sees what the study's probe saw
-            transform = _as_transform(transform_or_score, dataset, shape)
-    probe = label_probe(transform, x, y, seed=seed).loss if transform is not None else None
+    probes = dict.fromkeys(PROBE_FEATURES)  # None: a Score of a transform that cannot be rebuilt
+    if spec is not None or not isinstance(transform_or_score, pixinfo.Score):
+        for name, read in PROBE_FEATURES.items():
+            if spec is not None:  # a fresh key stream for each probe: it sees what the study's probes saw
+                transform = _as_transform(spec, dataset, shape)
+            probes[name] = label_probe(transform, x, y, seed=seed, read=read).loss
     return Features(transform=sc.transform, dataset=dataset, n_images=sc.n_images, shared_key=bool(sc.shared_key),
-                    **sc.losses(), probe_loss=probe, seconds=time.perf_counter() - start, notes=notes)  # fmt: skip
+                    **sc.losses(), **probes, seconds=time.perf_counter() - start, notes=notes)  # fmt: skip
 
 
 # -- the regressions: linear, ridge with pairwise interactions, shallow boosted trees -------------
@@ -276,7 +311,11 @@ class Regression:
     ``params`` holds, for ``"linear"`` and ``"interactions"``, the features' training ``mean`` and
     ``scale``, the ``terms`` (tuples of feature positions multiplied together), their ``coef`` and
     the ``intercept``; for ``"trees"``, ``init``, ``learning_rate`` and each tree's ``left``,
-    ``right``, ``feature``, ``threshold`` and ``value`` arrays (a leaf has ``left == -1``).
+    ``right``, ``feature``, ``threshold`` and ``value`` arrays (a leaf has ``left == -1``). Every
+    kind also holds the training range of each feature (``lower``, ``upper``): a prediction
+    clamps the features into it, so a transform beyond the training data is predicted as at the
+    nearest edge of the data, never by extrapolating a product of features (the domain flag says
+    it lies beyond).
     """
 
     kind: str
@@ -285,15 +324,16 @@ class Regression:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted loss of each row of ``x`` (columns in the order of ``features``)."""
-        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         p = self.params
+        x = np.clip(np.atleast_2d(np.asarray(x, dtype=np.float64)), p["lower"], p["upper"])
         if self.kind == "trees":
             total = np.full(len(x), p["init"])
             for tree in p["trees"]:
                 total += p["learning_rate"] * _tree_values(tree, x)
-            return total
-        z = (x - np.asarray(p["mean"])) / np.asarray(p["scale"])
-        return p["intercept"] + _terms(z, p["terms"]) @ np.asarray(p["coef"])
+        else:
+            z = (x - np.asarray(p["mean"])) / np.asarray(p["scale"])
+            total = p["intercept"] + _terms(z, p["terms"]) @ np.asarray(p["coef"])
+        return total
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "features": list(self.features), "params": self.params}
@@ -323,12 +363,13 @@ def fit_regression(x: np.ndarray, y: np.ndarray, *, features: Sequence[str], kin
 
     check_choice(kind, "kind", tuple(KINDS))
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    bounds = {"lower": [_sig(v) for v in x.min(0)], "upper": [_sig(v) for v in x.max(0)]}
     if kind == "trees":
-        return Regression(kind, tuple(features), _fit_trees(x, y))
+        return Regression(kind, tuple(features), _fit_trees(x, y) | bounds)
     mean, scale, terms, coef, intercept = _fit_terms(x, y, kind)
     params = {"mean": [_sig(v) for v in mean], "scale": [_sig(v) for v in scale], "terms": [list(t) for t in terms],
               "coef": [_sig(v) for v in coef], "intercept": _sig(intercept)}  # fmt: skip
-    return Regression(kind, tuple(features), params)
+    return Regression(kind, tuple(features), params | bounds)
 
 
 def _usable_scale(scale: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -357,24 +398,21 @@ def _fit_terms(x: np.ndarray, y: np.ndarray, kind: str):
 def held_out_predictions(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, kind: str) -> np.ndarray:
     """Each row's prediction by a regression of ``kind`` fitted on the rows of the other ``groups``
     (NaN for a group that holds every row); plain arrays, no rounding of the fitted numbers."""
-    if kind in _RIDGE_ALPHA:
-        return _ridge_held_out(x, y, groups, _RIDGE_ALPHA[kind])
+    if kind != "trees":
+        return _batched_held_out(x, y, groups, alpha=_RIDGE_ALPHA.get(kind, 0.0), pairs=kind != "linear")
     out = np.full(len(y), np.nan)
     for g in np.unique(groups):
         held = groups == g
-        if held.all():
-            continue
-        if kind == "trees":
+        if not held.all():
             out[held] = fit_regression(x[~held], y[~held], features=[""] * x.shape[1], kind=kind).predict(x[held])
-            continue
-        mean, scale, terms, coef, intercept = _fit_terms(x[~held], y[~held], kind)
-        out[held] = intercept + _terms((x[held] - mean) / scale, terms) @ coef
     return out
 
 
-def _ridge_held_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, alpha: float) -> np.ndarray:
-    """:func:`held_out_predictions` of a ridge on the pairwise terms, every fold solved at once (the
-    same standardisation and solve as :func:`_fit_terms`, batched over the folds)."""
+def _batched_held_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, alpha: float, pairs: bool) -> np.ndarray:
+    """:func:`held_out_predictions` of least squares (``alpha`` 0: the minimum-norm solution, as
+    ``lstsq`` gives it) or a ridge, on the features and, with ``pairs``, their pairwise products,
+    every fold solved at once (the same clamping, standardisation and solve as
+    :func:`fit_regression`, batched over the folds)."""
     out = np.full(len(y), np.nan)
     names = np.unique(groups)
     train = groups[None, :] != names[:, None]  # (folds, rows)
@@ -384,18 +422,20 @@ def _ridge_held_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, alpha: flo
         return out
     w = train / train.sum(1, keepdims=True)
     mean = w @ x
-    diff = x[None] - mean[:, None]
-    scale = _usable_scale(np.sqrt(np.einsum("fn,fnd->fd", w, diff**2)), mean)
+    inside = train[..., None]
+    lower, upper = np.where(inside, x[None], np.inf).min(1), np.where(inside, x[None], -np.inf).max(1)
+    diff = np.clip(x[None], lower[:, None], upper[:, None]) - mean[:, None]  # the training rows are inside already
+    scale = _usable_scale(np.sqrt((w[:, None] @ diff**2)[:, 0]), mean)
     z = diff / scale[:, None]
-    n = x.shape[1]
-    i, j = np.triu_indices(n, 1)
+    i, j = np.triu_indices(x.shape[1], 1) if pairs else (np.arange(0), np.arange(0))
     terms = np.concatenate([z, z[..., i] * z[..., j]], axis=2)
-    centred = terms - np.einsum("fn,fnt->ft", w, terms)[:, None]
+    centred = terms - (w[:, None] @ terms)  # (folds, rows, terms), centred on each fold's training rows
     y_mean = w @ y
-    weighted = centred * train[..., None]
-    gram = np.einsum("fnt,fns->fts", weighted, centred) + alpha * np.eye(terms.shape[2])
-    coef = np.linalg.solve(gram, np.einsum("fnt,fn->ft", weighted, y[None] - y_mean[:, None])[..., None])[..., 0]
-    predicted = y_mean[:, None] + np.einsum("fnt,ft->fn", centred, coef)
+    weighted = (centred * train[..., None]).transpose(0, 2, 1)
+    gram = weighted @ centred + alpha * np.eye(terms.shape[2])
+    rhs = weighted @ (y[None] - y_mean[:, None])[..., None]
+    coef = (np.linalg.solve(gram, rhs) if alpha else np.linalg.pinv(gram, hermitian=True) @ rhs)[..., 0]
+    predicted = y_mean[:, None] + (centred @ coef[..., None])[..., 0]
     for f, g in enumerate(names):
         held = groups == g
         out[held] = predicted[f, held]
@@ -503,9 +543,9 @@ class Prediction:
     """The predicted cost of one transform for one model family.
 
     ``loss`` is in points of test accuracy, ``accuracy`` the accuracy kept (the family's
-    untransformed accuracy minus ``loss``), each with its ``level`` interval (split-conformal:
-    calibrated on held-out settings, so it covers ``level`` of the study's runs of settings like
-    the training ones; the accuracy interval is clipped to [0, 100]). ``out_of_domain`` is True,
+    untransformed accuracy minus ``loss``, clipped to [0, 100]), each with its ``level`` interval
+    (split-conformal: calibrated on held-out settings, so it covers ``level`` of the study's runs
+    of settings like the training ones; the accuracy interval is clipped to [0, 100] too). ``out_of_domain`` is True,
     with its ``reason``, when the transform's features lie outside the family's training region,
     and then the numbers are an extrapolation.
     """
@@ -581,7 +621,7 @@ class FamilyModel:
         base = self.untransformed_accuracy
         clip = lambda a: float(min(100.0, max(0.0, a)))  # noqa: E731
         return Prediction(transform=feats.transform, dataset=self.dataset, model=self.family, loss=loss,
-                          interval=(low, high), level=self.level, untransformed_accuracy=base, accuracy=base - loss,
+                          interval=(low, high), level=self.level, untransformed_accuracy=base, accuracy=clip(base - loss),
                           accuracy_interval=(clip(base - high), clip(base - low)),
                           out_of_domain=bool(reason), reason=reason, features=values,
                           features_used=self.regression.features, fit_on=self.fit_on(), notes=feats.notes)  # fmt: skip
@@ -662,7 +702,7 @@ class LossPredictor:
             selection: dict | None = None) -> LossPredictor:  # fmt: skip
         """Fit every (dataset, model family) of ``records`` (per-run rows as
         [`fit_family`][pixinfo.predict.fit_family] takes them)."""
-        without_probe = [f for f in features if f != "probe_loss"]
+        without_probe = [f for f in features if f not in PROBE_FEATURES]
         models = {}
         for (dataset, family), rows in records.groupby(["dataset", "model"], sort=True):
             variants = [fit_family(rows, features=features, kind=kind, level=level)]
@@ -699,7 +739,8 @@ class LossPredictor:
         the variant fitted without it)."""
         variants = self._variants(dataset, model)
         chosen = variants[0]
-        if feats.probe_loss is None and "probe_loss" in chosen.regression.features and len(variants) > 1:
+        probed = all(getattr(feats, f) is not None for f in PROBE_FEATURES if f in chosen.regression.features)
+        if not probed and len(variants) > 1:
             chosen = variants[1]
         prediction = chosen.predict(feats)
         if chosen is not variants[0]:
@@ -779,7 +820,7 @@ def predict(transform_or_score, dataset: str = "fashion-mnist", model: str = "cn
     Examples
     --------
     >>> from pixinfo.predict import Features, predict
-    >>> measured = Features("block:size=14", "fashion-mnist", 5000, True, 0.052, 0.052, 0.0, 0.0, 0.0)
+    >>> measured = Features("block:size=14", "fashion-mnist", 5000, True, 0.052, 0.052, 0.0, 0.0, 0.0, 0.0)
     >>> p = predict(measured, "fashion-mnist", "cnn")
     >>> p.out_of_domain, p.interval[0] < p.loss < p.interval[1]
     (False, True)
