@@ -10,8 +10,8 @@ import torch
 import pixinfo
 from pixinfo.cli import main
 from pixinfo.errors import CorruptFileError, ParameterError
-from pixinfo.predict import (PREDICTOR_PATH, Features, LossPredictor, PredictorError, conformal_width, features,
-                             fit_regression, held_out_predictions, label_probe, predict)  # fmt: skip
+from pixinfo.predict import (PREDICTOR_PATH, Features, LossPredictor, PredictorError, Regression, conformal_width,
+                             features, fit_regression, held_out_predictions, label_probe, predict)  # fmt: skip
 from tests.raises import assert_raised_by_pixinfo
 
 
@@ -193,6 +193,8 @@ def test_a_regression_predicts_beyond_its_data_as_at_the_nearest_edge():
         far, edge = np.array([[9.0, -3.0]]), np.array([[x[:, 0].max(), x[:, 1].min()]])
         assert fit.predict(far) == pytest.approx(fit.predict(edge), abs=1e-12)
         assert fit.predict(x[:1]) != pytest.approx(fit.predict(far))  # inside the range nothing is clamped
+        unbounded = Regression(kind, fit.features, {k: v for k, v in fit.params.items() if k not in ("lower", "upper")})
+        assert unbounded.predict(far) != pytest.approx(fit.predict(far))  # a file without ranges: as fitted, unclamped
     groups = np.r_[np.zeros(49), 1]
     x_out = np.r_[x[:49], [[9.0, -3.0]]]  # the held-out row lies far beyond the rows fitted on
     fast = held_out_predictions(x_out, y, groups, kind="interactions")

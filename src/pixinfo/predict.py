@@ -325,7 +325,9 @@ class Regression:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted loss of each row of ``x`` (columns in the order of ``features``)."""
         p = self.params
-        x = np.clip(np.atleast_2d(np.asarray(x, dtype=np.float64)), p["lower"], p["upper"])
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if "lower" in p:  # a file fitted before the ranges were kept predicts unclamped, as it was fitted
+            x = np.clip(x, p["lower"], p["upper"])
         if self.kind == "trees":
             total = np.full(len(x), p["init"])
             for tree in p["trees"]:
