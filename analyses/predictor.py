@@ -58,11 +58,11 @@ def probes(specs: pd.DataFrame, *, cache: Path, from_records: bool, seed: int = 
     losses per probe, cached in ``cache`` (a CSV) under every setting that decides it: dataset,
     spec, images, seed and the probe's definition (``PROBE_READS``)."""
     original, data = {}, {}
-    names = {name: read for read, name in PROBE_READS.items()}
+    probe_names = {PROBE_READS[read]: (feature, read) for feature, read in PROBE_FEATURES.items()}  # cache name: both
 
     def compute(key: tuple) -> dict:
         dataset, spec, _, _, probe_name = key
-        read = names[probe_name]
+        read = probe_names[probe_name][1]
         ds = data.setdefault(dataset, load_dataset(dataset))
         split = ds.split("all")
         t = build_transform(spec, shape=ds.image_shape, dataset=dataset)
@@ -75,10 +75,9 @@ def probes(specs: pd.DataFrame, *, cache: Path, from_records: bool, seed: int = 
                 "probe_loss": probe.loss}  # fmt: skip
 
     pairs = list(specs[["dataset", "spec"]].drop_duplicates().itertuples(index=False))
-    keys = [(dataset, spec, STUDY_IMAGES, seed, PROBE_READS[read]) for read in PROBE_FEATURES.values()
-            for dataset, spec in pairs]  # fmt: skip
+    keys = [(dataset, spec, STUDY_IMAGES, seed, name) for name in probe_names for dataset, spec in pairs]
     done = RowCache(cache, key=PROBE_KEY).get_or_compute(keys, compute, from_records=from_records)
-    done = done.assign(feature=done["probe"].map({PROBE_READS[read]: f for f, read in PROBE_FEATURES.items()}))
+    done = done.assign(feature=done["probe"].map(lambda name: probe_names[name][0]))
     return done.pivot(index=["dataset", "spec"], columns="feature", values="probe_loss").reset_index()
 
 

@@ -202,21 +202,14 @@ def test_a_regression_predicts_beyond_its_data_as_at_the_nearest_edge():
     assert fast[-1] == pytest.approx(float(fit.predict(x_out[-1:])[0]), rel=1e-9)
 
 
-@pytest.fixture(scope="module")
-def digits():
-    from pixinfo.data import load_dataset
-
-    split = load_dataset("digits").split("all")
-    return split.images, split.labels
-
-
 def test_the_level_probe_reads_what_a_per_pixel_value_map_keeps(digits):
     """A fresh negation of half the pixels of every image keeps each pixel's distance from mid-grey:
     the probe on grey-level codes still reads the digits, the probe on the pixels does not; a fresh
     XOR key per image keeps nothing either can read."""
     from pixinfo.transforms import PerImagePixelBased, PerImageXor
 
-    images, labels = digits
+    split = digits.split("all")
+    images, labels = split.images, split.labels
     flips = {read: label_probe(PerImagePixelBased(fraction=0.5, seed=0), images, labels, read=read)
              for read in ("pixels", "levels")}  # fmt: skip
     assert flips["pixels"].loss > 0.8 and flips["levels"].loss < 0.5, flips

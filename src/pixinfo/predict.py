@@ -269,9 +269,10 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
         sc, notes = transform_or_score, _score_notes(transform_or_score, dataset, len(x))
         spec = sc.transform
         try:
-            _as_transform(spec, dataset, shape)
+            transform = _as_transform(spec, dataset, shape)
         except PixinfoError:
-            spec, notes = None, (*notes, f"no label probe: {sc.transform!r} is not a spec pixinfo can rebuild")
+            spec = transform = None
+            notes = (*notes, f"no label probe: {sc.transform!r} is not a spec pixinfo can rebuild")
     else:
         spec = transform_or_score if isinstance(transform_or_score, str) else None
         transform, notes = _as_transform(transform_or_score, dataset, shape), ()
@@ -280,10 +281,10 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
                      "the probe shift a little with the images",)  # fmt: skip
         sc = pixinfo.score(transform, x, seed=seed, n_boot=0, n_boot_value=0)
     probes = dict.fromkeys(PROBE_FEATURES)  # None: a Score of a transform that cannot be rebuilt
-    if spec is not None or not isinstance(transform_or_score, pixinfo.Score):
-        for name, read in PROBE_FEATURES.items():
-            if spec is not None:  # a fresh key stream for each probe: it sees what the study's probes saw
-                transform = _as_transform(spec, dataset, shape)
+    for name, read in PROBE_FEATURES.items():
+        if spec is not None:  # a fresh key stream for each probe: it sees what the study's probes saw
+            transform = _as_transform(spec, dataset, shape)
+        if transform is not None:
             probes[name] = label_probe(transform, x, y, seed=seed, read=read).loss
     return Features(transform=sc.transform, dataset=dataset, n_images=sc.n_images, shared_key=bool(sc.shared_key),
                     **sc.losses(), **probes, seconds=time.perf_counter() - start, notes=notes)  # fmt: skip

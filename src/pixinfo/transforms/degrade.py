@@ -76,7 +76,7 @@ def box_blur(images: torch.Tensor, *, size: int) -> torch.Tensor:
     outside the image are left out of the mean)."""
     size = _odd_size(size)
     x = check_image_batch(images, "images")
-    values = to_float(x) if x.dtype == torch.uint8 else x
+    values = to_float(x)
     mean = F.avg_pool2d(values, size, stride=1, padding=size // 2, count_include_pad=False)
     return _restore(mean, x)
 
@@ -85,7 +85,7 @@ def pixelate(images: torch.Tensor, *, size: int) -> torch.Tensor:
     """Every ``size`` × ``size`` block replaced by its mean (height and width multiples of ``size``)."""
     x = check_image_batch(images, "images")
     size = _block_size(size, tuple(x.shape[-2:]))
-    values = to_float(x) if x.dtype == torch.uint8 else x
+    values = to_float(x)
     blocks = F.avg_pool2d(values, size, stride=size)
     return _restore(blocks.repeat_interleave(size, -2).repeat_interleave(size, -1), x)
 
@@ -95,7 +95,7 @@ def gaussian_noise(images: torch.Tensor, *, sigma: float, generator: torch.Gener
     so a seed gives the same noise on every device)."""
     sigma = check_finite(sigma, "sigma", low=0)
     x = check_image_batch(images, "images")
-    values = to_float(x) if x.dtype == torch.uint8 else x
+    values = to_float(x)
     noise = torch.randn(values.shape, generator=generator, dtype=torch.float32).to(values.device, values.dtype)
     return _restore(values + sigma * noise, x)
 
