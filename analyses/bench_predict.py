@@ -1,6 +1,6 @@
 """How long predicting for a new transform takes: pixinfo.predict measures the transform as the
-study measured its settings (the three measures on 5,000 images and the two label probes) and applies
-the shipped predictor to every model family of the dataset.
+study measured its settings (the three measures on 5,000 images and the probes the shipped predictor
+uses) and applies the shipped predictor to every model family of the dataset.
 
 Each transform is one the study did not train on: a new key and strength of the vortex, a block
 scramble followed by a negative, and the image shrunk to half its side and tiled 2 × 2, given
@@ -47,7 +47,7 @@ def main() -> None:
     results = []
     for label, transform in TRANSFORMS.items():
         start = time.perf_counter()
-        feats = features(transform, args.dataset)
+        feats = features(transform, args.dataset, probes=predictor.probes(args.dataset, families))
         rows = [predict(feats, args.dataset, f, predictor=predictor) for f in families]
         seconds = time.perf_counter() - start
         results.append({"transform": label, "seconds": seconds, "measure_seconds": feats.seconds,

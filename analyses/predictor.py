@@ -6,7 +6,8 @@ cnn and mlp with augmentation before encryption, cnn for one epoch on 60,000 ima
 lenet and mlp), the accuracy loss of each run is regressed on the three measures, the shared key
 and candidate extra features: the label probes (pixinfo.predict.label_probe: a logistic regression
 on a few thousand transformed images against the originals, read from the pixels and from one-hot
-codes of their grey levels; cached per setting in ``--results``), the value-order loss 1 − |Spearman| of the study's measures, and the family's
+codes of their grey levels, and a small CNN trained for four epochs on the images as they are and
+on random crops and flips of them; cached per setting in ``--results``), the value-order loss 1 − |Spearman| of the study's measures, and the family's
 untransformed accuracy of the run's seed. The model class and the extra features are chosen by
 leave-one-setting-out MAE pooled over the families; the validation table reports nested
 leave-one-setting-out and leave-one-transform-family-out MAE (the choice made again on each
@@ -104,17 +105,25 @@ def training_records(*, cache: Path = RUNS / "predict" / "probes.csv", from_reco
 
 
 BASE = [*LOSSES, "shared_key"]
+PROBES = "label probe + level probe + conv probe + augmented probe"
 FEATURE_SETS = {  # the three measures, then the shared key, then the candidate extra features
     "three measures": list(LOSSES), "+ shared key": BASE,
     "+ shared key + label probe": [*BASE, "probe_loss"], "+ shared key + value order": [*BASE, "value_order_loss"],
     "+ shared key + untransformed accuracy": [*BASE, "untransformed_acc"],
-    "+ shared key + label probe + value order": [*BASE, "probe_loss", "value_order_loss"],
+    "+ shared key + conv probe": [*BASE, "conv_probe_loss"],
+    "+ shared key + augmented probe": [*BASE, "augmented_probe_loss"],
     "+ shared key + label probe + value order + untransformed accuracy":
         [*BASE, "probe_loss", "value_order_loss", "untransformed_acc"],
-    "+ shared key + label probe + level probe": [*BASE, "probe_loss", "level_probe_loss"],
-    "+ shared key + label probe + level probe + value order": [*BASE, "probe_loss", "level_probe_loss", "value_order_loss"],
     "+ shared key + label probe + level probe + value order + untransformed accuracy":
         [*BASE, "probe_loss", "level_probe_loss", "value_order_loss", "untransformed_acc"],
+    "+ shared key + label probe + conv probe + value order + untransformed accuracy":
+        [*BASE, "probe_loss", "conv_probe_loss", "value_order_loss", "untransformed_acc"],
+    "+ shared key + label probe + augmented probe + value order + untransformed accuracy":
+        [*BASE, "probe_loss", "augmented_probe_loss", "value_order_loss", "untransformed_acc"],
+    "+ shared key + label probe + conv probe + augmented probe + value order + untransformed accuracy":
+        [*BASE, "probe_loss", "conv_probe_loss", "augmented_probe_loss", "value_order_loss", "untransformed_acc"],
+    f"+ shared key + {PROBES} + value order + untransformed accuracy":
+        [*BASE, *PROBE_FEATURES, "value_order_loss", "untransformed_acc"],
 }  # fmt: skip
 CHOICES = [name for name, f in FEATURE_SETS.items() if len(f) > len(BASE)]  # at least one feature beyond them
 # the kinds of regression the selection compares (the boosted trees of pixinfo.predict are not among them)
@@ -219,9 +228,10 @@ def nested(fits: Fits, by: str) -> tuple[dict, dict, Counter]:
 
 def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray, np.ndarray]:
     """Whether each held-out residual lies within the interval the held-out part would have been
-    given, and whether the predictor's domain holds it: for each ``by`` group, the conformal width
-    and the training region of the rest (its width from the rest's own leave-one-setting-out
-    residuals of the group's chosen (kind, features))."""
+    given, and whether the predictor's domain holds it: for each ``by`` group, the training region
+    of the rest and its conformal width (from the rest's own leave-one-setting-out residuals of the
+    group's chosen (kind, features); for a run outside that region, from the rest's
+    leave-one-transform-family-out residuals, never narrower), as ``FamilyModel`` gives them."""
     part = fits.parts[key]
     groups = part[by].to_numpy()
     covered, inside = np.zeros(len(part), dtype=bool), np.ones(len(part), dtype=bool)
@@ -229,18 +239,21 @@ def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray,
         held = groups == g
         kind, name = picks[np.flatnonzero(held)[0]]
         features = FEATURE_SETS.get(name, name)
+        domain_features = [f for f in features if f in TRANSFORM_FEATURES]
+        if domain_features:
+            domain = fit_domain(part[~held], features=domain_features)
+            inside[held] = [not domain.reason(dict(zip(domain_features, row, strict=True)), k)
+                            for row, k in zip(part.loc[held, domain_features].to_numpy(float),
+                                              part.loc[held, "shared_key"], strict=True)]  # fmt: skip
         if by == "setting":  # the others' residuals are the leave-one-setting-out ones already at hand
             width = conformal_width(residuals[~held], level=LEVEL)
         else:
             width = conformal_width(fits.residuals(key, features, kind, "setting", ~held), level=LEVEL)
-        covered[held] = np.abs(residuals[held]) <= width
-        domain_features = [f for f in features if f in TRANSFORM_FEATURES]
-        if domain_features:
-            rest = part[~held]
-            domain = fit_domain(rest, features=domain_features)
-            inside[held] = [not domain.reason(dict(zip(domain_features, row, strict=True)), k)
-                            for row, k in zip(part.loc[held, domain_features].to_numpy(float),
-                                              part.loc[held, "shared_key"], strict=True)]  # fmt: skip
+        half = np.full(held.sum(), width)
+        if not inside[held].all():
+            wider = conformal_width(fits.residuals(key, features, kind, "family", ~held), level=LEVEL)
+            half[~inside[held]] = max(width, wider) if np.isfinite(wider) else width
+        covered[held] = np.abs(residuals[held]) <= half
     return covered, inside
 
 

@@ -10,8 +10,9 @@ import torch
 import pixinfo
 from pixinfo.cli import main
 from pixinfo.errors import CorruptFileError, ParameterError
-from pixinfo.predict import (PREDICTOR_PATH, Features, LossPredictor, PredictorError, Regression, conformal_width,
-                             features, fit_regression, held_out_predictions, label_probe, predict)  # fmt: skip
+from pixinfo.predict import (PREDICTOR_PATH, PROBE_FEATURES, Features, LossPredictor, PredictorError, Regression,
+                             conformal_width, features, fit_regression, held_out_predictions, label_probe,
+                             predict)  # fmt: skip
 from tests.raises import assert_raised_by_pixinfo
 
 
@@ -30,7 +31,7 @@ def study_features(row) -> Features:
     """A study setting's committed measures as Features."""
     return Features(row["spec"], row["dataset"], 5000, bool(row["shared_key"]), row["structural_loss"],
                     row["content_loss"], row["value_loss"], row["value_order_loss"], row["probe_loss"],
-                    row["level_probe_loss"])  # fmt: skip
+                    row["level_probe_loss"], row["conv_probe_loss"], row["augmented_probe_loss"])  # fmt: skip
 
 
 def tile(x):
@@ -70,6 +71,9 @@ def test_a_measured_study_setting_reproduces_its_features_and_loss(predictor, re
         assert getattr(feats, name) == pytest.approx(row[name].iloc[0], abs=1e-9), name
     # the level probe fits float32 codes: another BLAS thread count can move one of its 2,000 test images
     assert feats.level_probe_loss == pytest.approx(row["level_probe_loss"].iloc[0], abs=2 / 2000)
+    # the conv probe trains in float32: another thread count moves a few of its 2,000 test images
+    for name in ("conv_probe_loss", "augmented_probe_loss"):
+        assert getattr(feats, name) == pytest.approx(row[name].iloc[0], abs=0.02), name
     p = predict(feats, "mnist-5k", "lenet", predictor=predictor)
     measured = row.loc[row["model"] == "lenet", "accuracy_loss"].mean()
     assert not p.out_of_domain and p.interval[0] <= measured <= p.interval[1]
@@ -98,7 +102,7 @@ def test_keyless_transforms_unlike_the_keyless_settings_are_out_of_domain(predic
 def test_without_a_probe_the_measures_alone_predict(predictor):
     measured = Features("block:size=14", "fashion-mnist", 5000, True, 0.052, 0.052, 0.0, 0.0, None)
     p = predict(measured, "fashion-mnist", "cnn", predictor=predictor)
-    assert not {"probe_loss", "level_probe_loss"} & set(p.features_used)
+    assert not {"probe_loss", "level_probe_loss", "conv_probe_loss", "augmented_probe_loss"} & set(p.features_used)
     assert any("no label probe" in n for n in p.notes)
 
 
@@ -167,7 +171,7 @@ def test_cli_predict_and_score_predict(tmp_path, capsys):
 
 def test_the_records_hold_each_run_once_with_its_probe(records):
     assert {"accuracy_loss", "untransformed_acc", "probe_loss", "value_order_loss", "model", "setting"} <= set(records)
-    assert records["config_hash"].is_unique and records[["probe_loss", "level_probe_loss"]].notna().all().all()
+    assert records["config_hash"].is_unique and records[list(PROBE_FEATURES)].notna().all().all()
 
 
 @pytest.mark.parametrize("kind", ["linear", "interactions", "interactions (alpha 10)"])
@@ -218,3 +222,33 @@ def test_the_level_probe_reads_what_a_per_pixel_value_map_keeps(digits):
     assert xor.loss > 0.8, xor
     with pytest.raises(ParameterError, match="read"):
         label_probe(PerImageXor(seed=0), images, labels, read="histogram")
+
+
+def test_the_conv_probes_pay_for_lost_positions_the_pixel_probe_does_not_see():
+    """A fixed pixel permutation keeps everything a linear read-out of the pixels finds, and costs
+    a convolutional network; more when it trains on crops and flips of the permuted images, which
+    the permutation does not commute with. The conv probe, retrained on the same images with the
+    same seed, loses nothing to the identity."""
+    from pixinfo.data import load_dataset
+    from pixinfo.transforms import build_transform
+
+    split = load_dataset("mnist-5k").split("all")
+    images, labels = split.images[:2000], split.labels[:2000]
+    for read in ("conv", "conv-augmented"):
+        same = label_probe(lambda x: x, images, labels, read=read)
+        assert same.loss == 0.0 and same.accuracy_original > 0.8, (read, same)
+    permutation = build_transform("permutation:seed=0", shape=(1, 28, 28))
+    loss = {read: label_probe(permutation, images, labels, read=read).loss
+            for read in ("pixels", "conv", "conv-augmented")}  # fmt: skip
+    assert abs(loss["pixels"]) < 0.02 and loss["conv"] > 0.05 and loss["conv-augmented"] > loss["conv"] + 0.05, loss
+
+
+def test_features_computes_the_probes_asked_for(predictor):
+    used = predictor.probes("mnist-5k", ["lenet"])
+    assert set(used) == {f for f in predictor.family("mnist-5k", "lenet").regression.features if "probe" in f}
+    feats = features("negative", "mnist-5k", max_images=300, probes=["probe_loss"])
+    assert feats.probe_loss is not None
+    assert feats.level_probe_loss is None and feats.conv_probe_loss is None and feats.augmented_probe_loss is None
+    with pytest.raises(ParameterError, match="probes must be") as err:
+        features("negative", "mnist-5k", max_images=300, probes=["histogram"])
+    assert_raised_by_pixinfo(err.value)

@@ -119,8 +119,9 @@ def _prediction(score, factory, spec: str | None, ds, *, seed: int, log: _Progre
         fitted = ", ".join(sorted({d for d, _ in predictor.families()}))
         note = f"No accuracy predictor is fitted on {ds.name} (fitted on: {fitted}); no accuracy is predicted."
         return {"available": False, "families": [], "notes": [], "note": note}
-    log(f"predicting the accuracy kept by {len(families)} model families (label probe on {STUDY_IMAGES:,} images)")
-    feats = features(score if spec is not None else factory(), ds.name, max_images=STUDY_IMAGES, seed=seed)
+    log(f"predicting the accuracy kept by {len(families)} model families (probes on {STUDY_IMAGES:,} images)")
+    feats = features(score if spec is not None else factory(), ds.name, max_images=STUDY_IMAGES, seed=seed,
+                     probes=predictor.probes(ds.name, families))  # fmt: skip
     rows = [predict(feats, ds.name, family, predictor=predictor) for family in families]
     return {"available": True, "note": None, "level": rows[0].level, "seconds": feats.seconds,
             "notes": list(rows[0].notes), "families": [r.to_dict() for r in rows]}  # fmt: skip

@@ -237,7 +237,8 @@ def _print_predictions(things, dataset: str, *, models, max_images: int = signat
     for family in families:
         predictor.family(dataset, family)  # an unknown family fails before anything is measured
     for thing in things:
-        feats = features(thing, dataset, images=images, max_images=max_images, seed=seed)
+        feats = features(thing, dataset, images=images, max_images=max_images, seed=seed,
+                         probes=predictor.probes(dataset, families))  # fmt: skip
         rows = [predict(feats, dataset, f, predictor=predictor) for f in families]
         print(f"\n{feats.transform} on {dataset} ({feats.n_images:,} images, measured in {feats.seconds:.1f} s): "
               "predicted accuracy kept")

@@ -39,11 +39,17 @@ PROBE_MAX_ITER = 1000
 PROBE_TRAIN_FRACTION = 0.6
 PROBE_NAME = f"logistic regression on standardised pixels, C={PROBE_C}, {PROBE_TRAIN_FRACTION:.0%} train"
 LEVEL_BINS = 4  # the grey-level codes of the level probe: 64 levels to a bin
+# the conv probe: a small CNN trained briefly on the probe's training images (fixed before any fit)
+CONV_PROBE = {"widths": (16, 32), "kernel": 5, "epochs": 4, "batch_size": 50, "lr": 1e-3, "crop_pad": 2}
 # what each probe reads from an image, and the name its cached results are kept under
 PROBE_READS = {
     "pixels": PROBE_NAME,
     "levels": f"logistic regression on one-hot codes of each pixel's grey level in {LEVEL_BINS} bins, C={PROBE_C}, "
               f"{PROBE_TRAIN_FRACTION:.0%} train",
+    "conv": "CNN conv16-pool-conv32-pool-linear (5x5, padding 2) on standardised images, Adam 1e-3, batch 50, "
+            f"4 epochs, {PROBE_TRAIN_FRACTION:.0%} train",
+    "conv-augmented": "the conv probe trained on random crops (2-pixel zero padding) and left-right flips of the "
+                      "transformed images",
 }  # fmt: skip
 PREDICTOR_PATH = Path(__file__).resolve().parent / "predictors" / "loss_predictor.json"
 
@@ -56,7 +62,7 @@ class PredictorError(PixinfoError, ValueError):
 # -- the label probe: how much of the label a linear read-out of the pixels keeps ----------------
 @dataclass(frozen=True)
 class LabelProbe:
-    """Test accuracy of a linear probe on the original and on the transformed images.
+    """Test accuracy of a probe on the original and on the transformed images.
 
     ``loss`` is the fraction of the above-chance accuracy lost, ``(original − transformed) /
     (original − chance)`` with chance ``1 / classes``: 0 when the transform keeps everything a
@@ -65,7 +71,10 @@ class LabelProbe:
     fresh key per image, raises it. Read from one-hot codes of each pixel's grey level
     (``read="levels"``), the probe learns any value map a key applies pixel by pixel (a shared
     XOR key, a level permutation), and it still finds what a fresh negation per pixel keeps
-    (the distance from mid-grey), which the pixel probe cannot.
+    (the distance from mid-grey), which the pixel probe cannot. The conv probe (``read="conv"``,
+    ``CONV_PROBE``) is a small CNN trained for a few epochs: it sees positions, so it pays for
+    what breaks local structure (a pixel permutation, scrambled blocks) and for value maps that
+    convolutions find hard to undo, as a convolutional network trained on the images would.
     """
 
     accuracy_original: float
@@ -76,7 +85,7 @@ class LabelProbe:
     seconds: float
 
 
-def _probe_accuracy(pixels: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
+def _logistic_accuracy(pixels: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
     """Test accuracy of an L2 logistic regression on standardised pixels (deterministic lbfgs)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
@@ -106,7 +115,57 @@ def _level_codes(images) -> np.ndarray:
     return codes
 
 
-_READERS = {"pixels": _pixels, "levels": _level_codes}
+def _conv_net(c: int, h: int, w: int, k: int):
+    import torch.nn as nn
+
+    (a, b), size = CONV_PROBE["widths"], CONV_PROBE["kernel"]
+    return nn.Sequential(
+        nn.Conv2d(c, a, size, padding=size // 2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(a, b, size, padding=size // 2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(b * (h // 4) * (w // 4), k),
+    )  # fmt: skip
+
+
+def _conv_accuracy(images, labels: np.ndarray, train: np.ndarray, test: np.ndarray, *, seed: int,
+                   augment: bool = False) -> float:  # fmt: skip
+    """Test accuracy of ``CONV_PROBE`` trained on ``images[train]`` (on the images' device, float32;
+    the weights, the batch order and the augmentation drawn from ``seed``). ``augment``: each
+    training batch is randomly cropped (zero padding of ``CONV_PROBE["crop_pad"]`` pixels) and
+    flipped left-right, after the transform, as the study's recipes augment."""
+    import torch
+
+    from pixinfo.data import to_uint8
+    from pixinfo.train.augment import random_crop, random_flip
+
+    x = to_uint8(images).float() / 255.0  # the 8-bit images the study trains on, in [0, 1]
+    mean, std = x[train].mean(), x[train].std().clamp_min(1e-6)
+    y = torch.as_tensor(labels, device=x.device)
+    train_t, test_t = (torch.as_tensor(i, device=x.device) for i in (train, test))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = _conv_net(*x.shape[1:], int(labels.max()) + 1).to(x.device)
+    optimiser = torch.optim.Adam(net.parameters(), lr=CONV_PROBE["lr"])
+    draws = torch.Generator(device=x.device).manual_seed(seed)
+    for _ in range(CONV_PROBE["epochs"]):
+        shuffled = train_t[torch.randperm(len(train_t), generator=draws, device=x.device)]
+        for batch in shuffled.split(CONV_PROBE["batch_size"]):
+            xb = x[batch]
+            if augment:
+                xb = random_flip(random_crop(xb, pad=CONV_PROBE["crop_pad"], generator=draws), generator=draws)
+            optimiser.zero_grad()
+            torch.nn.functional.cross_entropy(net((xb - mean) / std), y[batch]).backward()
+            optimiser.step()
+    with torch.no_grad():
+        return float((net((x[test_t] - mean) / std).argmax(1) == y[test_t]).float().mean())
+
+
+_ACCURACY = {  # read: test accuracy of the probe on (images, labels, train, test, seed)
+    "pixels": lambda images, y, train, test, seed: _logistic_accuracy(_pixels(images), y, train, test),
+    "levels": lambda images, y, train, test, seed: _logistic_accuracy(_level_codes(images), y, train, test),
+    "conv": lambda images, y, train, test, seed: _conv_accuracy(images, y, train, test, seed=seed),
+    "conv-augmented": lambda images, y, train, test, seed: _conv_accuracy(images, y, train, test, seed=seed,
+                                                                          augment=True),
+}  # fmt: skip
 
 
 def label_probe(transform: Callable, images, labels, *, seed: int = 0, original_accuracy: float | None = None,
@@ -122,12 +181,15 @@ def label_probe(transform: Callable, images, labels, *, seed: int = 0, original_
     labels : Tensor
         ``(N,)`` integer labels.
     seed : int
-        Seed of the train/test split (60% / 40%).
+        Seed of the train/test split (60% / 40%) and of the conv probe's training.
     original_accuracy : float, optional
         The probe's accuracy on the untransformed ``images`` with the same split and ``read``, when known.
-    read : {"pixels", "levels"}
-        What the probe reads: the standardised grey levels, or one-hot codes of each pixel's
-        level in ``LEVEL_BINS`` bins (``PROBE_READS`` names each).
+    read : {"pixels", "levels", "conv"}
+        What the probe is: a logistic regression on the standardised grey levels, one on one-hot
+        codes of each pixel's level in ``LEVEL_BINS`` bins, or the small CNN of ``CONV_PROBE``
+        (trained on the images' device in float32, its weights and batch order drawn from
+        ``seed``; its accuracy shifts by a test image or two with the number of torch threads).
+        ``PROBE_READS`` describes each.
 
     Returns
     -------
@@ -136,7 +198,7 @@ def label_probe(transform: Callable, images, labels, *, seed: int = 0, original_
     from pixinfo._checks import check_choice, check_image_batch, check_seed
     from pixinfo.data import to_float
 
-    reader = _READERS[check_choice(read, "read", tuple(_READERS))]
+    accuracy = _ACCURACY[check_choice(read, "read", tuple(_ACCURACY))]
     images = check_image_batch(images, "images")
     y = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).astype(np.int64)
     if len(y) != len(images) or len(images) < 10:
@@ -146,11 +208,11 @@ def label_probe(transform: Callable, images, labels, *, seed: int = 0, original_
     n_train = int(round(PROBE_TRAIN_FRACTION * len(images)))
     train, test = order[:n_train], order[n_train:]
     start = time.perf_counter()
-    before = _probe_accuracy(reader(images), y, train, test) if original_accuracy is None else original_accuracy
+    before = accuracy(images, y, train, test, seed) if original_accuracy is None else original_accuracy
     transformed = check_image_batch(transform(to_float(images)), "the transform's output")
     if transformed.shape != images.shape:
         raise ShapeError(f"the transform changed the image shape to {tuple(transformed.shape)}")
-    after = _probe_accuracy(reader(transformed), y, train, test)
+    after = accuracy(transformed, y, train, test, seed)
     chance = 1.0 / len(np.unique(y))
     loss = (before - after) / (before - chance) if before > chance else float("nan")
     return LabelProbe(before, after, float(loss), len(train), len(test), time.perf_counter() - start)
@@ -162,9 +224,13 @@ FEATURES = {
     "shared_key": "1 when one key serves every image, 0 for a fresh key per image",
     "probe_loss": "the label probe's loss (LabelProbe.loss)",
     "level_probe_loss": "the label probe's loss read from one-hot grey-level codes (label_probe(read='levels'))",
+    "conv_probe_loss": "the conv probe's loss: a small CNN trained briefly (label_probe(read='conv'))",
+    "augmented_probe_loss": "the conv probe's loss when it trains on crops and flips of the transformed images "
+                            "(label_probe(read='conv-augmented'))",
     "untransformed_acc": "the family's untransformed test accuracy (%; per run: its seed's)",
 }
-PROBE_FEATURES = {"probe_loss": "pixels", "level_probe_loss": "levels"}  # feature: what its probe reads
+PROBE_FEATURES = {"probe_loss": "pixels", "level_probe_loss": "levels", "conv_probe_loss": "conv",
+                  "augmented_probe_loss": "conv-augmented"}  # feature: its probe
 TRANSFORM_FEATURES = (*(m.loss for m in MEASURES), *PROBE_FEATURES)
 
 
@@ -172,8 +238,10 @@ TRANSFORM_FEATURES = (*(m.loss for m in MEASURES), *PROBE_FEATURES)
 class Features:
     """What a prediction is made from: the measures of one transform on one dataset's images.
 
-    ``probe_loss`` and ``level_probe_loss`` are None when no labelled images or no transform were
-    at hand (a [`Score`][pixinfo.scoring.Score] of a transform that cannot be rebuilt from its spec).
+    A probe's loss (``probe_loss``, ``level_probe_loss``, ``conv_probe_loss``,
+    ``augmented_probe_loss``) is None when it was
+    not asked for, or when no transform was at hand (a [`Score`][pixinfo.scoring.Score] of a
+    transform that cannot be rebuilt from its spec).
     """
 
     transform: str
@@ -186,6 +254,8 @@ class Features:
     value_order_loss: float
     probe_loss: float | None
     level_probe_loss: float | None = None
+    conv_probe_loss: float | None = None
+    augmented_probe_loss: float | None = None
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
 
@@ -236,8 +306,16 @@ def _score_notes(score, dataset: str, n_images: int) -> tuple[str, ...]:
     return ()
 
 
+def _check_probes(probes) -> tuple[str, ...]:
+    if probes is None:
+        return tuple(PROBE_FEATURES)
+    if isinstance(probes, str) or not all(isinstance(p, str) and p in PROBE_FEATURES for p in probes):
+        raise ParameterError(f"probes must be a sequence of names among {list(PROBE_FEATURES)}, got {probes!r}")
+    return tuple(p for p in PROBE_FEATURES if p in probes)
+
+
 def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None, max_images: int = STUDY_IMAGES,
-             seed: int = 0) -> Features:  # fmt: skip
+             seed: int = 0, probes: Sequence[str] | None = None) -> Features:  # fmt: skip
     """Measure a transform as the study measured its settings.
 
     Parameters
@@ -254,7 +332,10 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
     max_images : int
         The first this many images (the study: 5,000 of the ``"all"`` split).
     seed : int
-        Seed of sampled per-image maps, the chance correction and the probe's split.
+        Seed of sampled per-image maps, the chance correction and the probes.
+    probes : sequence of str, optional
+        The probe features to compute (names of ``PROBE_FEATURES``); default all of them.
+        [`LossPredictor.probes`][pixinfo.predict.LossPredictor.probes] names those a prediction uses.
 
     Returns
     -------
@@ -263,6 +344,7 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
     import pixinfo
 
     start = time.perf_counter()
+    wanted = _check_probes(probes)
     x, y = _study_images(dataset, images, max_images)
     shape = tuple(int(s) for s in x.shape[1:])
     if isinstance(transform_or_score, pixinfo.Score):
@@ -280,14 +362,14 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
             notes = (f"measured on {len(x):,} images, the study's settings on {STUDY_IMAGES:,}: the measures and "
                      "the probe shift a little with the images",)  # fmt: skip
         sc = pixinfo.score(transform, x, seed=seed, n_boot=0, n_boot_value=0)
-    probes = dict.fromkeys(PROBE_FEATURES)  # None: a Score of a transform that cannot be rebuilt
-    for name, read in PROBE_FEATURES.items():
+    measured = dict.fromkeys(PROBE_FEATURES)  # None: not asked for, or a Score of a transform that cannot be rebuilt
+    for name in wanted:
         if spec is not None:  # a fresh key stream for each probe: it sees what the study's probes saw
             transform = _as_transform(spec, dataset, shape)
         if transform is not None:
-            probes[name] = label_probe(transform, x, y, seed=seed, read=read).loss
+            measured[name] = label_probe(transform, x, y, seed=seed, read=PROBE_FEATURES[name]).loss
     return Features(transform=sc.transform, dataset=dataset, n_images=sc.n_images, shared_key=bool(sc.shared_key),
-                    **sc.losses(), **probes, seconds=time.perf_counter() - start, notes=notes)  # fmt: skip
+                    **sc.losses(), **measured, seconds=time.perf_counter() - start, notes=notes)  # fmt: skip
 
 
 # -- the regressions: linear, ridge with pairwise interactions, shallow boosted trees -------------
@@ -549,8 +631,9 @@ class Prediction:
     untransformed accuracy minus ``loss``, clipped to [0, 100]), each with its ``level`` interval
     (split-conformal: calibrated on held-out settings, so it covers ``level`` of the study's runs
     of settings like the training ones; the accuracy interval is clipped to [0, 100] too). ``out_of_domain`` is True,
-    with its ``reason``, when the transform's features lie outside the family's training region,
-    and then the numbers are an extrapolation.
+    with its ``reason``, when the transform's features lie outside the family's training region;
+    the numbers are then an extrapolation, and the interval is the wider one calibrated on
+    held-out transform families (``FamilyModel.interval_out_of_domain``).
     """
 
     transform: str
@@ -597,8 +680,10 @@ def _recipe(rows) -> dict[str, list]:
 
 @dataclass(frozen=True)
 class FamilyModel:
-    """The predictor of one (dataset, model family): its regression, its interval half-width
-    (``level`` quantile of the absolute leave-one-setting-out residuals) and its training region."""
+    """The predictor of one (dataset, model family): its regression, its interval half-widths
+    (``level`` quantile of the absolute leave-one-setting-out residuals; for a transform outside
+    the training region, that of the leave-one-transform-family-out residuals, never narrower)
+    and its training region."""
 
     dataset: str
     family: str
@@ -610,6 +695,7 @@ class FamilyModel:
     interval: float
     level: float
     domain: Domain
+    interval_out_of_domain: float | None = None  # None: not calibrated (``interval`` serves)
 
     def fit_on(self) -> dict:
         return {"records": self.n_runs, "settings": self.n_settings, "recipe": self.recipe}
@@ -620,7 +706,8 @@ class FamilyModel:
         x = np.array([[values[f] for f in self.regression.features]])
         reason = self.domain.reason(values, feats.shared_key)
         loss = float(self.regression.predict(np.nan_to_num(x))[0])
-        low, high = loss - self.interval, loss + self.interval
+        half = self.interval_out_of_domain if reason and self.interval_out_of_domain is not None else self.interval
+        low, high = loss - half, loss + half
         base = self.untransformed_accuracy
         clip = lambda a: float(min(100.0, max(0.0, a)))  # noqa: E731
         return Prediction(transform=feats.transform, dataset=self.dataset, model=self.family, loss=loss,
@@ -633,7 +720,7 @@ class FamilyModel:
         return {"dataset": self.dataset, "family": self.family, "recipe": self.recipe, "n_runs": self.n_runs,
                 "n_settings": self.n_settings, "untransformed_accuracy": _sig(self.untransformed_accuracy),
                 "regression": self.regression.to_dict(), "interval": _sig(self.interval), "level": self.level,
-                "domain": self.domain.to_dict()}  # fmt: skip
+                "domain": self.domain.to_dict(), "interval_out_of_domain": None if self.interval_out_of_domain is None else _sig(self.interval_out_of_domain)}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict) -> FamilyModel:
@@ -643,7 +730,8 @@ class FamilyModel:
                    regression=Regression(reg["kind"], tuple(reg["features"]), reg["params"]),
                    interval=d["interval"], level=d["level"],
                    domain=Domain(tuple(dom["features"]), tuple(dom["settings"]), tuple(dom["shared_key"]),
-                                 tuple(tuple(r) for r in dom["rows"]), dom["radius"]))  # fmt: skip
+                                 tuple(tuple(r) for r in dom["rows"]), dom["radius"]),
+                   interval_out_of_domain=d.get("interval_out_of_domain"))  # fmt: skip
 
 
 def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9) -> FamilyModel:
@@ -652,8 +740,9 @@ def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9) 
     Parameters
     ----------
     rows : DataFrame
-        One row per trained run: ``dataset``, ``model``, ``setting``, ``accuracy_loss`` (points),
-        ``untransformed_acc`` (%), ``seed``, ``shared_key`` and every name in ``features``
+        One row per trained run: ``dataset``, ``model``, ``setting``, ``family`` (its kind of
+        transform), ``accuracy_loss`` (points), ``untransformed_acc`` (%), ``seed``, ``shared_key``
+        and every name in ``features``
         (and optionally the recipe columns ``architecture``, ``augment``, ``epochs``,
         ``max_train``, ``batch_size``, ``source``).
     features : sequence of str
@@ -664,8 +753,8 @@ def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9) 
         Coverage of the interval.
     """
     unknown = [f for f in features if f not in FEATURES]
-    missing = [c for c in ("dataset", "model", "setting", "accuracy_loss", "untransformed_acc", "seed", "shared_key",
-                           *features) if c not in rows]  # fmt: skip
+    missing = [c for c in ("dataset", "model", "setting", "family", "accuracy_loss", "untransformed_acc", "seed",
+                           "shared_key", *features) if c not in rows]  # fmt: skip
     if unknown or missing:
         raise ParameterError(f"features {unknown} are not among {list(FEATURES)}" if unknown
                              else f"the records lack the columns {missing}")  # fmt: skip
@@ -674,13 +763,21 @@ def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9) 
     rows = rows.dropna(subset=list(features)).sort_values(["setting", "seed"], kind="stable")
     x, y = rows[list(features)].to_numpy(np.float64), rows["accuracy_loss"].to_numpy(np.float64)
     residuals = held_out_residuals(rows, features=features, kind=kind)
+    width = conformal_width(residuals, level=level)
+    new_kinds = held_out_residuals(rows, features=features, kind=kind, by="family")
     baselines = rows.drop_duplicates("seed")["untransformed_acc"]
     return FamilyModel(dataset=str(rows["dataset"].iloc[0]), family=str(rows["model"].iloc[0]), recipe=_recipe(rows),
                        n_runs=len(rows), n_settings=rows["setting"].nunique(),
                        untransformed_accuracy=float(baselines.mean()),
                        regression=fit_regression(x, y, features=features, kind=kind),
-                       interval=conformal_width(residuals, level=level), level=level,
-                       domain=fit_domain(rows, features=[f for f in features if f in TRANSFORM_FEATURES]))  # fmt: skip
+                       interval=width, level=level,
+                       domain=fit_domain(rows, features=[f for f in features if f in TRANSFORM_FEATURES]),
+                       interval_out_of_domain=_wider(width, conformal_width(new_kinds, level=level)))  # fmt: skip
+
+
+def _wider(width: float, other: float) -> float | None:
+    """The larger half-width, or None when ``other`` could not be calibrated (one transform family)."""
+    return max(width, other) if math.isfinite(other) else None
 
 
 # -- every family, saved and loaded ---------------------------------------------------------------
@@ -736,6 +833,13 @@ class LossPredictor:
             choices = ", ".join(repr(f) for d, f in self.models if d == dataset)
             raise PredictorError(f"unknown model family {model!r} for {dataset}; choose one of: {choices}")
         return self.models[(dataset, model)]
+
+    def probes(self, dataset: str, models: Sequence[str] | None = None) -> tuple[str, ...]:
+        """The probe features (of ``PROBE_FEATURES``) the preferred models of ``models`` (default:
+        every family of ``dataset``) predict from: what [`features`][pixinfo.predict.features] needs to compute."""
+        names = [f for _, f in self.families(dataset)] if models is None else models
+        used = {f for m in names for f in self.family(dataset, m).regression.features}
+        return tuple(p for p in PROBE_FEATURES if p in used)
 
     def predict(self, feats: Features, *, dataset: str, model: str) -> Prediction:
         """The [`Prediction`][pixinfo.predict.Prediction] for measured ``feats`` (without a label probe: from
@@ -831,7 +935,8 @@ def predict(transform_or_score, dataset: str = "fashion-mnist", model: str = "cn
     predictor = predictor if predictor is not None else LossPredictor.load()
     predictor.family(dataset, model)  # an unknown dataset or family fails before anything is measured
     if not isinstance(transform_or_score, Features):
-        transform_or_score = features(transform_or_score, dataset, images=images, max_images=max_images, seed=seed)
+        transform_or_score = features(transform_or_score, dataset, images=images, max_images=max_images, seed=seed,
+                                      probes=predictor.probes(dataset, [model]))  # fmt: skip
     elif transform_or_score.dataset != dataset:
         raise PredictorError(f"the features were measured on {transform_or_score.dataset!r}, not on {dataset!r}")
     return predictor.predict(transform_or_score, dataset=dataset, model=model)
