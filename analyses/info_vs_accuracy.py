@@ -133,7 +133,23 @@ def degrade_settings(size: int) -> dict[str, tuple[str, str]]:
     }
 
 
-KINDS = {"study": settings, "more": more_settings, "per-image": per_image_settings, "degrade": degrade_settings}
+def chain_settings(size: int) -> dict[str, tuple[str, str]]:
+    """Two transforms applied in turn (label -> (family, spec)), as encryption schemes chain a
+    rearrangement with a value map: a family of its own, each part of a kind the study trained."""
+    block = next(b for b in (7, 4, 2) if size % b == 0 and b < size)
+    small = 4 if size % 4 == 0 else 2
+    return {
+        f"block {block} + negative": ("chain", f"block:size={block},seed=0+negative"),
+        "permutation + contrast 0.5": ("chain", "permutation:seed=0+contrast:factor=0.5"),
+        "vortex + xor 1-bit": ("chain", "vortex:seed=0,n=10+xor:bits=1,seed=0"),
+        f"block {small} + xor 8-bit": ("chain", f"block:size={small},seed=0+xor:bits=8,seed=0"),
+        "swaps 100 + level permutation": ("chain", "swaps:k=100,seed=0+level-permutation:seed=0"),
+        "blur 3 + partial 0.25": ("chain", "blur:size=3+partial-permutation:fraction=0.25,seed=0"),
+    }  # fmt: skip
+
+
+KINDS = {"study": settings, "more": more_settings, "per-image": per_image_settings, "degrade": degrade_settings,
+         "chain": chain_settings}  # fmt: skip
 
 AUTHORS_KEYS = {"fashion-mnist": "vortex strength 1.0", "mnist-5k": "vortex strength 1.0", "mnist": "vortex strength 1.0"}
 
@@ -200,8 +216,8 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--settings", nargs="+", metavar="LABEL",
                    help='train and report only these settings (labels of settings(), e.g. "swaps 100")')
     p.add_argument("--kinds", choices=list(KINDS), default="study",
-                   help="the study's settings, or settings of kinds it never trained (more_settings, per_image_settings; "
-                        "default: study)")
+                   help="the study's settings, or settings of kinds it never trained (more_settings, per_image_settings, "
+                        "degrade_settings, chain_settings; default: study)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="the runs' precision (default: the recipes' auto: bf16 where the device computes it natively)")
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")

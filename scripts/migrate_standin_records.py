@@ -1,4 +1,4 @@
-"""One-off migration (issue 13): per-run records of the MNIST-5k CPU stand-ins, rebuilt from the
+"""One-off migration: per-run records of the MNIST-5k CPU stand-ins, rebuilt from the
 per-run rows of the committed tables, because the original JSON records (in the git-ignored
 ``results/``) were not kept.
 

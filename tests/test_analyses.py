@@ -90,7 +90,7 @@ def test_info_vs_accuracy_quick(tmp_path):
 
 
 def test_measure_cache_is_keyed_by_every_setting(tmp_path, digits, analysis):
-    """Regression (issue 15): measures were cached by (dataset, spec) only, so changing the number of
+    """Regression: measures were cached by (dataset, spec) only, so changing the number of
     images (or seed, resamples, kernel) silently reused stale measures."""
     measure = analysis("info_vs_accuracy").measure
     specs = {"fixed permutation": ("permutation", "permutation:seed=0"), "negative": ("value", "negative")}

@@ -73,7 +73,7 @@ def test_committed_tables_equal_what_the_records_regenerate(line, tmp_path):
 
 
 def test_every_committed_figure_is_regenerated():
-    """Runs after the lines above (file order); needs all of them to have run in this session."""
+    """Runs after the lines above (file order); needs all of them to have run in this pytest run."""
     missing_lines = [line_id(line) for line in regenerate_lines() if line_id(line) not in REGENERATED]
     if missing_lines:
         pytest.skip(f"needs every line of regenerate.sh to run first; {len(missing_lines)} not run or skipped "

@@ -19,7 +19,7 @@ def _roll(x):
 
 
 PROBE_CASES = [
-    ({"atol": float("nan")}, "atol must be a finite number >= 0, got nan"),  # issue 16: all-zero influence
+    ({"atol": float("nan")}, "atol must be a finite number >= 0, got nan"),  # once: all-zero influence
     ({"atol": float("inf")}, "atol must be a finite number"),
     ({"atol": -1e-3}, "atol must be a finite number >= 0"),
     ({"atol": "small"}, "atol must be a finite number"),
@@ -66,7 +66,7 @@ def test_score_checks_its_options_before_any_work(digits, options, match):
 
 
 MODEL_CASES = [
-    ("mlp", {"hidden": [0]}, r"hidden\[0\] must be an integer >= 1, got 0"),  # issue 16: a constant network
+    ("mlp", {"hidden": [0]}, r"hidden\[0\] must be an integer >= 1, got 0"),  # once: a constant network
     ("mlp", {"hidden": [32, -4]}, r"hidden\[1\] must be an integer >= 1, got -4"),
     ("mlp", {"hidden": [2.5]}, r"hidden\[0\] must be an integer"),
     ("mlp", {"hidden": 64}, "hidden must be a list of positive integers"),

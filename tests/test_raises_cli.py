@@ -16,7 +16,7 @@ from tests.raises import assert_cli_error, run_cli
 SCORE = ["score", "--dataset", "digits", "--no-progress", "--n-boot", "10", "--n-boot-value", "0"]
 
 BAD_ARGUMENTS = [
-    # negative counts used as slices (issue 16: all but 5 images, all but one)
+    # negative counts once used as slices (all but 5 images, all but one)
     (["--max-images", "-5"], "argument --max-images: expected an integer >= 1, got -5"),
     (["--max-images", "0"], "argument --max-images: expected an integer >= 1, got 0"),
     (["--max-images", "ten"], "argument --max-images: expected an integer, got 'ten'"),
@@ -46,9 +46,9 @@ def test_score_rejects_bad_arguments(tmp_path, extra, match):
 TRAIN = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "1", "--no-progress"]
 
 BAD_TRAIN = [
-    (["--max-train", "-1"], "argument --max-train: expected an integer >= 0, got -1"),  # issue 16: all but one
+    (["--max-train", "-1"], "argument --max-train: expected an integer >= 0, got -1"),  # once: all but one
     (["--max-train", "0"], "max_train must be None or an integer >= 1, got 0"),
-    (["--weight-decay", "-1"], "weight_decay must be a finite number >= 0, got -1"),  # issue 16: it trained
+    (["--weight-decay", "-1"], "weight_decay must be a finite number >= 0, got -1"),  # once: it trained
     (["--model-options", '{"hidden": [0]}'], r"hidden\[0\] must be an integer >= 1, got 0"),  # a constant net
     (["--model-options", '{"hidden": "wide"}'], "hidden must be a list of positive integers"),
     (["--model-options", "[1]"], "expected a JSON object"),
@@ -144,7 +144,7 @@ def _train_digits(out, *extra):
 
 
 def test_reuse_never_trusts_a_truncated_model(tmp_path):
-    """Issue 16: ``--reuse --save-model`` took a record whose model had been truncated, then crashed in torch."""
+    """``--reuse --save-model`` once took a record whose model had been truncated, then crashed in torch."""
     from pixinfo.files import cache_dir, sha256_file
 
     code, _, err = _train_digits(tmp_path)

@@ -17,7 +17,7 @@ from tests.raises import assert_raised_by_pixinfo
 SHAPE = (1, 28, 28)
 
 BAD_SPECS = [
-    # booleans by truthiness (issue 16: both built the option *on*)
+    # booleans by truthiness (both built the option *on*)
     ("block:size=4,shuffle_within=off", "shuffle_within must be a boolean.*'off'"),
     ("vortex:seed=0,bijective=no_thanks", "bijective must be a boolean.*'no_thanks'"),
     ("block:size=4,rotate=2", "rotate must be a boolean"),

@@ -100,7 +100,7 @@ def test_several_x_columns_share_one_holm_correction():
 
 
 def test_family_levels_and_column_names_survive_the_formula():
-    """Regression (issue 15): columns were renamed v0…vN and substituted back as text, so a family
+    """Regression: columns were renamed v0…vN and substituted back as text, so a family
     level ``mlp-v1`` came out as ``mlp-s`` (v1 → the name of column 1)."""
     import numpy as np
     import pandas as pd

@@ -30,7 +30,7 @@ def _rewrite_batch(path, **changes):
 
 
 CIFAR_LABELS = [
-    ([3.7, 1.0, 2.0, 0.0], "labels must be whole numbers, found 3.7"),  # issue 16: truncated to 3
+    ([3.7, 1.0, 2.0, 0.0], "labels must be whole numbers, found 3.7"),  # once truncated to 3
     ([float("nan"), 1.0, 2.0, 0.0], "labels must be whole numbers"),
     (np.array([0.5, 1, 2, 3], dtype=np.float32), "labels must be whole numbers"),
     (["cat", "dog", "cat", "dog"], "labels must be integers"),
@@ -159,7 +159,7 @@ def test_a_partial_copy_in_the_data_dir_is_an_error(isolated_data_dir, name, wri
 
 @pytest.mark.skipif(not FASHION_SYSTEM_DIR.is_dir(), reason="needs the Debian package dataset-fashion-mnist")
 def test_a_partial_fashion_copy_does_not_fall_back_to_the_system_copy(isolated_data_dir):
-    """Issue 16: half a copy in $PIXINFO_DATA_DIR/fashion-mnist silently loaded /usr/share's instead."""
+    """Half a copy in $PIXINFO_DATA_DIR/fashion-mnist silently loaded /usr/share's instead."""
     _mnist_partial(isolated_data_dir / "fashion-mnist")
     with pytest.raises(DatasetNotFoundError, match="fashion-mnist is a partial copy"):
         load_dataset("fashion-mnist")

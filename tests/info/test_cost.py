@@ -52,7 +52,7 @@ def test_durations_read_in_the_largest_unit():
 
 
 def test_structural_retention_refuses_an_exact_1024_grid_at_once():
-    """Issue 16: exact R on 1024x1024 would run for many minutes silently; it says so instead."""
+    """exact R on 1024x1024 would run for many minutes silently; it says so instead."""
     import time
 
     import torch

@@ -227,7 +227,7 @@ def test_cutoff_boundary_matches_reference(cutoff):
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, "float64"])
 def test_integer_accumulation_dtype_is_refused(dtype):
-    """Regression (issue 16): ``dtype=torch.int64`` silently returned R = 0."""
+    """Regression: ``dtype=torch.int64`` silently returned R = 0."""
     from pixinfo.errors import DTypeError
 
     with pytest.raises(DTypeError, match="accumulation dtype"):

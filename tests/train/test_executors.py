@@ -44,7 +44,7 @@ def test_ray_gives_the_in_process_records(tmp_path, in_process, monkeypatch):
         assert ray.is_initialized()
         import socket
 
-        # one node, this machine (Ray registers it under the address of its own interface)
+        # one node, the local host (Ray registers it under the address of its own interface)
         assert [n["NodeManagerHostname"] for n in ray.nodes()] == [socket.gethostname()]
     finally:
         ray.shutdown()
@@ -94,8 +94,8 @@ def test_records_of_another_experiment_are_copied_not_retrained(tmp_path, digits
 
 def test_a_record_without_an_accuracy_is_not_adopted(tmp_path, digits):
     """Records migrated from a stand-in table hold only that table's row: one with no final test
-    accuracy stays with its experiment and the run is trained afresh (found in session 18: a
-    migrated negative-images record was adopted by the information sweep as its untransformed run)."""
+    accuracy stays with its experiment and the run is trained afresh (a migrated negative-images
+    record was once adopted by the information sweep as its untransformed run)."""
     other, mine = tmp_path / "other", tmp_path / "mine"
     run_configs(CONFIGS[:1], results_dir=other, progress=False, data={"digits": digits})
     path = next(other.glob("train-*.json"))

@@ -211,7 +211,7 @@ def test_library_per_pixel_baseline_agrees(name):
 
 
 def test_generated_key_is_data_and_its_spec_rebuilds_it():
-    """Issue 15: the seed of a generated key is data (key.origin), not a 'seed=N' text parsed back."""
+    """The seed of a generated key is data (key.origin), not a 'seed=N' text parsed back."""
     from pixinfo.transforms import build_transform
 
     t = RandomVortex.generate((28, 28), 5, seed=4, scale=1000.0, divisor=10000.0)
