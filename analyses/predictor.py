@@ -7,8 +7,8 @@ lenet and mlp), the accuracy loss of each run is regressed on the three measures
 and candidate extra features: the label probes (pixinfo.predict.label_probe: a logistic regression
 on a few thousand transformed images against the originals, read from the pixels and from one-hot
 codes of their grey levels, and a small CNN trained for four epochs on the images as they are and
-on random crops and flips of them; cached per setting in ``--results``), the value-order loss 1 − |Spearman| of the study's measures, and the family's
-untransformed accuracy of the run's seed. The model class and the extra features are chosen by
+on random crops and flips of them; cached per setting in ``--results``), the value-order loss
+1 − |Spearman| of the study's measures, and the family's untransformed accuracy of the run's seed. The model class and the extra features are chosen by
 leave-one-setting-out MAE pooled over the families; the validation table reports nested
 leave-one-setting-out and leave-one-transform-family-out MAE (the choice made again on each
 training part) and 90% interval coverage against the mean loss and a linear fit on the three

@@ -87,6 +87,22 @@ def test_flag_fires_on_a_kind_never_trained(predictor):
     p = predict(tile, "mnist-5k", "mlp", max_images=1000, predictor=predictor)
     assert p.out_of_domain and "training" in p.reason
     assert any("measured on 1,000 images" in note for note in p.notes)
+    family = predictor.family("mnist-5k", "mlp")
+    assert family.interval_out_of_domain > family.interval  # calibrated on held-out transform families
+    assert (p.interval[1] - p.interval[0]) / 2 == pytest.approx(family.interval_out_of_domain)
+
+
+def test_a_file_without_the_out_of_domain_width_uses_the_single_one(predictor, tmp_path):
+    saved = predictor.to_dict()
+    for variants in saved["models"]:
+        for model in variants:
+            del model["interval_out_of_domain"]
+    (tmp_path / "old.json").write_text(json.dumps(saved))
+    old = LossPredictor.load(tmp_path / "old.json")
+    odd = Features("noise", "fashion-mnist", 5000, False, 0.8, 0.1, 0.05, 0.9, 0.0, 0.0, 0.0, 0.0)  # every probe
+    p = predict(odd, "fashion-mnist", "cnn", predictor=old)
+    half_width = (p.interval[1] - p.interval[0]) / 2
+    assert p.out_of_domain and half_width == pytest.approx(old.family("fashion-mnist", "cnn").interval)
 
 
 def test_keyless_transforms_unlike_the_keyless_settings_are_out_of_domain(predictor):

@@ -184,11 +184,12 @@ def label_probe(transform: Callable, images, labels, *, seed: int = 0, original_
         Seed of the train/test split (60% / 40%) and of the conv probe's training.
     original_accuracy : float, optional
         The probe's accuracy on the untransformed ``images`` with the same split and ``read``, when known.
-    read : {"pixels", "levels", "conv"}
+    read : {"pixels", "levels", "conv", "conv-augmented"}
         What the probe is: a logistic regression on the standardised grey levels, one on one-hot
         codes of each pixel's level in ``LEVEL_BINS`` bins, or the small CNN of ``CONV_PROBE``
         (trained on the images' device in float32, its weights and batch order drawn from
-        ``seed``; its accuracy shifts by a test image or two with the number of torch threads).
+        ``seed``; its accuracy shifts by a test image or two with the number of torch threads),
+        which ``"conv-augmented"`` trains on random crops and left-right flips of the images.
         ``PROBE_READS`` describes each.
 
     Returns
@@ -720,7 +721,9 @@ class FamilyModel:
         return {"dataset": self.dataset, "family": self.family, "recipe": self.recipe, "n_runs": self.n_runs,
                 "n_settings": self.n_settings, "untransformed_accuracy": _sig(self.untransformed_accuracy),
                 "regression": self.regression.to_dict(), "interval": _sig(self.interval), "level": self.level,
-                "domain": self.domain.to_dict(), "interval_out_of_domain": None if self.interval_out_of_domain is None else _sig(self.interval_out_of_domain)}  # fmt: skip
+                "domain": self.domain.to_dict(),
+                "interval_out_of_domain": None if self.interval_out_of_domain is None
+                else _sig(self.interval_out_of_domain)}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict) -> FamilyModel:
