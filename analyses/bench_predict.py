@@ -4,7 +4,8 @@ uses) and applies the shipped predictor to every model family of the dataset.
 
 Each transform is one the study did not train on: a new key and strength of the vortex, a block
 scramble followed by a negative, and the image shrunk to half its side and tiled 2 × 2, given
-as a plain callable (probed for its map). One thread is the reference (``torch.set_num_threads(1)``). The budget is 60 s per transform.
+as a plain callable (probed for its map). One thread is the reference (``torch.set_num_threads(1)``).
+The budget is 60 s per transform.
 
 Writes ``analyses/results/bench_predict_<device>.json`` (config, versions, git commit, every
 timed call) and prints a Markdown table.

@@ -8,8 +8,9 @@ and candidate extra features: the label probes (pixinfo.predict.label_probe: a l
 on a few thousand transformed images against the originals, read from the pixels and from one-hot
 codes of their grey levels, and a small CNN trained for four epochs on the images as they are and
 on random crops and flips of them; cached per setting in ``--results``), the value-order loss
-1 − |Spearman| of the study's measures, and the family's untransformed accuracy of the run's seed. The model class and the extra features are chosen by
-leave-one-setting-out MAE pooled over the families; the validation table reports nested
+1 − |Spearman| of the study's measures, and the family's untransformed accuracy of the run's seed.
+The model class and the extra features are chosen by leave-one-setting-out MAE pooled over the
+families; the validation table reports nested
 leave-one-setting-out and leave-one-transform-family-out MAE (the choice made again on each
 training part) and 90% interval coverage against the mean loss and a linear fit on the three
 measures alone. Every candidate's held-out MAE is written to predictor_candidates_<tag>.csv.
@@ -33,7 +34,7 @@ from info_vs_accuracy import LOSSES
 from pixinfo.data import load_dataset
 from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_FEATURES, PROBE_READS, STUDY_IMAGES, TRANSFORM_FEATURES,
                              LossPredictor, conformal_width, fit_domain, fit_regression, held_out_predictions,
-                             label_probe)
+                             label_probe, out_of_domain_width)
 from pixinfo.runs import RowCache
 from pixinfo.transforms import build_transform
 
@@ -253,8 +254,8 @@ def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray,
             width = conformal_width(fits.residuals(key, features, kind, "setting", ~held), level=LEVEL)
         half = np.full(held.sum(), width)
         if not inside[held].all():
-            wider = conformal_width(fits.residuals(key, features, kind, "family", ~held), level=LEVEL)
-            half[~inside[held]] = max(width, wider) if np.isfinite(wider) else width
+            wider = out_of_domain_width(width, fits.residuals(key, features, kind, "family", ~held), level=LEVEL)
+            half[~inside[held]] = width if wider is None else wider
         covered[held] = np.abs(residuals[held]) <= half
     return covered, inside
 

@@ -41,15 +41,17 @@ PROBE_NAME = f"logistic regression on standardised pixels, C={PROBE_C}, {PROBE_T
 LEVEL_BINS = 4  # the grey-level codes of the level probe: 64 levels to a bin
 # the conv probe: a small CNN trained briefly on the probe's training images (fixed before any fit)
 CONV_PROBE = {"widths": (16, 32), "kernel": 5, "epochs": 4, "batch_size": 50, "lr": 1e-3, "crop_pad": 2}
+_CONV_NAME = ("CNN conv{widths[0]}-pool-conv{widths[1]}-pool-linear ({kernel}x{kernel}, padding {padding}) on "
+              "standardised images, Adam {lr:g}, batch {batch_size}, {epochs} epochs, {train:.0%} train").format(
+    **CONV_PROBE, padding=CONV_PROBE["kernel"] // 2, train=PROBE_TRAIN_FRACTION)  # fmt: skip
 # what each probe reads from an image, and the name its cached results are kept under
 PROBE_READS = {
     "pixels": PROBE_NAME,
     "levels": f"logistic regression on one-hot codes of each pixel's grey level in {LEVEL_BINS} bins, C={PROBE_C}, "
               f"{PROBE_TRAIN_FRACTION:.0%} train",
-    "conv": "CNN conv16-pool-conv32-pool-linear (5x5, padding 2) on standardised images, Adam 1e-3, batch 50, "
-            f"4 epochs, {PROBE_TRAIN_FRACTION:.0%} train",
-    "conv-augmented": "the conv probe trained on random crops (2-pixel zero padding) and left-right flips of the "
-                      "transformed images",
+    "conv": _CONV_NAME,
+    "conv-augmented": f"{_CONV_NAME}, on random crops ({CONV_PROBE['crop_pad']}-pixel zero padding) and left-right "
+                      "flips of the transformed images",
 }  # fmt: skip
 PREDICTOR_PATH = Path(__file__).resolve().parent / "predictors" / "loss_predictor.json"
 
@@ -631,8 +633,8 @@ class Prediction:
     ``loss`` is in points of test accuracy, ``accuracy`` the accuracy kept (the family's
     untransformed accuracy minus ``loss``, clipped to [0, 100]), each with its ``level`` interval
     (split-conformal: calibrated on held-out settings, so it covers ``level`` of the study's runs
-    of settings like the training ones; the accuracy interval is clipped to [0, 100] too). ``out_of_domain`` is True,
-    with its ``reason``, when the transform's features lie outside the family's training region;
+    of settings like the training ones; the accuracy interval is clipped to [0, 100] too).
+    ``out_of_domain`` is True, with its ``reason``, when the transform's features lie outside the family's training region;
     the numbers are then an extrapolation, and the interval is the wider one calibrated on
     held-out transform families (``FamilyModel.interval_out_of_domain``).
     """
@@ -712,7 +714,8 @@ class FamilyModel:
         base = self.untransformed_accuracy
         clip = lambda a: float(min(100.0, max(0.0, a)))  # noqa: E731
         return Prediction(transform=feats.transform, dataset=self.dataset, model=self.family, loss=loss,
-                          interval=(low, high), level=self.level, untransformed_accuracy=base, accuracy=clip(base - loss),
+                          interval=(low, high), level=self.level, untransformed_accuracy=base,
+                          accuracy=clip(base - loss),
                           accuracy_interval=(clip(base - high), clip(base - low)),
                           out_of_domain=bool(reason), reason=reason, features=values,
                           features_used=self.regression.features, fit_on=self.fit_on(), notes=feats.notes)  # fmt: skip
@@ -775,11 +778,15 @@ def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9) 
                        regression=fit_regression(x, y, features=features, kind=kind),
                        interval=width, level=level,
                        domain=fit_domain(rows, features=[f for f in features if f in TRANSFORM_FEATURES]),
-                       interval_out_of_domain=_wider(width, conformal_width(new_kinds, level=level)))  # fmt: skip
+                       interval_out_of_domain=out_of_domain_width(width, new_kinds, level=level))  # fmt: skip
 
 
-def _wider(width: float, other: float) -> float | None:
-    """The larger half-width, or None when ``other`` could not be calibrated (one transform family)."""
+def out_of_domain_width(width: float, residuals: np.ndarray, *, level: float = 0.9) -> float | None:
+    """The interval half-width for a transform outside the training region: the
+    [`conformal_width`][pixinfo.predict.conformal_width] of the leave-one-transform-family-out
+    ``residuals``, never narrower than the in-domain ``width``; None when those residuals are too
+    few to calibrate it (one transform family), and then ``width`` serves."""
+    other = conformal_width(residuals, level=level)
     return max(width, other) if math.isfinite(other) else None
 
 
@@ -949,4 +956,4 @@ make_module_callable(__name__, "predict")
 
 __all__ = ["FEATURES", "KINDS", "Domain", "FamilyModel", "Features", "LabelProbe", "LossPredictor", "Prediction",
            "PredictorError", "Regression", "conformal_width", "features", "fit_domain", "fit_family",
-           "fit_regression", "held_out_residuals", "label_probe", "predict"]  # fmt: skip
+           "fit_regression", "held_out_residuals", "label_probe", "out_of_domain_width", "predict"]  # fmt: skip
