@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_PINS)
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,docs,cipher]'
 	bash scripts/install_fashion_mnist.sh
 	bash scripts/install_chromium.sh
 	touch $(STAMP)

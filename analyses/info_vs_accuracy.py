@@ -148,8 +148,22 @@ def chain_settings(size: int) -> dict[str, tuple[str, str]]:
     }  # fmt: skip
 
 
+def cipher_settings(size: int) -> dict[str, tuple[str, str]]:
+    """AES-128 on the images' bytes, as a user would apply a standard cipher (label -> (family,
+    spec)): ECB over 16-byte runs of the raster and over 4 × 4 tiles and CBC with one fixed IV, each
+    with one key for every image, and CBC with a fresh IV per image (pixinfo.transforms.aes). A
+    block cipher mixes the bits of a whole block: a kind of transform the study never trained."""
+    if size % 4:  # a square grey image splits into whole 16-byte blocks, and into 4 × 4 tiles, iff 4 divides its side
+        return {}
+    return {
+        "AES ECB": ("cipher", "aes:mode=ecb,seed=0"), "AES ECB tiles": ("cipher", "aes:mode=ecb,layout=tiles,seed=0"),
+        "AES CBC fixed IV": ("cipher", "aes:mode=cbc,seed=0"),
+        "AES CBC per-image IV": ("cipher", "aes-per-image:mode=cbc,seed=0"),
+    }  # fmt: skip
+
+
 KINDS = {"study": settings, "more": more_settings, "per-image": per_image_settings, "degrade": degrade_settings,
-         "chain": chain_settings}  # fmt: skip
+         "chain": chain_settings, "cipher": cipher_settings}  # fmt: skip
 
 AUTHORS_KEYS = {"fashion-mnist": "vortex strength 1.0", "mnist-5k": "vortex strength 1.0", "mnist": "vortex strength 1.0"}
 
@@ -217,7 +231,7 @@ def parse(argv) -> argparse.Namespace:
                    help='train and report only these settings (labels of settings(), e.g. "swaps 100")')
     p.add_argument("--kinds", choices=list(KINDS), default="study",
                    help="the study's settings, or settings of kinds it never trained (more_settings, "
-                        "per_image_settings, degrade_settings, chain_settings; default: study)")
+                        "per_image_settings, degrade_settings, chain_settings, cipher_settings; default: study)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="the runs' precision (default: the recipes' auto: bf16 where the device computes it natively)")
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")

@@ -32,9 +32,9 @@ from _experiment import ROOT, RUNS, add_common_arguments, apply_preset, outputs,
 from info_vs_accuracy import LOSSES
 
 from pixinfo.data import load_dataset
-from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_FEATURES, PROBE_READS, STUDY_IMAGES, TRANSFORM_FEATURES,
-                             LossPredictor, conformal_width, fit_domain, fit_regression, held_out_predictions,
-                             label_probe, out_of_domain_width)
+from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_FEATURES, PROBE_READS, STUDY_IMAGES, TARGETS,
+                             TRANSFORM_FEATURES, LossPredictor, conformal_width, fit_domain, fit_regression,
+                             held_out_predictions, label_probe, out_of_domain_width, outside_other_families)
 from pixinfo.runs import RowCache
 from pixinfo.transforms import build_transform
 
@@ -53,6 +53,8 @@ SOURCES = [
     ("cpu_mnist5k_degrade", {"lenet": "lenet", "mlp": "mlp"}),
     ("cpu_fashion_chain", {"mlp": "mlp", "cnn": "cnn"}),  # two transforms in turn: a rearrangement and a value map
     ("cpu_mnist5k_chain", {"lenet": "lenet", "mlp": "mlp"}),
+    ("cpu_fashion_cipher", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # AES on the images' bytes
+    ("cpu_mnist5k_cipher", {"lenet": "lenet", "mlp": "mlp"}),
 ]
 PROBE_KEY = ["dataset", "spec", "max_images", "seed", "probe"]
 
@@ -88,7 +90,9 @@ def probes(specs: pd.DataFrame, *, cache: Path, from_records: bool, seed: int = 
 def study_records(results: Path = RESULTS) -> pd.DataFrame:
     """Every transformed run of the study tables in ``SOURCES``, one row per run (a run in two
     tables once): ``model`` is its family in the predictor, ``architecture`` the network, ``source``
-    its table, ``value_order_loss`` 1 − |Spearman ρ| of the setting's values."""
+    its table, ``value_order_loss`` 1 − |Spearman ρ| of the setting's values, ``chance`` the accuracy
+    of guessing (points). A run whose setting has a measure undefined is left out (a transform with
+    a fresh key per image and no pixel map has no structural measure)."""
     parts = []
     for tag, families in SOURCES:
         table = pd.read_csv(results / f"info_vs_accuracy_{tag}.csv")
@@ -96,7 +100,10 @@ def study_records(results: Path = RESULTS) -> pd.DataFrame:
         parts.append(table.assign(architecture=table["model"].str.split(" ").str[0], model=table["model"].map(families),
                                   source=f"info_vs_accuracy_{tag}.csv"))  # fmt: skip
     runs = pd.concat(parts, ignore_index=True).drop_duplicates("config_hash", keep="first")
-    return runs.assign(value_order_loss=1 - runs["value_spearman"].abs()).reset_index(drop=True)
+    runs = runs[runs[list(LOSSES)].notna().all(axis=1)]
+    chance = {name: 100 / load_dataset(name).num_classes for name in sorted(set(runs["dataset"]))}
+    return runs.assign(value_order_loss=1 - runs["value_spearman"].abs(),
+                       chance=runs["dataset"].map(chance)).reset_index(drop=True)  # fmt: skip
 
 
 def training_records(*, cache: Path = RUNS / "predict" / "probes.csv", from_records: bool = True) -> pd.DataFrame:
@@ -131,7 +138,19 @@ FEATURE_SETS = {  # the three measures, then the shared key, then the candidate 
 CHOICES = [name for name, f in FEATURE_SETS.items() if len(f) > len(BASE)]  # at least one feature beyond them
 # the kinds of regression the selection compares (the boosted trees of pixinfo.predict are not among them)
 CANDIDATE_KINDS = ("linear", "interactions", "interactions (alpha 10)")
-BASELINES = {"mean loss": ([], "linear"), "linear on the three measures": (list(LOSSES), "linear")}
+
+
+def fits_target(target: str, features) -> bool:
+    """Whether ``target`` can be fitted on ``features``: "relative" needs the untransformed
+    accuracy and a probe (pixinfo.predict.TARGETS)."""
+    return target == "points" or ("untransformed_acc" in features and any(f in PROBE_FEATURES for f in features))
+
+
+# every (kind, target, feature set) the selection compares
+CANDIDATES = [(kind, target, name) for kind in CANDIDATE_KINDS for target in TARGETS for name in CHOICES
+              if fits_target(target, FEATURE_SETS[name])]  # fmt: skip
+BASELINES = {"mean loss": ([], "linear", "points"),
+             "linear on the three measures": (list(LOSSES), "linear", "points")}  # fmt: skip
 LEVEL = 0.9
 SELECT_BY = "setting"  # the folds of the selection criterion, inside the training part
 CRITERION = "leave-one-setting-out MAE (points) on the training part, mean over the model families"
@@ -145,24 +164,29 @@ def families(runs: pd.DataFrame):
 
 class Fits:
     """Held-out predictions of every candidate on the rows of each (dataset, model family), each
-    computed once: ``residuals(key, features, kind, by, keep)`` fits on the ``keep`` rows only,
-    leaving out one ``by`` group of them at a time (NaN outside ``keep``)."""
+    computed once: ``residuals(key, features, kind, by, keep, target)`` fits on the ``keep`` rows
+    only, leaving out one ``by`` group of them at a time (NaN outside ``keep``)."""
 
     def __init__(self, runs: pd.DataFrame):
         self.parts = {(d, f): part for d, f, part in families(runs)}
         self._cache: dict = {}
 
-    def residuals(self, key, features, kind: str, by: str, keep: np.ndarray | None = None) -> np.ndarray:
+    def residuals(self, key, features, kind: str, by: str, keep: np.ndarray | None = None,
+                  target: str = "points") -> np.ndarray:  # fmt: skip
         part = self.parts[key]
         keep = np.ones(len(part), dtype=bool) if keep is None else keep
-        memo = (key, tuple(features), kind, by, keep.tobytes())
+        memo = (key, tuple(features), kind, target, by, keep.tobytes())
         if memo not in self._cache:
             x = part[list(features)].to_numpy(np.float64)
             y = part["accuracy_loss"].to_numpy(np.float64)
             out = np.full(len(part), np.nan)
-            out[keep] = y[keep] - held_out_predictions(x[keep], y[keep], part[by].to_numpy()[keep], kind=kind)
+            out[keep] = y[keep] - held_out_predictions(x[keep], y[keep], part[by].to_numpy()[keep], kind=kind,
+                                                       target=target, features=features, chance=self.chance(key))
             self._cache[memo] = out
         return self._cache[memo]
+
+    def chance(self, key) -> float:
+        return float(self.parts[key]["chance"].iloc[0])
 
     def outside(self, by: str, group) -> dict:
         """Per family, the mask of its rows outside ``group`` of ``by`` (the training part)."""
@@ -171,61 +195,65 @@ class Fits:
 
 def candidates(fits: Fits) -> pd.DataFrame:
     """Leave-one-setting-out and leave-one-transform-family-out MAE of every candidate kind of
-    regression on every feature set, per family (each candidate fixed: nothing chosen)."""
+    regression and target on every feature set it fits, per family (each candidate fixed:
+    nothing chosen)."""
     rows = []
     for (dataset, family) in fits.parts:
         for kind in CANDIDATE_KINDS:
-            for name, features in FEATURE_SETS.items():
-                mae = {by: float(np.abs(fits.residuals((dataset, family), features, kind, by)).mean())
-                       for by in ("setting", "family")}  # fmt: skip
-                rows.append({"dataset": dataset, "model": family, "kind": kind, "features": name,
-                             "loso_mae": mae["setting"], "lofo_mae": mae["family"]})  # fmt: skip
+            for target in TARGETS:
+                for name, features in FEATURE_SETS.items():
+                    if not fits_target(target, features):
+                        continue
+                    mae = {by: float(np.abs(fits.residuals((dataset, family), features, kind, by, None, target)).mean())
+                           for by in ("setting", "family")}  # fmt: skip
+                    rows.append({"dataset": dataset, "model": family, "kind": kind, "target": target, "features": name,
+                                 "loso_mae": mae["setting"], "lofo_mae": mae["family"]})  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def select(fits: Fits, keep: dict | None = None) -> tuple[tuple[str, str], dict]:
-    """The (kind, feature set) among ``CANDIDATE_KINDS`` × ``CHOICES`` with the least ``CRITERION``
-    on the ``keep`` rows of each family (all rows by default), the first on a tie; and every
-    candidate's criterion."""
+def select(fits: Fits, keep: dict | None = None) -> tuple[tuple[str, str, str], dict]:
+    """The (kind, target, feature set) of ``CANDIDATES`` with the least ``CRITERION`` on the ``keep``
+    rows of each family (all rows by default), the first on a tie; and every candidate's criterion."""
     scores = {}
-    for kind in CANDIDATE_KINDS:
-        for name in CHOICES:
-            per_family = [np.nanmean(np.abs(fits.residuals(key, FEATURE_SETS[name], kind, SELECT_BY,
-                                                           None if keep is None else keep[key])))
-                          for key in fits.parts]  # fmt: skip
-            scores[(kind, name)] = float(np.mean(per_family))
+    for kind, target, name in CANDIDATES:
+        per_family = [np.nanmean(np.abs(fits.residuals(key, FEATURE_SETS[name], kind, SELECT_BY,
+                                                       None if keep is None else keep[key], target)))
+                      for key in fits.parts]  # fmt: skip
+        scores[(kind, target, name)] = float(np.mean(per_family))
     return min(scores, key=scores.get), scores
 
 
 def choose(fits: Fits) -> dict:
     """The choice on every record, as the fitted predictor keeps it."""
-    (kind, name), scores = select(fits)
-    return {"kind": kind, "feature_set": name, "features": FEATURE_SETS[name], "level": LEVEL,
-            "criterion": CRITERION, "candidates": {f"{k} / {f}": round(v, 4) for (k, f), v in scores.items()}}
+    (kind, target, name), scores = select(fits)
+    return {"kind": kind, "target": target, "feature_set": name, "features": FEATURE_SETS[name], "level": LEVEL,
+            "criterion": CRITERION, "candidates": {" / ".join(c): round(v, 4) for c, v in scores.items()}}
 
 
 def nested(fits: Fits, by: str) -> tuple[dict, dict, Counter]:
     """Leave each ``by`` group out, choose the candidate on the rest alone (:func:`select`), fit it
     there and predict the group: per family the held-out residuals and, per group, the chosen
-    (kind, features); and how often each candidate was chosen."""
+    (kind, target, features); and how often each candidate was chosen."""
     groups = sorted(set().union(*(set(part[by]) for part in fits.parts.values())))
     res = {key: np.full(len(part), np.nan) for key, part in fits.parts.items()}
     picks = {key: np.empty(len(part), dtype=object) for key, part in fits.parts.items()}
     counts: Counter = Counter()
     for g in groups:
         keep = fits.outside(by, g)
-        (kind, name), _ = select(fits, keep)
-        counts[(kind, name)] += 1
+        choice, _ = select(fits, keep)
+        kind, target, name = choice
+        counts[choice] += 1
         for key, part in fits.parts.items():
             held = ~keep[key]
             if not held.any():
                 continue
             x = part[FEATURE_SETS[name]].to_numpy(np.float64)
             y = part["accuracy_loss"].to_numpy(np.float64)
-            fit = fit_regression(x[keep[key]], y[keep[key]], features=FEATURE_SETS[name], kind=kind)
+            fit = fit_regression(x[keep[key]], y[keep[key]], features=FEATURE_SETS[name], kind=kind, target=target,
+                                 chance=fits.chance(key))  # fmt: skip
             res[key][held] = y[held] - fit.predict(x[held])
             for i in np.flatnonzero(held):
-                picks[key][i] = (kind, name)
+                picks[key][i] = choice
     return res, picks, counts
 
 
@@ -233,14 +261,15 @@ def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray,
     """Whether each held-out residual lies within the interval the held-out part would have been
     given, and whether the predictor's domain holds it: for each ``by`` group, the training region
     of the rest and its conformal width (from the rest's own leave-one-setting-out residuals of the
-    group's chosen (kind, features); for a run outside that region, from the rest's
-    leave-one-transform-family-out residuals, never narrower), as ``FamilyModel`` gives them."""
+    group's chosen (kind, target, features); for a run outside that region, from the rest's
+    leave-one-transform-family-out residuals of the runs the rest's other families left outside,
+    never narrower), as ``FamilyModel`` gives them."""
     part = fits.parts[key]
     groups = part[by].to_numpy()
     covered, inside = np.zeros(len(part), dtype=bool), np.ones(len(part), dtype=bool)
     for g in sorted(set(groups)):
         held = groups == g
-        kind, name = picks[np.flatnonzero(held)[0]]
+        kind, target, name = picks[np.flatnonzero(held)[0]]
         features = FEATURE_SETS.get(name, name)
         domain_features = [f for f in features if f in TRANSFORM_FEATURES]
         if domain_features:
@@ -251,10 +280,13 @@ def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray,
         if by == "setting":  # the others' residuals are the leave-one-setting-out ones already at hand
             width = conformal_width(residuals[~held], level=LEVEL)
         else:
-            width = conformal_width(fits.residuals(key, features, kind, "setting", ~held), level=LEVEL)
+            width = conformal_width(fits.residuals(key, features, kind, "setting", ~held, target), level=LEVEL)
         half = np.full(held.sum(), width)
         if not inside[held].all():
-            wider = out_of_domain_width(width, fits.residuals(key, features, kind, "family", ~held), level=LEVEL)
+            outside = np.zeros(len(part), dtype=bool)
+            outside[~held] = outside_other_families(part[~held], features=domain_features)
+            wider = out_of_domain_width(width, fits.residuals(key, features, kind, "family", ~held, target),
+                                        level=LEVEL, outside=outside)  # fmt: skip
             half[~inside[held]] = width if wider is None else wider
         covered[held] = np.abs(residuals[held]) <= half
     return covered, inside
@@ -264,23 +296,24 @@ def validate(fits: Fits, chosen: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict
     """Per family and method (the predictor, the two baselines): leave-one-setting-out and
     leave-one-transform-family-out MAE and interval coverage, and for the predictor the share of
     held-out-family runs its domain holds; the predictor's held-out predictions per run; and how
-    often each candidate was chosen in the folds. The predictor's numbers are nested: its kind and
-    features are chosen again on each training part."""
+    often each candidate was chosen in the folds. The predictor's numbers are nested: its kind,
+    target and features are chosen again on each training part."""
     outer = {by: nested(fits, by) for by in ("setting", "family")}
     rows, held = [], []
     for (dataset, family), part in fits.parts.items():
         key = (dataset, family)
-        for method, (features, kind) in {"predictor": (chosen["features"], chosen["kind"]), **BASELINES}.items():
-            row = {"dataset": dataset, "model": family, "method": method, "kind": kind,
+        methods = {"predictor": (chosen["features"], chosen["kind"], chosen["target"]), **BASELINES}
+        for method, (features, kind, target) in methods.items():
+            row = {"dataset": dataset, "model": family, "method": method, "kind": kind, "target": target,
                    "features": " + ".join(features) or "none", "runs": len(part), "settings": part["setting"].nunique()}
             for by, name in (("setting", "loso"), ("family", "lofo")):
                 if method == "predictor":
                     res, picks = outer[by][0][key], outer[by][1][key]
                 else:
-                    res = fits.residuals(key, features, kind, by)
+                    res = fits.residuals(key, features, kind, by, None, target)
                     picks = np.empty(len(part), dtype=object)
                     for i in range(len(part)):
-                        picks[i] = (kind, tuple(features))
+                        picks[i] = (kind, target, tuple(features))
                 covered, inside = coverage(fits, key, res, picks, by=by)
                 row |= {f"{name}_mae": float(np.abs(res).mean()), f"{name}_coverage": float(covered.mean())}
                 if method == "predictor" and by == "family":
@@ -319,8 +352,9 @@ def validation_table(table: pd.DataFrame) -> str:
 
 
 def gains_table(grid: pd.DataFrame, kind: str) -> str:
-    """MAE of each feature set under ``kind``, per family, and its gain over the three measures alone."""
-    part = grid[grid["kind"] == kind].assign(family=grid["dataset"] + " / " + grid["model"])
+    """MAE of each feature set under ``kind`` (in points), per family, and its gain over the three measures alone."""
+    part = grid[(grid["kind"] == kind) & (grid["target"] == "points")]
+    part = part.assign(family=part["dataset"] + " / " + part["model"])
     blocks = []
     for column, name in (("loso_mae", "LOSO"), ("lofo_mae", "LOFO")):
         wide = part.pivot_table(index="features", columns="family", values=column, sort=False)
@@ -357,7 +391,8 @@ def folds_note(folds: dict) -> str:
     parts = []
     for by, name in (("family", "LOFO"), ("setting", "LOSO")):
         n = sum(folds[by].values())
-        picks = "; ".join(f"{kind} on {features} in {c}" for (kind, features), c in folds[by].most_common())
+        picks = "; ".join(f"{kind} ({target}) on {features} in {c}"
+                          for (kind, target, features), c in folds[by].most_common())  # fmt: skip
         parts.append(f"{name} ({n} folds): {picks}")
     return "The choice made again on the training part of each fold — " + ". ".join(parts) + "."
 
@@ -369,12 +404,15 @@ def to_markdown(runs: pd.DataFrame, table: pd.DataFrame, grid: pd.DataFrame, cho
              f"the study tables ({', '.join(sorted(set(runs['source'])))}), {len(recipes)} (dataset, model family) "
              "pairs: " + "; ".join(f"{d} / {m} ({r.settings} settings × {r.seeds} seeds, epochs {r.epochs})"
                                    for (d, m), r in recipes.iterrows())
-             + f". Chosen by {chosen['criterion']} among {len(CANDIDATE_KINDS)} kinds × {len(CHOICES)} feature "
-             "sets that add at least one feature to the three measures and the shared key: "
-             f"**{chosen['kind']}** ({KINDS[chosen['kind']]}) on **{' + '.join(chosen['features'])}**. LOSO: leave "
+             + f". Chosen by {chosen['criterion']} among {len(CANDIDATES)} candidates ({len(CANDIDATE_KINDS)} kinds "
+             f"× {len(TARGETS)} targets × {len(CHOICES)} feature sets that add at least one feature to the three "
+             "measures and the shared key, the relative target only where the set holds a probe and the "
+             f"untransformed accuracy): **{chosen['kind']}** ({KINDS[chosen['kind']]}) of **the {chosen['target']} "
+             f"target** ({TARGETS[chosen['target']]}) on **{' + '.join(chosen['features'])}**. LOSO: leave "
              "one setting out (all its seeds, in every family); LOFO: leave one transform family out ("
              + ", ".join(dict.fromkeys(runs["family"])) + "; in every family). The predictor's rows are nested: in "
-             "each fold the kind and the feature set are chosen again by the same criterion on the training part "
+             "each fold the kind, the target and the feature set are chosen again by the same criterion on the "
+             "training part "
              "alone, so the held-out setting or transform family decides nothing. Coverage: share of held-out "
              f"runs inside the {LEVEL:.0%} interval (split-conformal: the {LEVEL:.0%} quantile of the absolute "
              "LOSO residuals of the settings left for training). In domain: held-out runs whose transform the "
@@ -383,12 +421,12 @@ def to_markdown(runs: pd.DataFrame, table: pd.DataFrame, grid: pd.DataFrame, cho
              "(setting × seed); the folds are settings or transform families, not seeds.")  # fmt: skip
     return "\n\n".join([
         intro, validation_table(table), lofo_note(table), folds_note(folds),
-        f"Gain of each feature over the three measures alone, under {chosen['kind']}: MAE (points) and in "
-        "brackets the three measures' MAE minus it (positive: the feature helps).",
+        f"Gain of each feature over the three measures alone, under {chosen['kind']} of the points target: MAE "
+        "(points) and in brackets the three measures' MAE minus it (positive: the feature helps).",
         gains_table(grid, chosen["kind"]),
         "Every candidate, fixed (nothing chosen): LOSO and LOFO MAE (points), mean over the families; per "
         f"family in predictor_candidates_*.csv.",
-        grid.groupby(["kind", "features"], sort=False)[["loso_mae", "lofo_mae"]].mean().map("{:.2f}".format)
+        grid.groupby(["kind", "target", "features"], sort=False)[["loso_mae", "lofo_mae"]].mean().map("{:.2f}".format)
         .reset_index().to_markdown(index=False, disable_numparse=True),
     ]) + "\n"  # fmt: skip
 
@@ -449,7 +487,8 @@ def main(argv=None) -> int:
     fits = Fits(runs)
     grid = candidates(fits)
     chosen = choose(fits)
-    predictor = LossPredictor.fit(runs, features=chosen["features"], kind=chosen["kind"], level=LEVEL,
+    predictor = LossPredictor.fit(runs, features=chosen["features"], kind=chosen["kind"], target=chosen["target"],
+                                  level=LEVEL,
                                   selection={k: v for k, v in chosen.items() if k != "level"})  # fmt: skip
     predictor.save(args.model_out)
     table, held, folds = validate(fits, chosen)

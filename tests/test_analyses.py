@@ -239,3 +239,17 @@ def test_bench_training_cpu_times_both_loops_and_the_forced_precision(tmp_path):
     summary = record["results"]["summary"]["mlp"]
     assert summary["pixinfo_fp32_images_per_second"] == row["pixinfo_fp32"]["images_per_second"]
     assert summary["speedup"] == row["pixinfo"]["images_per_second"] / row["eager_fp32"]["images_per_second"]
+
+
+def test_the_cipher_settings_build_with_the_keys_they_declare(analysis):
+    """AES on 28×28 and 8×8 images: one key for ECB and CBC with a fixed IV, a fresh IV per image for
+    the last; none where the images split into no whole blocks."""
+    from pixinfo.transforms import build_transform
+
+    cipher = analysis("info_vs_accuracy").cipher_settings
+    assert list(cipher(28)) == ["AES ECB", "AES ECB tiles", "AES CBC fixed IV", "AES CBC per-image IV"]
+    assert not cipher(6) and not cipher(10)  # no whole 16-byte blocks
+    for size in (28, 8):
+        for label, (family, spec) in cipher(size).items():
+            t = build_transform(spec, shape=(1, size, size))
+            assert family == "cipher" and t.shared_key == ("per-image" not in label), label

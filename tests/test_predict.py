@@ -4,6 +4,7 @@ errors and its command line. Measured on MNIST-5k (embedded), so nothing needs a
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -12,7 +13,7 @@ from pixinfo.cli import main
 from pixinfo.errors import CorruptFileError, ParameterError
 from pixinfo.predict import (PREDICTOR_PATH, PROBE_FEATURES, Features, LossPredictor, PredictorError, Regression,
                              conformal_width, features, fit_regression, held_out_predictions, label_probe,
-                             predict)  # fmt: skip
+                             out_of_domain_width, outside_other_families, predict)  # fmt: skip
 from tests.raises import assert_raised_by_pixinfo
 
 
@@ -41,13 +42,15 @@ def tile(x):
 
 def test_committed_predictor_is_what_the_records_fit(predictor, records):
     chosen = predictor.selection
-    refit = LossPredictor.fit(records, features=chosen["features"], kind=chosen["kind"], level=0.9, selection=chosen)
+    refit = LossPredictor.fit(records, features=chosen["features"], kind=chosen["kind"], level=0.9,
+                              target=chosen.get("target", "points"), selection=chosen)  # fmt: skip
     committed = json.loads(PREDICTOR_PATH.read_text())
     fresh = json.loads(json.dumps(refit.to_dict()))
     assert fresh["selection"] == committed["selection"]
     for a, b in zip(fresh["models"], committed["models"], strict=True):
         for x, y in zip(a, b, strict=True):
             assert x["regression"]["kind"] == y["regression"]["kind"] and x["domain"] == y["domain"]
+            assert x["regression"]["params"].get("target") == y["regression"]["params"].get("target")
             np.testing.assert_allclose(x["regression"]["params"]["coef"], y["regression"]["params"]["coef"],
                                        rtol=1e-8, atol=1e-9)  # fmt: skip
             assert x["interval"] == pytest.approx(y["interval"], rel=1e-9)
@@ -202,6 +205,44 @@ def test_held_out_predictions_are_those_of_a_fit_without_the_group(kind):
         fit = fit_regression(x[~held], y[~held], features=list("abcde"), kind=kind)
         np.testing.assert_allclose(fast[held], fit.predict(x[held]), rtol=1e-8, atol=1e-8)
     assert np.isnan(held_out_predictions(x, y, np.zeros(60), kind=kind)).all()  # no rows left to fit on
+
+
+def test_the_relative_target_corrects_the_probes_share_and_scales_back_to_points():
+    """A loss that is the probe's share of the points above chance, plus a correction linear in a
+    measure: the relative target recovers it exactly, also for a probe beyond the training range
+    (the probe's share carries through unclamped), and its held-out predictions are those of fits."""
+    rng = np.random.default_rng(3)
+    names = ["structural_loss", "probe_loss", "untransformed_acc"]
+    x = np.c_[rng.random(60), rng.random(60) * 0.8, 80 + rng.random(60)]
+    y = (x[:, 2] - 10) * (x[:, 1] + 0.2 * x[:, 0])
+    fit = fit_regression(x, y, features=names, kind="linear", target="relative", chance=10.0)
+    far = np.array([[0.5, 1.0, 80.5]])  # a probe at chance, beyond every training row
+    assert fit.predict(far)[0] == pytest.approx(70.5 * 1.1, rel=1e-9)
+    assert fit.params["target"] == "relative" and fit.params["chance"] == 10.0
+    points = fit_regression(x, y, features=names, kind="linear")
+    assert points.predict(far)[0] < 0.9 * fit.predict(far)[0]  # in points: clamped at the training range's edge
+    groups = np.repeat(np.arange(6), 10)
+    fast = held_out_predictions(x, y, groups, kind="interactions", target="relative", features=names, chance=10.0)
+    held = groups == 2
+    slow = fit_regression(x[~held], y[~held], features=names, kind="interactions", target="relative", chance=10.0)
+    np.testing.assert_allclose(fast[held], slow.predict(x[held]), rtol=1e-8)
+    with pytest.raises(ParameterError, match="untransformed_acc and a probe"):
+        fit_regression(x[:, :2], y, features=names[:2], kind="linear", target="relative", chance=10.0)
+    with pytest.raises(ParameterError, match="chance"):
+        fit_regression(x, y, features=names, kind="linear", target="relative")
+    with pytest.raises(ParameterError, match="target"):
+        fit_regression(x, y, features=names, kind="linear", target="share")
+
+
+def test_the_out_of_domain_width_is_calibrated_on_the_runs_left_outside():
+    rows = pd.DataFrame({"family": np.repeat(["a", "b", "c"], 4), "setting": [f"s{i}" for i in range(12)],
+                         "shared_key": True, "structural_loss": np.r_[np.linspace(0, 0.1, 8), [5.0, 5.1, 5.2, 5.3]]})
+    outside = outside_other_families(rows, features=["structural_loss"])
+    assert not outside[:8].any() and outside[8:].all()  # family c lies far from a and b: flagged when left out
+    residuals = np.r_[np.full(8, 0.5), [9.0, 10.0, 11.0, 12.0]]
+    assert out_of_domain_width(1.0, residuals, level=0.5, outside=outside) == 11.0  # its 3rd of 4 largest
+    assert out_of_domain_width(1.0, residuals, level=0.5) == 1.0  # all runs: the in-domain width wins
+    assert out_of_domain_width(1.0, residuals[:1], level=0.9) is None  # too few to calibrate
 
 
 def test_a_regression_predicts_beyond_its_data_as_at_the_nearest_edge():

@@ -115,3 +115,26 @@ def test_family_levels_and_column_names_survive_the_formula():
     assert set(fit.coefficients["term"]) == {"Intercept", "C(model)[T.mlp-v1]", "C(model)[T.v0]", "s",
                                              "s:C(model)[T.mlp-v1]", "s:C(model)[T.v0]"}  # fmt: skip
     assert fit.formula == "loss ~ s * C(model) + C(model)"
+
+
+def test_bootstrap_correlations_are_scipy_s_on_each_resample():
+    """The resampled correlations are computed for every resample at once (Kendall from each pair's
+    signs weighted by the resample's counts): each must equal scipy's on that resample, ties and
+    constant resamples included, for resamples of unequal length (clusters of unequal size)."""
+    import warnings
+
+    from scipy import stats as sps
+
+    from pixinfo.stats import _correlations
+
+    rng = np.random.default_rng(4)
+    x, y = rng.integers(0, 5, 40).astype(float), rng.random(40).round(1)
+    samples = [rng.integers(0, 40, n) for n in (40, 40, 37, 12, 3)] + [np.full(5, 7)]  # the last is constant
+    reference = {"pearson": sps.pearsonr, "spearman": sps.spearmanr, "kendall": sps.kendalltau}
+    for method, test in reference.items():
+        est, boot = _correlations(method, x, y, samples)
+        assert est == pytest.approx(test(x, y).statistic, abs=1e-12)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy warns on the constant resample
+            expected = [test(x[s], y[s]).statistic for s in samples]
+        np.testing.assert_allclose(boot, expected, atol=1e-12, equal_nan=True)

@@ -383,6 +383,24 @@ KINDS = {
     "trees": "gradient-boosted trees (depth 2, 100 trees, learning rate 0.1)",
 }
 _RIDGE_ALPHA = {"interactions": 1.0, "interactions (alpha 10)": 10.0}
+TARGETS = {
+    "points": "the accuracy loss in points",
+    "relative": "the share of the above-chance accuracy lost (loss / (untransformed accuracy - chance)) less the "
+                "mean loss of the label probes among the features, which is that share for each probe: the "
+                "regression corrects the probes, and a prediction scales back to points",
+}
+
+
+def _relative(x: np.ndarray, features: Sequence[str], chance: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``x``: the points above chance (untransformed accuracy - ``chance``) and the mean
+    loss of the probes among ``features``, which the ``"relative"`` target is measured against."""
+    names = list(features)
+    probes = [i for i, f in enumerate(names) if f in PROBE_FEATURES]
+    if "untransformed_acc" not in names or not probes:
+        raise ParameterError(f"target='relative' needs untransformed_acc and a probe among the features, got {names}")
+    if chance is None or not 0 <= chance < 100:
+        raise ParameterError(f"target='relative' needs the chance accuracy in points, in [0, 100), got {chance!r}")
+    return x[:, names.index("untransformed_acc")] - chance, x[:, probes].mean(1)
 
 
 def _sig(x: float) -> float:
@@ -401,7 +419,9 @@ class Regression:
     kind also holds the training range of each feature (``lower``, ``upper``): a prediction
     clamps the features into it, so a transform beyond the training data is predicted as at the
     nearest edge of the data, never by extrapolating a product of features (the domain flag says
-    it lies beyond).
+    it lies beyond). A fit of the ``"relative"`` target (``TARGETS``) also holds ``target`` and
+    ``chance``: it predicts the probes' share plus its correction, times the points above chance,
+    both read from the features unclamped.
     """
 
     kind: str
@@ -411,7 +431,7 @@ class Regression:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted loss of each row of ``x`` (columns in the order of ``features``)."""
         p = self.params
-        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        given = x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if "lower" in p:  # a file fitted before the ranges were kept predicts unclamped, as it was fitted
             x = np.clip(x, p["lower"], p["upper"])
         if self.kind == "trees":
@@ -421,6 +441,9 @@ class Regression:
         else:
             z = (x - np.asarray(p["mean"])) / np.asarray(p["scale"])
             total = p["intercept"] + _terms(z, p["terms"]) @ np.asarray(p["coef"])
+        if p.get("target", "points") == "relative":
+            span, offset = _relative(given, self.features, p["chance"])
+            return span * (offset + total)
         return total
 
     def to_dict(self) -> dict:
@@ -445,13 +468,22 @@ def _terms(z: np.ndarray, terms) -> np.ndarray:
     return np.stack([np.prod(z[:, list(t)], axis=1) for t in terms], axis=1)
 
 
-def fit_regression(x: np.ndarray, y: np.ndarray, *, features: Sequence[str], kind: str) -> Regression:
-    """Fit one [`Regression`][pixinfo.predict.Regression] of ``kind`` (a key of ``KINDS``); deterministic."""
+def fit_regression(x: np.ndarray, y: np.ndarray, *, features: Sequence[str], kind: str, target: str = "points",
+                   chance: float | None = None) -> Regression:  # fmt: skip
+    """Fit one [`Regression`][pixinfo.predict.Regression] of ``kind`` (a key of ``KINDS``) to ``y``,
+    the accuracy loss in points, as ``target`` (a key of ``TARGETS``; ``"relative"`` needs
+    ``untransformed_acc`` and a probe among ``features`` and ``chance``, the accuracy of guessing
+    in points); deterministic."""
     from pixinfo._checks import check_choice
 
     check_choice(kind, "kind", tuple(KINDS))
+    check_choice(target, "target", tuple(TARGETS))
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     bounds = {"lower": [_sig(v) for v in x.min(0)], "upper": [_sig(v) for v in x.max(0)]}
+    if target == "relative":
+        span, offset = _relative(x, features, chance)
+        y = y / span - offset
+        bounds |= {"target": target, "chance": _sig(chance)}
     if kind == "trees":
         return Regression(kind, tuple(features), _fit_trees(x, y) | bounds)
     mean, scale, terms, coef, intercept = _fit_terms(x, y, kind)
@@ -483,9 +515,14 @@ def _fit_terms(x: np.ndarray, y: np.ndarray, kind: str):
     return mean, scale, terms, coef, y.mean() - z.mean(0) @ coef
 
 
-def held_out_predictions(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, kind: str) -> np.ndarray:
+def held_out_predictions(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, kind: str, target: str = "points",
+                         features: Sequence[str] = (), chance: float | None = None) -> np.ndarray:  # fmt: skip
     """Each row's prediction by a regression of ``kind`` fitted on the rows of the other ``groups``
-    (NaN for a group that holds every row); plain arrays, no rounding of the fitted numbers."""
+    (NaN for a group that holds every row); plain arrays, no rounding of the fitted numbers.
+    ``target``, ``features`` and ``chance`` as :func:`fit_regression` takes them."""
+    if target == "relative":
+        span, offset = _relative(x, features, chance)
+        return span * (offset + held_out_predictions(x, y / span - offset, groups, kind=kind))
     if kind != "trees":
         return _batched_held_out(x, y, groups, alpha=_RIDGE_ALPHA.get(kind, 0.0), pairs=kind != "linear")
     out = np.full(len(y), np.nan)
@@ -499,35 +536,74 @@ def held_out_predictions(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, ki
 def _batched_held_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, alpha: float, pairs: bool) -> np.ndarray:
     """:func:`held_out_predictions` of least squares (``alpha`` 0: the minimum-norm solution, as
     ``lstsq`` gives it) or a ridge, on the features and, with ``pairs``, their pairwise products,
-    every fold solved at once (the same clamping, standardisation and solve as
-    :func:`fit_regression`, batched over the folds)."""
+    every fold solved at once: the same clamping, standardisation and solve as
+    :func:`fit_regression`, from each fold's moments (the moments of all rows less those of the
+    held-out group), so a fold costs the size of its terms, not of its rows."""
     out = np.full(len(y), np.nan)
-    names = np.unique(groups)
-    train = groups[None, :] != names[:, None]  # (folds, rows)
-    folds = train.any(1)
-    train, names = train[folds], names[folds]
-    if not len(names):
+    names, group = np.unique(groups, return_inverse=True)
+    if len(names) < 2:
         return out
-    w = train / train.sum(1, keepdims=True)
-    mean = w @ x
-    inside = train[..., None]
-    lower, upper = np.where(inside, x[None], np.inf).min(1), np.where(inside, x[None], -np.inf).max(1)
-    diff = np.clip(x[None], lower[:, None], upper[:, None]) - mean[:, None]  # the training rows are inside already
-    scale = _usable_scale(np.sqrt((w[:, None] @ diff**2)[:, 0]), mean)
-    z = diff / scale[:, None]
-    i, j = np.triu_indices(x.shape[1], 1) if pairs else (np.arange(0), np.arange(0))
-    terms = np.concatenate([z, z[..., i] * z[..., j]], axis=2)
-    centred = terms - (w[:, None] @ terms)  # (folds, rows, terms), centred on each fold's training rows
-    y_mean = w @ y
-    weighted = (centred * train[..., None]).transpose(0, 2, 1)
-    gram = weighted @ centred + alpha * np.eye(terms.shape[2])
-    rhs = weighted @ (y[None] - y_mean[:, None])[..., None]
-    coef = (np.linalg.solve(gram, rhs) if alpha else np.linalg.pinv(gram, hermitian=True) @ rhs)[..., 0]
-    predicted = y_mean[:, None] + (centred @ coef[..., None])[..., 0]
-    for f, g in enumerate(names):
-        held = groups == g
-        out[held] = predicted[f, held]
-    return out
+    p = x.shape[1]
+    i, j = np.triu_indices(p, 1) if pairs else (np.arange(0), np.arange(0))
+    centre, spread = x.mean(0), x.std(0)
+    spread = np.where(spread > 0, spread, 1.0)  # per-fold standardisation undoes this; it keeps moments in scale
+    u = (x - centre) / spread
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(len(names)))
+    moments = _fold_moments(np.concatenate([np.ones((len(u), 1)), u, u[:, i] * u[:, j], u**2, y[:, None]], axis=1),
+                            order, starts)  # fmt: skip
+    t = p + len(i)
+    count = moments[:, 0, 0]
+    mean = moments[:, 0, 1 : 1 + t] / count[:, None]  # of the monomials u_k and u_i u_j on each fold's training rows
+    y_mean = moments[:, 0, -1] / count
+    mu = mean[:, :p]
+    sd = np.sqrt(np.maximum(moments[:, 0, 1 + t : 1 + t + p] / count[:, None] - mu**2, 0))
+    sd = _usable_scale(spread * sd, centre + spread * mu) / spread  # the rule in x's own units
+    a = _standardising(mu, sd, i, j)  # the centred terms are a @ (m - mean), m = (u_k, u_i u_j)
+    mm = moments[:, 1 : 1 + t, 1 : 1 + t] - count[:, None, None] * mean[:, :, None] * mean[:, None, :]
+    my = moments[:, 1 : 1 + t, -1] - count[:, None] * mean * y_mean[:, None]
+    gram = a @ mm @ a.transpose(0, 2, 1) + alpha * np.eye(t)
+    rhs = a @ my[..., None]
+    coef = np.linalg.solve(gram, rhs) if alpha else np.linalg.pinv(gram, hermitian=True) @ rhs
+    beta = (a.transpose(0, 2, 1) @ coef)[..., 0]  # the same fit as coefficients of m - mean
+    xs = x[order]
+    lower, upper = _but_one(np.minimum, xs, starts), _but_one(np.maximum, xs, starts)
+    uc = (np.clip(x, lower[group], upper[group]) - centre) / spread  # held-out rows into their fold's range
+    m = np.concatenate([uc, uc[:, i] * uc[:, j]], axis=1)
+    return y_mean[group] + np.einsum("nt,nt->n", m - mean[group], beta[group])
+
+
+def _fold_moments(v: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``v.T @ v`` over the rows outside each group (rows sorted by ``order``, groups from ``starts``)."""
+    sizes = np.diff(np.append(starts, len(v)))
+    padded = np.zeros((len(starts), sizes.max(), v.shape[1]))  # each group's rows, zeros after them
+    padded[np.repeat(np.arange(len(starts)), sizes), np.arange(len(v)) - np.repeat(starts, sizes)] = v[order]
+    per_group = padded.transpose(0, 2, 1) @ padded
+    return per_group.sum(0)[None] - per_group
+
+
+def _standardising(mu: np.ndarray, sd: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Per fold, the matrix taking the monomials (u_k, u_i u_j), less their means, to the centred
+    terms (z_k, z_i z_j) of z = (u - mu) / sd."""
+    folds, p = mu.shape
+    t = p + len(i)
+    a = np.zeros((folds, t, t))
+    k, r = np.arange(p), p + np.arange(len(i))
+    a[:, k, k] = 1 / sd
+    both = sd[:, i] * sd[:, j]
+    a[:, r, r] = 1 / both
+    a[:, r, i] = -mu[:, j] / both
+    a[:, r, j] = -mu[:, i] / both
+    return a
+
+
+def _but_one(op, xs: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``op`` (``np.minimum`` or ``np.maximum``) over the rows of every group but one, per group."""
+    per_group = op.reduceat(xs, starts, axis=0)
+    fill = np.full((1, xs.shape[1]), np.inf if op is np.minimum else -np.inf)
+    before = op.accumulate(np.concatenate([fill, per_group[:-1]]), axis=0)
+    after = op.accumulate(np.concatenate([fill, per_group[:0:-1]]), axis=0)[::-1]
+    return op(before, after)
 
 
 def _fit_trees(x: np.ndarray, y: np.ndarray) -> dict:
@@ -540,15 +616,26 @@ def _fit_trees(x: np.ndarray, y: np.ndarray) -> dict:
     return {"init": _sig(float(fit.init_.constant_[0, 0])), "learning_rate": 0.1, "trees": trees}
 
 
-def held_out_residuals(rows, *, features: Sequence[str], kind: str, by: str = "setting") -> np.ndarray:
+def held_out_residuals(rows, *, features: Sequence[str], kind: str, by: str = "setting",
+                       target: str = "points") -> np.ndarray:  # fmt: skip
     """Measured minus predicted accuracy loss of every row of ``rows``, each predicted by a
     regression fitted without the rows sharing its ``by`` value (leave one setting, or one
-    transform family, out). Rows of a group that is all of ``rows`` get NaN."""
+    transform family, out). Rows of a group that is all of ``rows`` get NaN. The ``"relative"``
+    target reads the chance accuracy from the column ``chance``."""
     from pixinfo._checks import check_choice
 
     check_choice(kind, "kind", tuple(KINDS))
+    check_choice(target, "target", tuple(TARGETS))
     x, y = rows[list(features)].to_numpy(np.float64), rows["accuracy_loss"].to_numpy(np.float64)
-    return y - held_out_predictions(x, y, rows[by].to_numpy(), kind=kind)
+    return y - held_out_predictions(x, y, rows[by].to_numpy(), kind=kind, target=target, features=features,
+                                    chance=_chance(rows) if target == "relative" else None)  # fmt: skip
+
+
+def _chance(rows) -> float:
+    """The one chance accuracy (points) of ``rows``' column ``chance``."""
+    if "chance" not in rows or rows["chance"].nunique() != 1:
+        raise ParameterError("target='relative' needs a column 'chance' holding one accuracy of guessing (points)")
+    return float(rows["chance"].iloc[0])
 
 
 def conformal_width(residuals: np.ndarray, *, level: float = 0.9) -> float:
@@ -740,7 +827,7 @@ class FamilyModel:
                    interval_out_of_domain=d.get("interval_out_of_domain"))  # fmt: skip
 
 
-def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9) -> FamilyModel:
+def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9, target: str = "points") -> FamilyModel:
     """Fit the [`FamilyModel`][pixinfo.predict.FamilyModel] of the per-run ``rows`` of one (dataset, model family).
 
     Parameters
@@ -757,6 +844,9 @@ def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9) 
         A key of ``KINDS``.
     level : float
         Coverage of the interval.
+    target : str
+        A key of ``TARGETS``; ``"relative"`` needs a column ``chance`` (the accuracy of guessing,
+        points), ``untransformed_acc`` and a probe among ``features``.
     """
     unknown = [f for f in features if f not in FEATURES]
     missing = [c for c in ("dataset", "model", "setting", "family", "accuracy_loss", "untransformed_acc", "seed",
@@ -768,26 +858,56 @@ def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9) 
         raise ParameterError("fit_family takes the rows of one dataset and one model family")
     rows = rows.dropna(subset=list(features)).sort_values(["setting", "seed"], kind="stable")
     x, y = rows[list(features)].to_numpy(np.float64), rows["accuracy_loss"].to_numpy(np.float64)
-    residuals = held_out_residuals(rows, features=features, kind=kind)
+    residuals = held_out_residuals(rows, features=features, kind=kind, target=target)
     width = conformal_width(residuals, level=level)
-    new_kinds = held_out_residuals(rows, features=features, kind=kind, by="family")
+    new_kinds = held_out_residuals(rows, features=features, kind=kind, by="family", target=target)
+    chance = _chance(rows) if target == "relative" else None
+    domain_features = [f for f in features if f in TRANSFORM_FEATURES]
+    outside = outside_other_families(rows, features=domain_features)
     baselines = rows.drop_duplicates("seed")["untransformed_acc"]
     return FamilyModel(dataset=str(rows["dataset"].iloc[0]), family=str(rows["model"].iloc[0]), recipe=_recipe(rows),
                        n_runs=len(rows), n_settings=rows["setting"].nunique(),
                        untransformed_accuracy=float(baselines.mean()),
-                       regression=fit_regression(x, y, features=features, kind=kind),
+                       regression=fit_regression(x, y, features=features, kind=kind, target=target, chance=chance),
                        interval=width, level=level,
-                       domain=fit_domain(rows, features=[f for f in features if f in TRANSFORM_FEATURES]),
-                       interval_out_of_domain=out_of_domain_width(width, new_kinds, level=level))  # fmt: skip
+                       domain=fit_domain(rows, features=domain_features),
+                       interval_out_of_domain=out_of_domain_width(width, new_kinds, level=level,
+                                                                  outside=outside))  # fmt: skip
 
 
-def out_of_domain_width(width: float, residuals: np.ndarray, *, level: float = 0.9) -> float | None:
+def out_of_domain_width(width: float, residuals: np.ndarray, *, level: float = 0.9,
+                        outside: np.ndarray | None = None) -> float | None:  # fmt: skip
     """The interval half-width for a transform outside the training region: the
     [`conformal_width`][pixinfo.predict.conformal_width] of the leave-one-transform-family-out
-    ``residuals``, never narrower than the in-domain ``width``; None when those residuals are too
-    few to calibrate it (one transform family), and then ``width`` serves."""
-    other = conformal_width(residuals, level=level)
+    ``residuals`` of the runs that were outside the region of the other families when left out
+    (``outside``, as [`outside_other_families`][pixinfo.predict.outside_other_families] gives it;
+    of every run when not given or when those are too few to calibrate it), never narrower than
+    the in-domain ``width``; None when even all are too few (one transform family), and then
+    ``width`` serves."""
+    residuals = np.asarray(residuals, dtype=np.float64)
+    other = conformal_width(residuals[outside], level=level) if outside is not None else math.inf
+    if not math.isfinite(other):
+        other = conformal_width(residuals, level=level)
     return max(width, other) if math.isfinite(other) else None
+
+
+def outside_other_families(rows, *, features: Sequence[str]) -> np.ndarray:
+    """Per run of ``rows``: whether the [`Domain`][pixinfo.predict.Domain] of the runs of the other
+    transform families (column ``family``) leaves it outside, as a transform of a kind never
+    trained would be judged. All False without ``features`` or with one family."""
+    out = np.zeros(len(rows), dtype=bool)
+    family = rows["family"].to_numpy()
+    if not features:
+        return out
+    x, keys = rows[list(features)].to_numpy(np.float64), rows["shared_key"].to_numpy()
+    for g in np.unique(family):
+        held = family == g
+        if held.all():
+            continue
+        domain = fit_domain(rows[~held], features=features)
+        out[held] = [bool(domain.reason(dict(zip(features, r, strict=True)), bool(k)))
+                     for r, k in zip(x[held], keys[held], strict=True)]  # fmt: skip
+    return out
 
 
 # -- every family, saved and loaded ---------------------------------------------------------------
@@ -808,14 +928,15 @@ class LossPredictor:
         self.selection = dict(selection or {})
 
     @classmethod
-    def fit(cls, records, *, features: Sequence[str], kind: str, level: float = 0.9,
+    def fit(cls, records, *, features: Sequence[str], kind: str, level: float = 0.9, target: str = "points",
             selection: dict | None = None) -> LossPredictor:  # fmt: skip
         """Fit every (dataset, model family) of ``records`` (per-run rows as
-        [`fit_family`][pixinfo.predict.fit_family] takes them)."""
+        [`fit_family`][pixinfo.predict.fit_family] takes them); the variant without the probes
+        predicts points (the ``"relative"`` target needs a probe)."""
         without_probe = [f for f in features if f not in PROBE_FEATURES]
         models = {}
         for (dataset, family), rows in records.groupby(["dataset", "model"], sort=True):
-            variants = [fit_family(rows, features=features, kind=kind, level=level)]
+            variants = [fit_family(rows, features=features, kind=kind, level=level, target=target)]
             if len(without_probe) < len(features):
                 variants.append(fit_family(rows, features=without_probe, kind=kind, level=level))
             models[(str(dataset), str(family))] = variants
@@ -954,6 +1075,7 @@ def predict(transform_or_score, dataset: str = "fashion-mnist", model: str = "cn
 
 make_module_callable(__name__, "predict")
 
-__all__ = ["FEATURES", "KINDS", "Domain", "FamilyModel", "Features", "LabelProbe", "LossPredictor", "Prediction",
-           "PredictorError", "Regression", "conformal_width", "features", "fit_domain", "fit_family",
-           "fit_regression", "held_out_residuals", "label_probe", "out_of_domain_width", "predict"]  # fmt: skip
+__all__ = ["FEATURES", "KINDS", "TARGETS", "Domain", "FamilyModel", "Features", "LabelProbe", "LossPredictor",
+           "Prediction", "PredictorError", "Regression", "conformal_width", "features", "fit_domain", "fit_family",
+           "fit_regression", "held_out_residuals", "label_probe", "out_of_domain_width", "outside_other_families",
+           "predict"]  # fmt: skip

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,18 +46,44 @@ def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(r, -1.0, 1.0)
 
 
-def _estimate(method: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The correlation of each row of ``x`` (shape (B, n)) with the same row of ``y``."""
-    if method == "pearson":
-        return _pearson_rows(x, y)
-    if method == "spearman":
-        return _pearson_rows(sps.rankdata(x, axis=1), sps.rankdata(y, axis=1))
-    out = np.empty(len(x))
-    for i in range(len(x)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # constant resamples give NaN
-            out[i] = sps.kendalltau(x[i], y[i]).statistic  # tau-b: ties handled
-    return out
+def _kendall_weighted(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of ``x`` and ``y`` (1-D) with each row taken ``weights[b, i]`` times, for
+    each row ``b`` of ``weights`` (a bootstrap resample's counts; NaN where it is constant), in the
+    arithmetic of ``scipy.stats.kendalltau``: (concordant − discordant) / sqrt(pairs untied in x)
+    / sqrt(pairs untied in y), clipped to [−1, 1]. Every pair's signs are computed once; a
+    resample's counts weight them (a row and its copies tie, and add nothing)."""
+    sx, sy = np.sign(x[:, None] - x[None]), np.sign(y[:, None] - y[None])
+    w = np.asarray(weights, dtype=np.float64)
+
+    def pairs(m: np.ndarray) -> np.ndarray:  # each unordered pair once (the sums count (i, j) and (j, i))
+        return np.rint(((w @ m) * w).sum(1)).astype(np.int64) // 2
+
+    con_minus_dis, untied_x, untied_y = pairs(sx * sy), pairs(np.abs(sx)), pairs(np.abs(sy))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = con_minus_dis / np.sqrt(untied_x) / np.sqrt(untied_y)
+    tau[(untied_x == 0) | (untied_y == 0)] = np.nan
+    return np.clip(tau, -1.0, 1.0)
+
+
+def _correlations(method: str, x: np.ndarray, y: np.ndarray, samples: list[np.ndarray]) -> tuple[float, np.ndarray]:
+    """The correlation of ``x`` with ``y`` (1-D) and of each resample of them (``samples``: row
+    indices, of any lengths)."""
+    if method == "kendall":  # tau-b: ties handled
+        counts = np.zeros((len(samples) + 1, len(x)))
+        counts[0] = 1
+        for b, s in enumerate(samples, start=1):
+            counts[b] = np.bincount(s, minlength=len(x))
+        tau = _kendall_weighted(x, y, counts)
+        return float(tau[0]), tau[1:]
+    rows = _pearson_rows if method == "pearson" else lambda a, b: _pearson_rows(sps.rankdata(a, axis=1),
+                                                                               sps.rankdata(b, axis=1))
+    boot = np.empty(len(samples))
+    lengths = np.array([len(s) for s in samples])
+    for n in np.unique(lengths):  # resamples of one length at a time (clusters of unequal size differ)
+        which = np.flatnonzero(lengths == n)
+        idx = np.stack([samples[i] for i in which])
+        boot[which] = rows(x[idx], y[idx])
+    return float(rows(x[None], y[None])[0]), boot
 
 
 def _p_value(method: str, x: np.ndarray, y: np.ndarray) -> float:
@@ -195,12 +220,7 @@ def _correlate_one(data, x, y, by_cols, cl_cols, methods, n_boot, ci, pooled, rn
         draws = rng.integers(0, len(uniq), size=(n_boot, len(uniq)))
         samples = [np.concatenate([members[k] for k in d]) for d in draws] if cl_cols else list(draws)
         for method in methods:
-            est = _estimate(method, xs[None], ys[None])[0] if len(xs) >= 2 else np.nan
-            if len({len(s) for s in samples}) == 1:
-                idx = np.stack(samples)
-                boot = _estimate(method, xs[idx], ys[idx])
-            else:  # clusters of unequal size: resamples differ in length
-                boot = np.array([_estimate(method, xs[s][None], ys[s][None])[0] for s in samples])
+            est, boot = _correlations(method, xs, ys, samples)
             finite = boot[np.isfinite(boot)]
             lo, hi = percentile_interval(finite, level=ci)
             rows.append({"x": x, "y": y, "group": name, "method": method, "estimate": float(est),

@@ -6,6 +6,7 @@ import torch
 from pixinfo.errors import ShapeError
 from pixinfo.info import structural_retention
 from pixinfo.transforms import (
+    AES,
     BlockScramble,
     Blur,
     Compose,
@@ -20,6 +21,7 @@ from pixinfo.transforms import (
     Negative,
     NotInvertibleError,
     PartialPermutation,
+    PerImageAES,
     PerImageBlockScramble,
     PerImagePartialPermutation,
     PerImagePermutation,
@@ -68,6 +70,9 @@ CATALOGUE = {
     "blur": (lambda: Blur(size=3), False, True),
     "pixelate": (lambda: Pixelate(SHAPE, size=4), False, True),
     "noise": (lambda: GaussianNoise(sigma=0.1, seed=1), False, False),
+    "aes-ecb": (lambda: AES(SHAPE, seed=1), True, True),
+    "aes-cbc-tiles": (lambda: AES(SHAPE, mode="cbc", layout="tiles", seed=1), True, True),
+    "aes-per-image": (lambda: PerImageAES(mode="ctr", seed=1), False, False),
 }
 
 

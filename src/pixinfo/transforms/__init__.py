@@ -17,6 +17,7 @@ from pixinfo.transforms.base import (
     as_transform,
     load_transform,
 )
+from pixinfo.transforms.aes import AES, PerImageAES, aes_images
 from pixinfo.transforms.blocks import BlockScramble, block_scramble_map, merge_blocks, split_blocks
 from pixinfo.transforms.compose import Compose
 from pixinfo.transforms.degrade import Blur, GaussianNoise, Pixelate, Posterize, box_blur, gaussian_noise, pixelate, posterize
@@ -85,6 +86,9 @@ from pixinfo.transforms.vortex import (
 )
 
 __all__ = [
+    "AES",
+    "PerImageAES",
+    "aes_images",
     "AUTHORS_KEYS",
     "DEFAULT_TRANSFORMS",
     "BlockScramble",

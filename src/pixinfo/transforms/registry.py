@@ -9,7 +9,8 @@ signature, and its help line is generated from that signature and its docstring.
 
 from __future__ import annotations
 
-import pixinfo.transforms.blocks  # noqa: F401  (each module registers the spec names of its classes)
+import pixinfo.transforms.aes  # noqa: F401  (each module registers the spec names of its classes)
+import pixinfo.transforms.blocks  # noqa: F401
 import pixinfo.transforms.degrade  # noqa: F401
 import pixinfo.transforms.geometry  # noqa: F401
 import pixinfo.transforms.learnable  # noqa: F401
