@@ -10,8 +10,8 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 run: $(STAMP)
 	$(BIN)/pixinfo score
 
-test: $(STAMP)  ## two worker processes, each test file whole in one of them
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+test: $(STAMP)  ## two worker processes, each test file whole in one of them, one thread each (no oversubscription)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-all: $(STAMP)  ## includes the slow experiments (meant for a GPU machine)
 	$(BIN)/python -m pytest -m "slow or not slow"

@@ -419,9 +419,10 @@ class Regression:
     kind also holds the training range of each feature (``lower``, ``upper``): a prediction
     clamps the features into it, so a transform beyond the training data is predicted as at the
     nearest edge of the data, never by extrapolating a product of features (the domain flag says
-    it lies beyond). A fit of the ``"relative"`` target (``TARGETS``) also holds ``target`` and
-    ``chance``: it predicts the probes' share plus its correction, times the points above chance,
-    both read from the features unclamped.
+    it lies beyond), and the range of the values it was fitted to (``target_lower``,
+    ``target_upper``), into which it clamps what it predicts. A fit of the ``"relative"`` target
+    (``TARGETS``) also holds ``target`` and ``chance``: it predicts the probes' share plus its
+    correction, times the points above chance, both read from the features unclamped.
     """
 
     kind: str
@@ -441,6 +442,8 @@ class Regression:
         else:
             z = (x - np.asarray(p["mean"])) / np.asarray(p["scale"])
             total = p["intercept"] + _terms(z, p["terms"]) @ np.asarray(p["coef"])
+        if "target_lower" in p:  # never beyond the fitted values (a file without their range: as fitted)
+            total = np.clip(total, p["target_lower"], p["target_upper"])
         if p.get("target", "points") == "relative":
             span, offset = _relative(given, self.features, p["chance"])
             return span * (offset + total)
@@ -484,6 +487,7 @@ def fit_regression(x: np.ndarray, y: np.ndarray, *, features: Sequence[str], kin
         span, offset = _relative(x, features, chance)
         y = y / span - offset
         bounds |= {"target": target, "chance": _sig(chance)}
+    bounds |= {"target_lower": _sig(y.min()), "target_upper": _sig(y.max())}
     if kind == "trees":
         return Regression(kind, tuple(features), _fit_trees(x, y) | bounds)
     mean, scale, terms, coef, intercept = _fit_terms(x, y, kind)
@@ -570,7 +574,8 @@ def _batched_held_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, alpha
     lower, upper = _but_one(np.minimum, xs, starts), _but_one(np.maximum, xs, starts)
     uc = (np.clip(x, lower[group], upper[group]) - centre) / spread  # held-out rows into their fold's range
     m = np.concatenate([uc, uc[:, i] * uc[:, j]], axis=1)
-    return y_mean[group] + np.einsum("nt,nt->n", m - mean[group], beta[group])
+    low, high = (_but_one(op, y[order][:, None], starts)[:, 0] for op in (np.minimum, np.maximum))
+    return np.clip(y_mean[group] + np.einsum("nt,nt->n", m - mean[group], beta[group]), low[group], high[group])
 
 
 def _fold_moments(v: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
