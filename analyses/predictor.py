@@ -51,7 +51,7 @@ SOURCES = [
     ("cpu_mnist5k_per_image", {"lenet": "lenet", "mlp": "mlp"}),
     ("cpu_fashion_degrade", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # lossy degradations: blur, mosaics, noise
     ("cpu_mnist5k_degrade", {"lenet": "lenet", "mlp": "mlp"}),
-    ("cpu_fashion_chain", {"mlp": "mlp", "cnn": "cnn"}),  # two transforms in turn: a rearrangement and a value map
+    ("cpu_fashion_chain", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # two transforms in turn: a rearrangement, a value map
     ("cpu_mnist5k_chain", {"lenet": "lenet", "mlp": "mlp"}),
     ("cpu_fashion_cipher", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # AES on the images' bytes
     ("cpu_mnist5k_cipher", {"lenet": "lenet", "mlp": "mlp"}),

@@ -28,7 +28,7 @@ run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds per-image --mo
 run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds per-image --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_per_image
 run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds degrade --models mlp cnn vit --seeds 0 1 2 --epochs mlp=5 cnn=2 vit=2 --max-train cnn=10000 vit=10000 --batch-size vit=128 --tag cpu_fashion_degrade
 run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds degrade --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_degrade
-run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds chain --models mlp cnn --seeds 0 1 2 --epochs mlp=5 cnn=2 --max-train cnn=10000 --tag cpu_fashion_chain
+run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds chain --models mlp cnn vit --seeds 0 1 2 --epochs mlp=5 cnn=2 vit=2 --max-train cnn=10000 vit=10000 --batch-size vit=128 --tag cpu_fashion_chain
 run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds chain --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_chain
 run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds cipher --models mlp cnn vit --seeds 0 1 2 --epochs mlp=5 cnn=2 vit=2 --max-train cnn=10000 vit=10000 --batch-size vit=128 --tag cpu_fashion_cipher
 run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds cipher --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_cipher

@@ -540,9 +540,10 @@ def held_out_predictions(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, ki
 def _batched_held_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, alpha: float, pairs: bool) -> np.ndarray:
     """:func:`held_out_predictions` of least squares (``alpha`` 0: the minimum-norm solution, as
     ``lstsq`` gives it) or a ridge, on the features and, with ``pairs``, their pairwise products,
-    every fold solved at once: the same clamping, standardisation and solve as
-    :func:`fit_regression`, from each fold's moments (the moments of all rows less those of the
-    held-out group), so a fold costs the size of its terms, not of its rows."""
+    every fold solved at once: the same clamping (of the features and of what is predicted),
+    standardisation and solve as :func:`fit_regression`, from each fold's moments (the moments of
+    all rows less those of the held-out group), so a fold costs the size of its terms, not of its
+    rows."""
     out = np.full(len(y), np.nan)
     names, group = np.unique(groups, return_inverse=True)
     if len(names) < 2:
