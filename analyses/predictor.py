@@ -273,10 +273,7 @@ def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray,
         features = FEATURE_SETS.get(name, name)
         domain_features = [f for f in features if f in TRANSFORM_FEATURES]
         if domain_features:
-            domain = fit_domain(part[~held], features=domain_features)
-            inside[held] = [not domain.reason(dict(zip(domain_features, row, strict=True)), k)
-                            for row, k in zip(part.loc[held, domain_features].to_numpy(float),
-                                              part.loc[held, "shared_key"], strict=True)]  # fmt: skip
+            inside[held] = ~fit_domain(part[~held], features=domain_features).outside(part[held])
         if by == "setting":  # the others' residuals are the leave-one-setting-out ones already at hand
             width = conformal_width(residuals[~held], level=LEVEL)
         else:

@@ -571,12 +571,11 @@ def _batched_held_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, alpha
     rhs = a @ my[..., None]
     coef = np.linalg.solve(gram, rhs) if alpha else np.linalg.pinv(gram, hermitian=True) @ rhs
     beta = (a.transpose(0, 2, 1) @ coef)[..., 0]  # the same fit as coefficients of m - mean
-    xs = x[order]
-    lower, upper = _but_one(np.minimum, xs, starts), _but_one(np.maximum, xs, starts)
-    uc = (np.clip(x, lower[group], upper[group]) - centre) / spread  # held-out rows into their fold's range
+    xy = np.c_[x, y][order]  # each fold's training range: of the features, then of the fitted values
+    lower, upper = _but_one(np.minimum, xy, starts)[group], _but_one(np.maximum, xy, starts)[group]
+    uc = (np.clip(x, lower[:, :p], upper[:, :p]) - centre) / spread  # held-out rows into their fold's range
     m = np.concatenate([uc, uc[:, i] * uc[:, j]], axis=1)
-    low, high = (_but_one(op, y[order][:, None], starts)[:, 0] for op in (np.minimum, np.maximum))
-    return np.clip(y_mean[group] + np.einsum("nt,nt->n", m - mean[group], beta[group]), low[group], high[group])
+    return np.clip(y_mean[group] + np.einsum("nt,nt->n", m - mean[group], beta[group]), lower[:, p], upper[:, p])
 
 
 def _fold_moments(v: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -699,6 +698,13 @@ class Domain:
             return (f"no {kind} training setting within {self.radius:.3f} of its features (nearest: {name!r} at "
                     f"{distance[nearest]:.3f})")  # fmt: skip
         return ""
+
+    def outside(self, rows) -> np.ndarray:
+        """Per row of ``rows`` (a DataFrame with the ``features`` and ``shared_key``): whether
+        :meth:`reason` leaves it outside the region."""
+        x, keys = rows[list(self.features)].to_numpy(np.float64), rows["shared_key"].to_numpy()
+        return np.array([bool(self.reason(dict(zip(self.features, r, strict=True)), k))
+                         for r, k in zip(x, keys, strict=True)], dtype=bool)  # fmt: skip
 
     def to_dict(self) -> dict:
         return {"features": list(self.features), "settings": list(self.settings), "shared_key": list(self.shared_key),
@@ -905,14 +911,10 @@ def outside_other_families(rows, *, features: Sequence[str]) -> np.ndarray:
     family = rows["family"].to_numpy()
     if not features:
         return out
-    x, keys = rows[list(features)].to_numpy(np.float64), rows["shared_key"].to_numpy()
     for g in np.unique(family):
         held = family == g
-        if held.all():
-            continue
-        domain = fit_domain(rows[~held], features=features)
-        out[held] = [bool(domain.reason(dict(zip(features, r, strict=True)), bool(k)))
-                     for r, k in zip(x[held], keys[held], strict=True)]  # fmt: skip
+        if not held.all():
+            out[held] = fit_domain(rows[~held], features=features).outside(rows[held])
     return out
 
 
