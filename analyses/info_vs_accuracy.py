@@ -162,8 +162,30 @@ def cipher_settings(size: int) -> dict[str, tuple[str, str]]:
     }  # fmt: skip
 
 
+def edit_settings(size: int) -> dict[str, tuple[str, str]]:
+    """Everyday edits (label -> (family, spec)): JPEG compression, rotation by an angle that is not
+    a quarter turn, and a masked-out centre square — in the families of their kind (lossy
+    degradation, geometry), none of them trained before."""
+    return {
+        "JPEG 10": ("degradation", "jpeg:quality=10"), "JPEG 50": ("degradation", "jpeg:quality=50"),
+        "tilt 15": ("geometry", "tilt:degrees=15"), "tilt 45": ("geometry", "tilt:degrees=45"),
+        "occlude 1/4": ("degradation", "occlude:fraction=0.25"), "occlude 1/2": ("degradation", "occlude:fraction=0.5"),
+    }  # fmt: skip
+
+
+def chaos_settings(size: int) -> dict[str, tuple[str, str]]:
+    """Chaos-based image encryption as the image-encryption literature builds it (label -> (family,
+    spec); pixinfo.transforms.chaos): the logistic-map diffusion alone, and one and two rounds of
+    cat-map permutation and diffusion, each with one key for every image — a family of its own."""
+    return {
+        "chaos diffusion": ("chaos", "chaos:permute=false,seed=0"),
+        "chaos 1 round": ("chaos", "chaos:rounds=1,seed=0"), "chaos 2 rounds": ("chaos", "chaos:rounds=2,seed=0"),
+    }  # fmt: skip
+
+
 KINDS = {"study": settings, "more": more_settings, "per-image": per_image_settings, "degrade": degrade_settings,
-         "chain": chain_settings, "cipher": cipher_settings}  # fmt: skip
+         "chain": chain_settings, "cipher": cipher_settings,
+         "edits": edit_settings, "chaos": chaos_settings}  # fmt: skip
 
 AUTHORS_KEYS = {"fashion-mnist": "vortex strength 1.0", "mnist-5k": "vortex strength 1.0", "mnist": "vortex strength 1.0"}
 

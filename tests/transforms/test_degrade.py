@@ -1,4 +1,7 @@
-"""Posterize, blur, pixelate and noise: each against a direct computation, and their refusals."""
+"""Posterize, blur, pixelate, noise, JPEG and occlusion: each against a direct computation (JPEG:
+against torchvision's binding of libjpeg), and their refusals."""
+
+import warnings
 
 import pytest
 import torch
@@ -7,12 +10,16 @@ from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.transforms import (
     Blur,
     GaussianNoise,
+    Jpeg,
     NotInvertibleError,
+    Occlude,
     Pixelate,
     Posterize,
     box_blur,
     build_transform,
     gaussian_noise,
+    jpeg,
+    occlude,
     pixelate,
     posterize,
 )
@@ -78,7 +85,47 @@ def test_noise_has_the_asked_spread_a_fresh_draw_per_image_and_replays():
     assert float(clipped.max()) == 1.0 and float(clipped.min()) < 1.0
 
 
-@pytest.mark.parametrize("spec", ["posterize:levels=4", "blur:size=3", "pixelate:size=4", "noise:sigma=0.2"])
+def libjpeg(images: torch.Tensor, quality: int) -> torch.Tensor:
+    """The same codec through torchvision's own binding of libjpeg (deprecated there, so the
+    warning is silenced; skipped once torchvision drops it)."""
+    io = pytest.importorskip("torchvision.io")
+    if not hasattr(io, "encode_jpeg"):
+        pytest.skip("torchvision no longer encodes JPEG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.stack(io.decode_jpeg(io.encode_jpeg(list(images), quality=quality)))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_jpeg_is_libjpegs_baseline_at_the_same_quality_and_loses_more_at_lower_quality(channels):
+    x = levels((3, channels, 16, 24), seed=4)
+    errors = []
+    for quality in (10, 50, 95):
+        out = jpeg(x, quality=quality)
+        assert torch.equal(out, libjpeg(x, quality))
+        errors.append(float((out.float() - x.float()).abs().mean()))
+    assert errors[0] > errors[1] > errors[2] > 0
+    floats = jpeg(x.double() / 255, quality=50)
+    assert floats.dtype == torch.float64 and torch.equal(torch.round(floats * 255).to(torch.uint8), jpeg(x, quality=50))
+    with pytest.raises(ShapeError, match="1 or 3 channels"):
+        jpeg(levels((1, 2, 8, 8)), quality=50)
+
+
+def test_occlude_blacks_out_the_centred_square_and_keeps_the_rest():
+    x = levels((2, 3, 9, 12)) | 1  # no pixel is black before
+    out = occlude(x, size=4)
+    black = torch.zeros(9, 12, dtype=torch.bool)
+    black[2:6, 4:8] = True  # rows (9 - 4) // 2 = 2.., columns (12 - 4) // 2 = 4..
+    assert bool((out[..., black] == 0).all()) and torch.equal(out[..., ~black], x[..., ~black])
+    assert torch.equal(occlude(x, size=0), x) and bool((occlude(x, size=9)[..., :, 1:10] == 0).all())
+    with pytest.raises(ShapeError, match="size <= the image's sides"):
+        occlude(x, size=10)
+    assert Occlude((1, 9, 12)).size == 4 and torch.equal(Occlude((1, 9, 12))(x), occlude(x, size=4))
+    assert Occlude((1, 28, 28), fraction=0.25).size == 7
+
+
+@pytest.mark.parametrize("spec", ["posterize:levels=4", "blur:size=3", "pixelate:size=4", "noise:sigma=0.2",
+                                  "jpeg:quality=30", "occlude:fraction=0.5"])
 def test_specs_build_round_trip_and_have_no_inverse(spec):
     t = build_transform(spec, shape=(1, 12, 12))
     again = build_transform(t.spec, shape=(1, 12, 12))
@@ -92,6 +139,9 @@ def test_specs_build_round_trip_and_have_no_inverse(spec):
     (lambda: Blur(size=4), "size must be an odd integer"),
     (lambda: Blur(size=0), "size must be an integer >= 1"),
     (lambda: GaussianNoise(sigma=-0.1), "sigma"),
+    (lambda: Jpeg(quality=0), "quality must be an integer >= 1"),
+    (lambda: Jpeg(quality=101), "quality"),
+    (lambda: Occlude((1, 8, 8), fraction=1.5), "fraction"),
 ])  # fmt: skip
 def test_bad_options_are_refused_naming_the_parameter(make, match):
     with pytest.raises(ParameterError, match=match):

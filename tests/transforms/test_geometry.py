@@ -1,12 +1,14 @@
 """Meaning-preserving transforms: flips and rotations are rearrangements (R = 1), translations
-and contrast keep the dtype policy."""
+and contrast keep the dtype policy; a tilt by any angle against a direct bilinear computation."""
+
+import math
 
 import pytest
 import torch
 
-from pixinfo.errors import ShapeError
+from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.info import structural_retention
-from pixinfo.transforms import Contrast, Flip, Rotate, Translate, build_transform, load_transform
+from pixinfo.transforms import Contrast, Flip, Rotate, Tilt, Translate, build_transform, load_transform, tilt
 
 X = torch.rand(3, 2, 6, 6)
 
@@ -47,3 +49,41 @@ def test_bad_geometry_raises():
         Translate(dx=6)(X)
     with pytest.raises(ValueError, match="factor"):
         Contrast(factor=-1)
+
+
+def bilinear_rotation(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Output pixel (i, j) samples the input at its offset from the centre turned by ``degrees``
+    (rows pointing down), bilinear, zero outside: the loop a textbook writes."""
+    h, w = x.shape[-2:]
+    a = math.radians(degrees)
+    out = torch.zeros_like(x)
+    for i in range(h):
+        for j in range(w):
+            dx, dy = j - (w - 1) / 2, i - (h - 1) / 2
+            sx = math.cos(a) * dx - math.sin(a) * dy + (w - 1) / 2
+            sy = math.sin(a) * dx + math.cos(a) * dy + (h - 1) / 2
+            x0, y0 = math.floor(sx), math.floor(sy)
+            for yy, xx, weight in ((y0, x0, (1 - sx + x0) * (1 - sy + y0)), (y0, x0 + 1, (sx - x0) * (1 - sy + y0)),
+                                   (y0 + 1, x0, (1 - sx + x0) * (sy - y0)), (y0 + 1, x0 + 1, (sx - x0) * (sy - y0))):
+                if 0 <= yy < h and 0 <= xx < w:
+                    out[..., i, j] += weight * x[..., yy, xx]
+    return out
+
+
+@pytest.mark.parametrize("degrees", [0.0, 15.0, -40.0, 90.0, 180.0])
+def test_tilt_is_the_bilinear_rotation_about_the_centre(degrees):
+    x = torch.rand(2, 3, 5, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(tilt(x, degrees=degrees), bilinear_rotation(x, degrees).clamp(0, 1))
+    square = torch.rand(1, 1, 6, 6, dtype=torch.float64)
+    torch.testing.assert_close(tilt(square, degrees=90), torch.rot90(square, 1, (-2, -1)))  # as rotate turns
+
+
+def test_tilt_keeps_dtype_rounds_uint8_and_refuses_bad_angles():
+    u8 = (X * 255).round().to(torch.uint8)
+    t = build_transform("tilt:degrees=30", shape=(2, 6, 6))
+    assert isinstance(t, Tilt) and t(u8).dtype == torch.uint8 and t(X).dtype == X.dtype
+    assert torch.equal(t(u8), torch.round(tilt(u8.float() / 255, degrees=30) * 255).to(torch.uint8))
+    assert load_transform(t.key_dict()).spec == t.spec
+    for bad in (float("nan"), 400):
+        with pytest.raises(ParameterError, match="degrees"):
+            Tilt(degrees=bad)

@@ -18,9 +18,23 @@ from pixinfo.transforms.base import (
     load_transform,
 )
 from pixinfo.transforms.aes import AES, PerImageAES, aes_images
+from pixinfo.transforms.chaos import ChaosCipher, cat_map, diffuse, logistic_keystream
 from pixinfo.transforms.blocks import BlockScramble, block_scramble_map, merge_blocks, split_blocks
 from pixinfo.transforms.compose import Compose
-from pixinfo.transforms.degrade import Blur, GaussianNoise, Pixelate, Posterize, box_blur, gaussian_noise, pixelate, posterize
+from pixinfo.transforms.degrade import (
+    Blur,
+    GaussianNoise,
+    Jpeg,
+    Occlude,
+    Pixelate,
+    Posterize,
+    box_blur,
+    gaussian_noise,
+    jpeg,
+    occlude,
+    pixelate,
+    posterize,
+)
 from pixinfo.transforms.functional import (
     check_permutation,
     flip_map,
@@ -33,7 +47,7 @@ from pixinfo.transforms.functional import (
     rotate_map,
     translate,
 )
-from pixinfo.transforms.geometry import Contrast, Flip, Rotate, Translate
+from pixinfo.transforms.geometry import Contrast, Flip, Rotate, Tilt, Translate, tilt
 from pixinfo.transforms.keying import PerImageTransform
 from pixinfo.transforms.learnable import (
     Cipher,
@@ -93,6 +107,7 @@ __all__ = [
     "DEFAULT_TRANSFORMS",
     "BlockScramble",
     "Blur",
+    "ChaosCipher",
     "Cipher",
     "Compose",
     "Contrast",
@@ -122,6 +137,8 @@ __all__ = [
     "PerImageVortex",
     "PerImageXor",
     "PixelBased",
+    "Jpeg",
+    "Occlude",
     "Pixelate",
     "PointwiseTransform",
     "Posterize",
@@ -129,6 +146,7 @@ __all__ = [
     "RandomVortex",
     "Rotate",
     "Transform",
+    "Tilt",
     "Translate",
     "Vortex",
     "VortexKey",
@@ -137,6 +155,8 @@ __all__ = [
     "authors_key",
     "block_scramble_map",
     "box_blur",
+    "cat_map",
+    "diffuse",
     "build_transform",
     "check_permutation",
     "flip_map",
@@ -153,6 +173,9 @@ __all__ = [
     "nibble_scramble",
     "pixel_based",
     "pixel_based_inverse",
+    "jpeg",
+    "logistic_keystream",
+    "occlude",
     "pixelate",
     "posterize",
     "random_permutations",
@@ -160,6 +183,7 @@ __all__ = [
     "rotate_map",
     "split_blocks",
     "transform_names",
+    "tilt",
     "translate",
     "vortex_map",
     "xor_levels",

@@ -4,11 +4,14 @@ compress images, none of them keyed.
 * ``posterize``: grey levels merged into ``levels`` evenly spaced ones (a many-to-one value map);
 * ``blur``: each pixel replaced by the mean of its ``size`` × ``size`` neighbourhood;
 * ``pixelate``: each ``size`` × ``size`` block replaced by its mean (a mosaic);
-* ``noise``: additive Gaussian noise, a fresh draw for every image.
+* ``noise``: additive Gaussian noise, a fresh draw for every image;
+* ``jpeg``: JPEG compression at ``quality`` (1–100), decoded back to pixels;
+* ``occlude``: a centred square, ``fraction`` of the shorter side, set to black, as a region is masked out.
 
 Each is a pure function ([`posterize`][pixinfo.transforms.degrade.posterize],
 [`box_blur`][pixinfo.transforms.degrade.box_blur], [`pixelate`][pixinfo.transforms.degrade.pixelate],
-[`gaussian_noise`][pixinfo.transforms.degrade.gaussian_noise]) plus a thin module. All keep the
+[`gaussian_noise`][pixinfo.transforms.degrade.gaussian_noise], [`jpeg`][pixinfo.transforms.degrade.jpeg],
+[`occlude`][pixinfo.transforms.degrade.occlude]) plus a thin module. All keep the
 shape ``(B, C, H, W)``, the dtype and the device of their input: float images are computed in their
 own dtype, uint8 images in float32 and rounded back to 8-bit levels. None has an inverse.
 
@@ -25,10 +28,14 @@ Examples
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+import numpy as np
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from pixinfo._checks import check_finite, check_grid_shape, check_image_batch, check_int
 from pixinfo.data import to_float, to_uint8
@@ -98,6 +105,41 @@ def gaussian_noise(images: torch.Tensor, *, sigma: float, generator: torch.Gener
     values = to_float(x)
     noise = torch.randn(values.shape, generator=generator, dtype=torch.float32).to(values.device, values.dtype)
     return _restore(values + sigma * noise, x)
+
+
+def jpeg(images: torch.Tensor, *, quality: int) -> torch.Tensor:
+    """Each image JPEG-compressed at ``quality`` (1–100; Pillow's libjpeg baseline encoder with
+    the standard tables scaled by ``quality``, 4:2:0 chroma subsampling for three channels) and
+    decoded back. Grey images (one channel) and colour ones (three) only. Float input is quantised
+    to ``round(255 x)`` first; the codec runs on the CPU and the result returns to the input's
+    device."""
+    quality = check_int(quality, "quality", low=1, high=100)
+    x = check_image_batch(images, "images")
+    if x.shape[1] not in (1, 3):
+        raise ShapeError(f"jpeg needs images with 1 or 3 channels, got {x.shape[1]}")
+    if len(x) == 0:
+        return x.clone()
+    v = to_uint8(x).cpu().permute(0, 2, 3, 1).numpy()
+    out = np.empty_like(v)
+    for i, image in enumerate(v):
+        buffer = io.BytesIO()
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buffer, format="JPEG", quality=quality)
+        out[i] = np.asarray(Image.open(buffer)).reshape(image.shape)
+    return _like(torch.from_numpy(out).permute(0, 3, 1, 2).to(x.device), x)
+
+
+def occlude(images: torch.Tensor, *, size: int) -> torch.Tensor:
+    """A centred ``size`` × ``size`` square of every image set to 0 (black); the rest is kept.
+    The square starts at row ``(H - size) // 2`` and column ``(W - size) // 2``."""
+    x = check_image_batch(images, "images")
+    h, w = x.shape[-2:]
+    size = check_int(size, "size", low=0, high=MAX_SIZE)
+    if size > min(h, w):
+        raise ShapeError(f"occlude needs a square of size <= the image's sides, got size={size} for {(h, w)} images")
+    out = x.clone()
+    top, left = (h - size) // 2, (w - size) // 2
+    out[..., top:top + size, left:left + size] = 0
+    return out
 
 
 class Posterize(PointwiseTransform, spec="posterize"):
@@ -171,3 +213,42 @@ class GaussianNoise(PointwiseTransform, PerImageTransform, spec="noise"):
 
     def init_kwargs(self) -> dict[str, Any]:
         return {"sigma": self.sigma} | super().init_kwargs()
+
+
+class Jpeg(Transform, spec="jpeg"):
+    """JPEG compression at ``quality`` (1–100), decoded back to pixels (no key, no inverse)."""
+
+    def __init__(self, *, quality: int = 50) -> None:
+        super().__init__()
+        self.quality = check_int(quality, "quality", low=1, high=100)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        return jpeg(images, quality=self.quality)
+
+    def params(self) -> dict[str, Any]:
+        return {"quality": self.quality}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return self.params()
+
+
+class Occlude(Transform, spec="occlude"):
+    """A centred square set to black in every image (no key, no inverse): its side is ``fraction``
+    of the shorter side of ``shape``, rounded (``size``)."""
+
+    def __init__(self, shape: tuple[int, ...], *, fraction: float = 0.5) -> None:
+        super().__init__()
+        self.grid = check_grid_shape(shape)
+        self.fraction = check_finite(fraction, "fraction", low=0, high=1)
+        self.size = round(self.fraction * min(self.grid))
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        if tuple(images.shape[-2:]) != self.grid:
+            raise ShapeError(f"{self.spec} was built for {self.grid} images, got {tuple(images.shape[-2:])}")
+        return occlude(images, size=self.size)
+
+    def params(self) -> dict[str, Any]:
+        return {"fraction": self.fraction}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.grid), "fraction": self.fraction}

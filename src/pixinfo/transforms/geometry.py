@@ -1,7 +1,8 @@
 """Meaning-preserving transforms of the semantic evaluation: mirror images and rotations
 (rearrangements, so their structural retention is 1 by construction), translations and
 contrast changes. Each is a pure function in ``pixinfo.transforms.functional`` plus the
-thin module here.
+thin module here. ``tilt`` rotates by any angle (interpolated, so not a rearrangement);
+its pure function is [`tilt`][pixinfo.transforms.geometry.tilt].
 
 Examples
 --------
@@ -17,15 +18,40 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
+import math
 
-from pixinfo._checks import check_finite, check_int
+import torch
+import torch.nn.functional as F
+
+from pixinfo._checks import check_finite, check_image_batch, check_int
+from pixinfo.data import to_float, to_uint8
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import flip_map, reduce_contrast, rotate_map, translate
 from pixinfo.transforms.permutation import GatherTransform
 from pixinfo.transforms.value import PointwiseTransform
 
 MAX_SHIFT = 4096  # pixels; anything larger is a typo
+
+
+def tilt(images: torch.Tensor, *, degrees: float) -> torch.Tensor:
+    """Rotate images by ``degrees`` counter-clockwise about their centre, bilinear, the corners
+    filled with 0 (``tilt(x, degrees=90)`` of a square image is ``torch.rot90(x, 1, (-2, -1))``
+    up to rounding). Float images are computed in their own dtype, uint8 ones in float32 and
+    rounded back to 8-bit levels."""
+    degrees = check_finite(degrees, "degrees", low=-360, high=360)
+    x = check_image_batch(images, "images")
+    values = to_float(x)
+    if not values.is_floating_point() or values.dtype in (torch.float16, torch.bfloat16):
+        values = values.float()
+    h, w = values.shape[-2:]
+    a = math.radians(degrees)
+    cos, sin = math.cos(a), math.sin(a)
+    # output pixel (u, v) in normalised coordinates samples the input at R(-a) (u, v), with the
+    # aspect ratio kept (normalised x spans w pixels, y spans h)
+    theta = torch.tensor([[cos, -sin * h / w, 0.0], [sin * w / h, cos, 0.0]], dtype=values.dtype, device=values.device)
+    grid = F.affine_grid(theta.expand(len(values), 2, 3), list(values.shape), align_corners=False)
+    out = F.grid_sample(values, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp(0, 1)
+    return to_uint8(out) if x.dtype == torch.uint8 else out.to(x.dtype)
 
 
 class Flip(GatherTransform, spec="flip"):
@@ -75,6 +101,24 @@ class Translate(Transform, spec="translate"):
 
     def params(self) -> dict[str, Any]:
         return {"dx": self.dx, "dy": self.dy}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return self.params()
+
+
+class Tilt(Transform, spec="tilt"):
+    """Rotate images by ``degrees`` counter-clockwise about their centre, bilinear, corners black
+    (any angle; quarter turns without interpolation are ``rotate``; no inverse: corners are lost)."""
+
+    def __init__(self, *, degrees: float = 15.0) -> None:
+        super().__init__()
+        self.degrees = check_finite(degrees, "degrees", low=-360, high=360)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        return tilt(images, degrees=self.degrees)
+
+    def params(self) -> dict[str, Any]:
+        return {"degrees": self.degrees}
 
     def init_kwargs(self) -> dict[str, Any]:
         return self.params()
