@@ -1,12 +1,14 @@
 """Known-plaintext attacks that return a key (threat model "known-plaintext"), on digits."""
 
+import numpy as np
 import pytest
 import torch
 
 from pixinfo.errors import ParameterError, ShapeError, ValueRangeError
 from pixinfo.privacy import attack, recovery_measures
-from pixinfo.privacy.learned import LinearInverse, attack_pairs_rearrangement, attack_pairs_values, learned_inverse
-from pixinfo.transforms import GatherTransform, LevelMap, XorKey, build_transform
+from pixinfo.privacy.learned import (ChainedDiffusionInverse, LinearInverse, attack_pairs_chaos,
+                                     attack_pairs_rearrangement, attack_pairs_values, learned_inverse)  # fmt: skip
+from pixinfo.transforms import ChaosCipher, GatherTransform, LevelMap, XorKey, build_transform
 
 
 @pytest.mark.parametrize(("spec", "kind", "measure", "threshold"), [
@@ -15,6 +17,8 @@ from pixinfo.transforms import GatherTransform, LevelMap, XorKey, build_transfor
     ("xor:bits=8", XorKey, "exact", 1.0),
     ("level-permutation", LevelMap, "exact", 0.99),
     ("etc:size=2", LinearInverse, "ssim_prior", 0.95),
+    ("chaos:rounds=1,seed=0", ChainedDiffusionInverse, "ssim_prior", 0.99),
+    ("chaos:permute=false,seed=2", ChainedDiffusionInverse, "ssim_prior", 0.99),
 ])  # fmt: skip
 def test_pairs_recover_the_key(digits, spec, kind, measure, threshold):
     t = build_transform(spec, shape=digits.image_shape)
@@ -76,3 +80,31 @@ def test_known_plaintext_keys_are_not_reoriented(digits):
     x = digits.train.images
     key = attack(t, t(x[300:]), pairs=(x[:300], t(x[:300])))
     assert align_symmetry(key, t(x[300:]), prior=digits.test.images[:100]) is key
+
+
+def test_the_chaos_attack_finds_the_key_where_the_pairs_pin_it_down(digits):
+    """Where the pairs' plain values vary, each position's key byte and source are the cipher's;
+    two rounds are not this attack's (the learned inverse is tried, and fails)."""
+    t = ChaosCipher(digits.image_shape, seed=5)
+    x = digits.train.images[:200]
+    key = attack_pairs_chaos(x, t(x))
+    a, b, iv, x0, r = t.key.tolist()
+    from pixinfo.transforms import cat_map, logistic_keystream
+
+    moves = cat_map(8, a=int(a), b=int(b))  # plain position p goes to moves[p]
+    stream = logistic_keystream(64, x0=x0, r=r)
+    varying = (x.reshape(len(x), -1) != x.reshape(len(x), -1)[:1]).any(0).numpy()
+    true_source = np.argsort(moves)
+    pinned = varying[true_source]  # encrypted positions whose source varies over the pairs
+    found = key.decryption
+    assert pinned.mean() > 0.8 and (found.sources[pinned] == true_source[pinned]).all()
+    # a key byte is found up to the byte map it gives on the levels its source shows (k and k ^ 128
+    # give the same map everywhere; the digits' few levels leave more keys alike)
+    flat = x.reshape(len(x), -1).numpy()
+    for i in np.flatnonzero(pinned):
+        v = flat[:, true_source[i]]
+        assert np.array_equal(found.keystream[i] ^ (v + found.keystream[i]), stream[i] ^ (v + stream[i]))
+    assert found.iv == int(iv)
+    two = ChaosCipher(digits.image_shape, rounds=2, seed=5)
+    broken = recovery_measures(key=attack(two, two(x), pairs=(x, two(x))), transform=two, original=digits.test.images)
+    assert broken["ssim_prior"] < 0.5, broken

@@ -24,7 +24,14 @@ from pixinfo.privacy.attacks import (
     xor_key,
 )
 from pixinfo.privacy.known_plaintext import known_plaintext
-from pixinfo.privacy.learned import LinearInverse, attack_pairs_rearrangement, attack_pairs_values, learned_inverse
+from pixinfo.privacy.learned import (
+    ChainedDiffusionInverse,
+    LinearInverse,
+    attack_pairs_chaos,
+    attack_pairs_rearrangement,
+    attack_pairs_values,
+    learned_inverse,
+)
 from pixinfo.privacy.layout import (
     PositionStats,
     d4_maps,
@@ -50,6 +57,8 @@ __all__ = [
     "attack_block_cipher_prior",
     "attack_pairs_rearrangement",
     "attack_pairs_values",
+    "attack_pairs_chaos",
+    "ChainedDiffusionInverse",
     "attack_nibbles_prior",
     "attack_rearrangement_prior",
     "attack_values_prior",

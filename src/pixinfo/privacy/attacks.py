@@ -540,7 +540,8 @@ def attack(transform: Transform, ciphertexts: torch.Tensor, *, public: torch.Ten
       `pixinfo.privacy.prior`;
     * ``pairs`` = ``(plain, encrypted)`` images: "known-plaintext", the attacks of
       `pixinfo.privacy.learned` (a rearrangement matched position by
-      position, a value key read off the pairs, and any other scheme a learned linear inverse).
+      position, a value key read off the pairs, a one-round chaos cipher's chain undone and its
+      byte maps matched, and any other scheme a learned linear inverse).
 
     The key's ``info["threat"]`` says which. ``seed``: the random restarts of the blind
     rearrangement attack (the other attacks are deterministic).
@@ -595,11 +596,14 @@ def _unpack_pairs(pairs: object) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _attack_pairs(transform: Transform, plain: torch.Tensor, cipher: torch.Tensor) -> RecoveredKey:
-    from pixinfo.privacy.learned import attack_pairs_rearrangement, attack_pairs_values, learned_inverse
-    from pixinfo.transforms import PixelBased
+    from pixinfo.privacy.learned import (attack_pairs_chaos, attack_pairs_rearrangement, attack_pairs_values,
+                                         learned_inverse)  # fmt: skip
+    from pixinfo.transforms import ChaosCipher, PixelBased
 
     if isinstance(transform, (GatherTransform, Identity, PerImagePermutation)):
         return attack_pairs_rearrangement(plain, cipher)
+    if isinstance(transform, ChaosCipher) and transform.rounds == 1:
+        return attack_pairs_chaos(plain, cipher)
     if isinstance(transform, XorKey | PixelBased) and getattr(transform, "bits", 8) == 8 and plain.shape[1] == 1:
         return attack_pairs_values(plain, cipher, scheme="xor")
     if isinstance(transform, (MonotoneMap, LevelPermutation)):
