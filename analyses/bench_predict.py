@@ -5,7 +5,8 @@ uses) and applies the shipped predictor to every model family of the dataset.
 Each transform is one the study did not train on: a new key and strength of the vortex, a block
 scramble followed by a negative, and the image shrunk to half its side and tiled 2 × 2, given
 as a plain callable (probed for its map). One thread is the reference (``torch.set_num_threads(1)``).
-The budget is 60 s per transform.
+Each transform is timed as a first call would be: the probes' baseline on the untransformed
+images comes from the shipped predictor (``LossPredictor.baseline``), nothing from the call before.
 
 Writes ``analyses/results/bench_predict_<device>.json`` (config, versions, git commit, every
 timed call) and prints a Markdown table.
@@ -25,7 +26,6 @@ from pixinfo.predict import LossPredictor, features, predict
 from pixinfo.provenance import make_record, write_json
 
 OUT = Path(__file__).resolve().parent / "results"
-BUDGET_S = 60.0
 
 
 def tile(x: torch.Tensor) -> torch.Tensor:
@@ -48,20 +48,20 @@ def main() -> None:
     results = []
     for label, transform in TRANSFORMS.items():
         start = time.perf_counter()
-        feats = features(transform, args.dataset, probes=predictor.probes(args.dataset, families))
+        feats = features(transform, args.dataset, probes=predictor.probes(args.dataset, families),
+                         baseline=predictor.baseline(args.dataset))  # fmt: skip
         rows = [predict(feats, args.dataset, f, predictor=predictor) for f in families]
         seconds = time.perf_counter() - start
         results.append({"transform": label, "seconds": seconds, "measure_seconds": feats.seconds,
-                        "within_budget": seconds <= BUDGET_S, "families": len(rows),
+                        "families": len(rows),
                         "out_of_domain": [p.model for p in rows if p.out_of_domain]})  # fmt: skip
-    record = make_record("bench_predict", {**vars(args), "budget_s": BUDGET_S}, results, device="cpu")
+    record = make_record("bench_predict", vars(args), results, device="cpu")
     write_json(OUT / "bench_predict_cpu.json", record)
     print(f"## {record['environment']['device']}\n")
-    print("| transform | seconds (measure + predict every family) | within 60 s | out of domain for |")
-    print("|---|---:|:---:|---|")
+    print("| transform | seconds (measure + predict every family) | out of domain for |")
+    print("|---|---:|---|")
     for r in results:
-        print(f"| {r['transform']} | {r['seconds']:.1f} | {'yes' if r['within_budget'] else 'no'} | "
-              f"{', '.join(r['out_of_domain']) or '–'} |")
+        print(f"| {r['transform']} | {r['seconds']:.1f} | {', '.join(r['out_of_domain']) or '–'} |")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ from info_vs_accuracy import LOSSES
 
 from pixinfo.data import load_dataset
 from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_FEATURES, PROBE_READS, STUDY_IMAGES, TARGETS,
-                             TRANSFORM_FEATURES, LossPredictor, conformal_width, fit_domain, fit_regression,
-                             held_out_predictions, label_probe, out_of_domain_width, outside_other_families)
+                             TRANSFORM_FEATURES, LossPredictor, ProbeBaseline, conformal_width, fit_domain,
+                             fit_regression, held_out_predictions, label_probe, out_of_domain_width,
+                             outside_other_families, probe_fingerprint)
 from pixinfo.runs import RowCache
 from pixinfo.transforms import build_transform
 
@@ -55,6 +56,10 @@ SOURCES = [
     ("cpu_mnist5k_chain", {"lenet": "lenet", "mlp": "mlp"}),
     ("cpu_fashion_cipher", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # AES on the images' bytes
     ("cpu_mnist5k_cipher", {"lenet": "lenet", "mlp": "mlp"}),
+    ("cpu_fashion_edits", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # JPEG, tilts, occlusion
+    ("cpu_mnist5k_edits", {"lenet": "lenet", "mlp": "mlp"}),
+    ("cpu_fashion_chaos", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # chaos-based permutation-diffusion
+    ("cpu_mnist5k_chaos", {"lenet": "lenet", "mlp": "mlp"}),
 ]
 PROBE_KEY = ["dataset", "spec", "max_images", "seed", "probe"]
 
@@ -85,6 +90,24 @@ def probes(specs: pd.DataFrame, *, cache: Path, from_records: bool, seed: int = 
     done = RowCache(cache, key=PROBE_KEY).get_or_compute(keys, compute, from_records=from_records)
     done = done.assign(feature=done["probe"].map(lambda name: probe_names[name][0]))
     return done.pivot(index=["dataset", "spec"], columns="feature", values="probe_loss").reset_index()
+
+
+def baselines(datasets, *, cache: Path, seed: int = 0) -> dict[str, ProbeBaseline]:
+    """Per dataset, the probes' accuracy on its untransformed study images as the cached probes
+    measured it (one value per probe definition; the most frequent where runs differed), with the
+    images' fingerprint: what the fitted predictor keeps so that a prediction on those images does
+    not train the probes on them again."""
+    cached = pd.read_csv(cache)
+    cached = cached[(cached["max_images"] == STUDY_IMAGES) & (cached["seed"] == seed)]
+    out = {}
+    for dataset in sorted(set(datasets)):
+        split = load_dataset(dataset).split("all")
+        rows = cached[cached["dataset"] == dataset]
+        accuracy = {name: float(values.mode().iloc[0])
+                    for name, values in rows.groupby("probe")["probe_accuracy_original"]}  # fmt: skip
+        out[dataset] = ProbeBaseline(probe_fingerprint(split.images[:STUDY_IMAGES], split.labels[:STUDY_IMAGES],
+                                                       seed=seed), accuracy)  # fmt: skip
+    return out
 
 
 def study_records(results: Path = RESULTS) -> pd.DataFrame:
@@ -480,13 +503,14 @@ def parse(argv) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse(argv)
     base, figures, suffix = outputs(args, "predictor")
-    runs = training_records(cache=Path(args.results) / "probes.csv", from_records=args.from_records)
+    cache = Path(args.results) / "probes.csv"
+    runs = training_records(cache=cache, from_records=args.from_records)
     fits = Fits(runs)
     grid = candidates(fits)
     chosen = choose(fits)
     predictor = LossPredictor.fit(runs, features=chosen["features"], kind=chosen["kind"], target=chosen["target"],
-                                  level=LEVEL,
-                                  selection={k: v for k, v in chosen.items() if k != "level"})  # fmt: skip
+                                  level=LEVEL, selection={k: v for k, v in chosen.items() if k != "level"},
+                                  baselines=baselines(runs["dataset"], cache=cache))  # fmt: skip
     predictor.save(args.model_out)
     table, held, folds = validate(fits, chosen)
     write_csv(table, f"{base}.csv")

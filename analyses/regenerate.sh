@@ -32,6 +32,10 @@ run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds chain --models
 run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds chain --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_chain
 run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds cipher --models mlp cnn vit --seeds 0 1 2 --epochs mlp=5 cnn=2 vit=2 --max-train cnn=10000 vit=10000 --batch-size vit=128 --tag cpu_fashion_cipher
 run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds cipher --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_cipher
+run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds edits --models mlp cnn vit --seeds 0 1 2 --epochs mlp=5 cnn=2 vit=2 --max-train cnn=10000 vit=10000 --batch-size vit=128 --tag cpu_fashion_edits
+run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds edits --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_edits
+run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds chaos --models mlp cnn vit --seeds 0 1 2 --epochs mlp=5 cnn=2 vit=2 --max-train cnn=10000 vit=10000 --batch-size vit=128 --tag cpu_fashion_chaos
+run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds chaos --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_chaos
 run analyses/kernel_sensitivity.py --datasets fashion-mnist --n-boot 1000 --tag cpu_fashion
 run analyses/precision_check.py --datasets fashion-mnist --models mlp cnn --seeds 0 1 --epochs mlp=5 cnn=2 --max-train cnn=10000 --precisions fp32 bf16 --tag cpu_fashion
 run analyses/predictor.py --tag validation_cpu

@@ -10,10 +10,12 @@ import torch
 
 import pixinfo
 from pixinfo.cli import main
+from pixinfo.data import load_dataset
 from pixinfo.errors import CorruptFileError, ParameterError
-from pixinfo.predict import (PREDICTOR_PATH, PROBE_FEATURES, Features, LossPredictor, PredictorError, Regression,
-                             conformal_width, features, fit_regression, held_out_predictions, label_probe,
-                             out_of_domain_width, outside_other_families, predict)  # fmt: skip
+from pixinfo.predict import (PREDICTOR_PATH, PROBE_FEATURES, PROBE_READS, STUDY_IMAGES, Features, LossPredictor,
+                             PredictorError, ProbeBaseline, Regression, conformal_width, features, fit_regression,
+                             held_out_predictions, label_probe, out_of_domain_width, outside_other_families, predict,
+                             probe_fingerprint)  # fmt: skip
 from tests.raises import assert_raised_by_pixinfo
 
 
@@ -40,13 +42,16 @@ def tile(x):
     return torch.nn.functional.avg_pool2d(x, 2).repeat(1, 1, 2, 2)
 
 
-def test_committed_predictor_is_what_the_records_fit(predictor, records):
+def test_committed_predictor_is_what_the_records_fit(predictor, records, analysis):
     chosen = predictor.selection
     refit = LossPredictor.fit(records, features=chosen["features"], kind=chosen["kind"], level=0.9,
                               target=chosen.get("target", "points"), selection=chosen)  # fmt: skip
     committed = json.loads(PREDICTOR_PATH.read_text())
     fresh = json.loads(json.dumps(refit.to_dict()))
     assert fresh["selection"] == committed["selection"]
+    script = analysis("predictor")
+    kept = script.baselines(records["dataset"], cache=script.RUNS / "predict" / "probes.csv")
+    assert {d: b.to_dict() for d, b in kept.items()} == committed["baselines"]
     for a, b in zip(fresh["models"], committed["models"], strict=True):
         for x, y in zip(a, b, strict=True):
             assert x["regression"]["kind"] == y["regression"]["kind"] and x["domain"] == y["domain"]
@@ -311,3 +316,29 @@ def test_features_computes_the_probes_asked_for(predictor):
     with pytest.raises(ParameterError, match="probes must be") as err:
         features("negative", "mnist-5k", max_images=300, probes=["histogram"])
     assert_raised_by_pixinfo(err.value)
+
+
+def test_a_probe_baseline_is_reused_on_its_own_images_only():
+    probes = ["probe_loss", "level_probe_loss"]
+    first = features("block:size=7", "mnist-5k", max_images=300, probes=probes)
+    base = first.baseline
+    assert set(base.accuracy) == {PROBE_READS["pixels"], PROBE_READS["levels"]}
+    again = features("block:size=7", "mnist-5k", max_images=300, probes=probes, baseline=base)
+    assert (again.probe_loss, again.level_probe_loss) == (first.probe_loss, first.level_probe_loss)
+    lower = ProbeBaseline(base.fingerprint, {name: v - 0.1 for name, v in base.accuracy.items()})
+    used = features("block:size=7", "mnist-5k", max_images=300, probes=probes, baseline=lower)
+    assert used.probe_loss < first.probe_loss - 0.1 and used.baseline.accuracy == lower.accuracy  # taken as given
+    for other in ({"seed": 1}, {"max_images": 301}):  # other images or seed: measured afresh
+        fresh = features("block:size=7", "mnist-5k", probes=probes, **{"max_images": 300, **other})
+        ignored = features("block:size=7", "mnist-5k", probes=probes, baseline=lower, **{"max_images": 300, **other})
+        assert ignored.probe_loss == fresh.probe_loss and ignored.baseline == fresh.baseline != base
+
+
+def test_the_shipped_baselines_are_those_of_the_study_images(predictor):
+    split = load_dataset("mnist-5k").split("all")
+    base = predictor.baseline("mnist-5k")
+    assert base.fingerprint == probe_fingerprint(split.images[:STUDY_IMAGES], split.labels[:STUDY_IMAGES], seed=0)
+    assert base.fingerprint != probe_fingerprint(split.images[:STUDY_IMAGES], split.labels[:STUDY_IMAGES], seed=1)
+    assert set(base.accuracy) == {PROBE_READS[read] for read in PROBE_FEATURES.values()}
+    assert predictor.baseline("digits") is None
+    assert LossPredictor.from_dict(predictor.to_dict()).baselines == predictor.baselines

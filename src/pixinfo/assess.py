@@ -121,7 +121,7 @@ def _prediction(score, factory, spec: str | None, ds, *, seed: int, log: _Progre
         return {"available": False, "families": [], "notes": [], "note": note}
     log(f"predicting the accuracy kept by {len(families)} model families (probes on {STUDY_IMAGES:,} images)")
     feats = features(score if spec is not None else factory(), ds.name, max_images=STUDY_IMAGES, seed=seed,
-                     probes=predictor.probes(ds.name, families))  # fmt: skip
+                     probes=predictor.probes(ds.name, families), baseline=predictor.baseline(ds.name))  # fmt: skip
     rows = [predict(feats, ds.name, family, predictor=predictor) for family in families]
     return {"available": True, "note": None, "level": rows[0].level, "seconds": feats.seconds,
             "notes": list(rows[0].notes), "families": [r.to_dict() for r in rows]}  # fmt: skip

@@ -236,9 +236,11 @@ def _print_predictions(things, dataset: str, *, models, max_images: int = signat
         predictor.family(dataset, "")  # raises: no predictor for this dataset, naming those it has
     for family in families:
         predictor.family(dataset, family)  # an unknown family fails before anything is measured
+    baseline = predictor.baseline(dataset)  # the probes on the untransformed images, measured once at most
     for thing in things:
         feats = features(thing, dataset, images=images, max_images=max_images, seed=seed,
-                         probes=predictor.probes(dataset, families))  # fmt: skip
+                         probes=predictor.probes(dataset, families), baseline=baseline)  # fmt: skip
+        baseline = feats.baseline
         rows = [predict(feats, dataset, f, predictor=predictor) for f in families]
         print(f"\n{feats.transform} on {dataset} ({feats.n_images:,} images, measured in {feats.seconds:.1f} s): "
               "predicted accuracy kept")

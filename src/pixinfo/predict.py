@@ -221,6 +221,45 @@ def label_probe(transform: Callable, images, labels, *, seed: int = 0, original_
     return LabelProbe(before, after, float(loss), len(train), len(test), time.perf_counter() - start)
 
 
+def probe_fingerprint(images, labels, *, seed: int) -> str:
+    """A digest of the 8-bit ``images``, their ``labels`` and the probes' ``seed``: which
+    untransformed images a [`ProbeBaseline`][pixinfo.predict.ProbeBaseline] was taken on."""
+    import hashlib
+
+    from pixinfo.data import to_uint8
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(to_uint8(images).cpu().numpy()).tobytes())
+    digest.update(np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels, dtype=np.int64).tobytes())
+    digest.update(str(int(seed)).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ProbeBaseline:
+    """The label probes' test accuracy on untransformed images, which every probe of a transform
+    is compared with (``label_probe(original_accuracy=...)``).
+
+    ``fingerprint`` names the images, labels and seed it was taken on
+    ([`probe_fingerprint`][pixinfo.predict.probe_fingerprint]); ``accuracy`` maps a probe's
+    definition (a value of ``PROBE_READS``) to its accuracy, so a changed probe is measured
+    afresh. [`features`][pixinfo.predict.features] returns the baseline it used and reuses one
+    given to it when the fingerprint matches; the shipped predictor keeps one per dataset, taken on
+    the study's images.
+    """
+
+    fingerprint: str
+    accuracy: Mapping[str, float]
+
+    def get(self, read: str) -> float | None:
+        """The accuracy of the probe that reads ``read`` (a key of ``PROBE_READS``), None when not taken."""
+        value = self.accuracy.get(PROBE_READS[read])
+        return None if value is None else float(value)
+
+    def to_dict(self) -> dict:
+        return {"fingerprint": self.fingerprint, "accuracy": {k: float(v) for k, v in sorted(self.accuracy.items())}}
+
+
 # -- the features of one transform ----------------------------------------------------------------
 FEATURES = {
     **{m.loss: m.loss_description for m in MEASURES},  # the losses the registered measures give
@@ -261,6 +300,7 @@ class Features:
     augmented_probe_loss: float | None = None
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+    baseline: ProbeBaseline | None = None  # the probes' accuracy on the untransformed images, reusable
 
     def values(self) -> dict[str, float]:
         """Every feature of ``FEATURES`` known for the transform, ``shared_key`` as 0 or 1 (the
@@ -318,7 +358,8 @@ def _check_probes(probes) -> tuple[str, ...]:
 
 
 def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None, max_images: int = STUDY_IMAGES,
-             seed: int = 0, probes: Sequence[str] | None = None) -> Features:  # fmt: skip
+             seed: int = 0, probes: Sequence[str] | None = None,
+             baseline: ProbeBaseline | None = None) -> Features:  # fmt: skip
     """Measure a transform as the study measured its settings.
 
     Parameters
@@ -339,10 +380,17 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
     probes : sequence of str, optional
         The probe features to compute (names of ``PROBE_FEATURES``); default all of them.
         [`LossPredictor.probes`][pixinfo.predict.LossPredictor.probes] names those a prediction uses.
+    baseline : ProbeBaseline, optional
+        The probes' accuracy on the untransformed images, from an earlier call on the same images
+        and seed (``Features.baseline``) or the predictor's
+        ([`LossPredictor.baseline`][pixinfo.predict.LossPredictor.baseline]): those probes are not
+        trained on the untransformed images again. Taken on other images or with another seed,
+        it is not used.
 
     Returns
     -------
     Features
+        With ``baseline``: the probes' accuracy on the untransformed images, given or measured.
     """
     import pixinfo
 
@@ -365,14 +413,19 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
             notes = (f"measured on {len(x):,} images, the study's settings on {STUDY_IMAGES:,}: the measures and "
                      "the probe shift a little with the images",)  # fmt: skip
         sc = pixinfo.score(transform, x, seed=seed, n_boot=0, n_boot_value=0)
+    fingerprint = probe_fingerprint(x, y, seed=seed)
+    accuracy = dict(baseline.accuracy) if baseline is not None and baseline.fingerprint == fingerprint else {}
     measured = dict.fromkeys(PROBE_FEATURES)  # None: not asked for, or a Score of a transform that cannot be rebuilt
     for name in wanted:
         if spec is not None:  # a fresh key stream for each probe: it sees what the study's probes saw
             transform = _as_transform(spec, dataset, shape)
         if transform is not None:
-            measured[name] = label_probe(transform, x, y, seed=seed, read=PROBE_FEATURES[name]).loss
+            read = PROBE_FEATURES[name]
+            probe = label_probe(transform, x, y, seed=seed, read=read, original_accuracy=accuracy.get(PROBE_READS[read]))
+            accuracy[PROBE_READS[read]], measured[name] = probe.accuracy_original, probe.loss
     return Features(transform=sc.transform, dataset=dataset, n_images=sc.n_images, shared_key=bool(sc.shared_key),
-                    **sc.losses(), **measured, seconds=time.perf_counter() - start, notes=notes)  # fmt: skip
+                    **sc.losses(), **measured, seconds=time.perf_counter() - start, notes=notes,
+                    baseline=ProbeBaseline(fingerprint, accuracy))  # fmt: skip
 
 
 # -- the regressions: linear, ridge with pairwise interactions, shallow boosted trees -------------
@@ -929,15 +982,25 @@ class LossPredictor:
         ``(dataset, family)`` → its models, the first one preferred.
     selection : dict, optional
         How the features and the kind of regression were chosen (kept in the saved file).
+    baselines : mapping, optional
+        Dataset → the [`ProbeBaseline`][pixinfo.predict.ProbeBaseline] of the images its
+        features were measured on (the study's), which a prediction on those images reuses.
     """
 
-    def __init__(self, models: Mapping[tuple[str, str], Sequence[FamilyModel]], *, selection: dict | None = None):
+    def __init__(self, models: Mapping[tuple[str, str], Sequence[FamilyModel]], *, selection: dict | None = None,
+                 baselines: Mapping[str, ProbeBaseline] | None = None):  # fmt: skip
         self.models = {key: tuple(variants) for key, variants in sorted(models.items())}
         self.selection = dict(selection or {})
+        self.baselines = dict(sorted((baselines or {}).items()))
+
+    def baseline(self, dataset: str) -> ProbeBaseline | None:
+        """The probes' accuracy on ``dataset``'s study images, None when not kept."""
+        return self.baselines.get(dataset)
 
     @classmethod
     def fit(cls, records, *, features: Sequence[str], kind: str, level: float = 0.9, target: str = "points",
-            selection: dict | None = None) -> LossPredictor:  # fmt: skip
+            selection: dict | None = None,
+            baselines: Mapping[str, ProbeBaseline] | None = None) -> LossPredictor:  # fmt: skip
         """Fit every (dataset, model family) of ``records`` (per-run rows as
         [`fit_family`][pixinfo.predict.fit_family] takes them); the variant without the probes
         predicts points (the ``"relative"`` target needs a probe)."""
@@ -948,7 +1011,7 @@ class LossPredictor:
             if len(without_probe) < len(features):
                 variants.append(fit_family(rows, features=without_probe, kind=kind, level=level))
             models[(str(dataset), str(family))] = variants
-        return cls(models, selection=selection)
+        return cls(models, selection=selection, baselines=baselines)
 
     def families(self, dataset: str | None = None) -> list[tuple[str, str]]:
         """The (dataset, family) pairs, of ``dataset`` only when given."""
@@ -1001,7 +1064,8 @@ class LossPredictor:
 
     def to_dict(self) -> dict:
         return {"kind": "pixinfo.predict.LossPredictor", "version": 1, "selection": self.selection,
-                "models": [[m.to_dict() for m in variants] for variants in self.models.values()]}  # fmt: skip
+                "models": [[m.to_dict() for m in variants] for variants in self.models.values()],
+                "baselines": {d: b.to_dict() for d, b in self.baselines.items()}}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict) -> LossPredictor:
@@ -1013,7 +1077,8 @@ class LossPredictor:
         for variants in d["models"]:
             fitted = [FamilyModel.from_dict(m) for m in variants]
             models[(fitted[0].dataset, fitted[0].family)] = fitted
-        return cls(models, selection=d.get("selection"))
+        baselines = {name: ProbeBaseline(b["fingerprint"], b["accuracy"]) for name, b in d.get("baselines", {}).items()}
+        return cls(models, selection=d.get("selection"), baselines=baselines)
 
     def save(self, path: str | Path) -> Path:
         """Write the predictor as JSON, whole."""
@@ -1075,7 +1140,8 @@ def predict(transform_or_score, dataset: str = "fashion-mnist", model: str = "cn
     predictor.family(dataset, model)  # an unknown dataset or family fails before anything is measured
     if not isinstance(transform_or_score, Features):
         transform_or_score = features(transform_or_score, dataset, images=images, max_images=max_images, seed=seed,
-                                      probes=predictor.probes(dataset, [model]))  # fmt: skip
+                                      probes=predictor.probes(dataset, [model]),
+                                      baseline=predictor.baseline(dataset))  # fmt: skip
     elif transform_or_score.dataset != dataset:
         raise PredictorError(f"the features were measured on {transform_or_score.dataset!r}, not on {dataset!r}")
     return predictor.predict(transform_or_score, dataset=dataset, model=model)
@@ -1084,6 +1150,6 @@ def predict(transform_or_score, dataset: str = "fashion-mnist", model: str = "cn
 make_module_callable(__name__, "predict")
 
 __all__ = ["FEATURES", "KINDS", "TARGETS", "Domain", "FamilyModel", "Features", "LabelProbe", "LossPredictor",
-           "Prediction", "PredictorError", "Regression", "conformal_width", "features", "fit_domain", "fit_family",
-           "fit_regression", "held_out_residuals", "label_probe", "out_of_domain_width", "outside_other_families",
-           "predict"]  # fmt: skip
+           "Prediction", "PredictorError", "ProbeBaseline", "Regression", "conformal_width", "features", "fit_domain",
+           "fit_family", "fit_regression", "held_out_residuals", "label_probe", "out_of_domain_width",
+           "outside_other_families", "predict", "probe_fingerprint"]  # fmt: skip

@@ -84,7 +84,7 @@ def diffuse(levels: np.ndarray, keystream: np.ndarray, *, iv: int, decrypt: bool
 
 
 class ChaosCipher(Cipher, spec="chaos"):
-    """Chaos-based permutation–diffusion encryption with one key for every image (see the module).
+    """Chaos-based encryption: cat-map permutation, logistic-map diffusion, one key for every image.
 
     Parameters
     ----------

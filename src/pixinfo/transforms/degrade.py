@@ -233,8 +233,9 @@ class Jpeg(Transform, spec="jpeg"):
 
 
 class Occlude(Transform, spec="occlude"):
-    """A centred square set to black in every image (no key, no inverse): its side is ``fraction``
-    of the shorter side of ``shape``, rounded (``size``)."""
+    """A centred square of ``fraction`` of the shorter side set to black (no key, no inverse).
+
+    The square's side is ``size``: ``fraction`` of the shorter side of ``shape``, rounded."""
 
     def __init__(self, shape: tuple[int, ...], *, fraction: float = 0.5) -> None:
         super().__init__()
