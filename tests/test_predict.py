@@ -332,6 +332,9 @@ def test_a_probe_baseline_is_reused_on_its_own_images_only():
         fresh = features("block:size=7", "mnist-5k", probes=probes, **{"max_images": 300, **other})
         ignored = features("block:size=7", "mnist-5k", probes=probes, baseline=lower, **{"max_images": 300, **other})
         assert ignored.probe_loss == fresh.probe_loss and ignored.baseline == fresh.baseline != base
+    with pytest.raises(ParameterError, match="baseline must be a ProbeBaseline") as err:
+        features("block:size=7", "mnist-5k", max_images=300, probes=probes, baseline=dict(base.accuracy))
+    assert_raised_by_pixinfo(err.value)
 
 
 def test_the_shipped_baselines_are_those_of_the_study_images(predictor):

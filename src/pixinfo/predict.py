@@ -251,11 +251,6 @@ class ProbeBaseline:
     fingerprint: str
     accuracy: Mapping[str, float]
 
-    def get(self, read: str) -> float | None:
-        """The accuracy of the probe that reads ``read`` (a key of ``PROBE_READS``), None when not taken."""
-        value = self.accuracy.get(PROBE_READS[read])
-        return None if value is None else float(value)
-
     def to_dict(self) -> dict:
         return {"fingerprint": self.fingerprint, "accuracy": {k: float(v) for k, v in sorted(self.accuracy.items())}}
 
@@ -396,6 +391,9 @@ def features(transform_or_score, dataset: str = "fashion-mnist", *, images=None,
 
     start = time.perf_counter()
     wanted = _check_probes(probes)
+    if baseline is not None and not isinstance(baseline, ProbeBaseline):
+        raise ParameterError(f"baseline must be a ProbeBaseline (Features.baseline or LossPredictor.baseline) or "
+                             f"None, got {type(baseline).__name__}")  # fmt: skip
     x, y = _study_images(dataset, images, max_images)
     shape = tuple(int(s) for s in x.shape[1:])
     if isinstance(transform_or_score, pixinfo.Score):
