@@ -252,8 +252,8 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--settings", nargs="+", metavar="LABEL",
                    help='train and report only these settings (labels of settings(), e.g. "swaps 100")')
     p.add_argument("--kinds", choices=list(KINDS), default="study",
-                   help="the study's settings, or settings of kinds it never trained (more_settings, "
-                        "per_image_settings, degrade_settings, chain_settings, cipher_settings; default: study)")
+                   help="the study's settings, or settings of kinds it never trained ("
+                        + ", ".join(f.__name__ for name, f in KINDS.items() if name != "study") + "; default: study)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="the runs' precision (default: the recipes' auto: bf16 where the device computes it natively)")
     p.add_argument("--max-images", type=int, default=5000, help="images scored per dataset")

@@ -34,7 +34,7 @@ from info_vs_accuracy import LOSSES
 from pixinfo.data import load_dataset
 from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_FEATURES, PROBE_READS, STUDY_IMAGES, TARGETS,
                              TRANSFORM_FEATURES, LossPredictor, ProbeBaseline, conformal_width, fit_domain,
-                             fit_regression, held_out_predictions, label_probe, out_of_domain_width,
+                             fit_regression, fits_target, held_out_predictions, label_probe, out_of_domain_width,
                              outside_other_families, probe_fingerprint)
 from pixinfo.runs import RowCache
 from pixinfo.transforms import build_transform
@@ -161,12 +161,6 @@ FEATURE_SETS = {  # the three measures, then the shared key, then the candidate 
 CHOICES = [name for name, f in FEATURE_SETS.items() if len(f) > len(BASE)]  # at least one feature beyond them
 # the kinds of regression the selection compares (the boosted trees of pixinfo.predict are not among them)
 CANDIDATE_KINDS = ("linear", "interactions", "interactions (alpha 10)")
-
-
-def fits_target(target: str, features) -> bool:
-    """Whether ``target`` can be fitted on ``features``: "relative" needs the untransformed
-    accuracy and a probe (pixinfo.predict.TARGETS)."""
-    return target == "points" or ("untransformed_acc" in features and any(f in PROBE_FEATURES for f in features))
 
 
 # every (kind, target, feature set) the selection compares

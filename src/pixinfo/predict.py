@@ -442,12 +442,18 @@ TARGETS = {
 }
 
 
+def fits_target(target: str, features: Sequence[str]) -> bool:
+    """Whether ``target`` (a key of ``TARGETS``) can be fitted on ``features``: ``"relative"``
+    needs ``untransformed_acc`` and a probe among them."""
+    return target == "points" or ("untransformed_acc" in features and any(f in PROBE_FEATURES for f in features))
+
+
 def _relative(x: np.ndarray, features: Sequence[str], chance: float | None) -> tuple[np.ndarray, np.ndarray]:
     """Per row of ``x``: the points above chance (untransformed accuracy - ``chance``) and the mean
     loss of the probes among ``features``, which the ``"relative"`` target is measured against."""
     names = list(features)
     probes = [i for i, f in enumerate(names) if f in PROBE_FEATURES]
-    if "untransformed_acc" not in names or not probes:
+    if not fits_target("relative", names):
         raise ParameterError(f"target='relative' needs untransformed_acc and a probe among the features, got {names}")
     if chance is None or not 0 <= chance < 100:
         raise ParameterError(f"target='relative' needs the chance accuracy in points, in [0, 100), got {chance!r}")
@@ -1149,5 +1155,5 @@ make_module_callable(__name__, "predict")
 
 __all__ = ["FEATURES", "KINDS", "TARGETS", "Domain", "FamilyModel", "Features", "LabelProbe", "LossPredictor",
            "Prediction", "PredictorError", "ProbeBaseline", "Regression", "conformal_width", "features", "fit_domain",
-           "fit_family", "fit_regression", "held_out_residuals", "label_probe", "out_of_domain_width",
+           "fit_family", "fit_regression", "fits_target", "held_out_residuals", "label_probe", "out_of_domain_width",
            "outside_other_families", "predict", "probe_fingerprint"]  # fmt: skip

@@ -24,6 +24,7 @@ from pixinfo.errors import ShapeError, ValueRangeError
 from pixinfo.privacy.attacks import RecoveredKey, gather_key, levels_key, xor_key
 from pixinfo.transforms import Transform
 from pixinfo.transforms.chaos import diffuse
+from pixinfo.transforms.value import _like
 from pixinfo.privacy.prior import _flat, _merge_copies, _square_distances, fill_model
 
 RIDGE = 1e-3  # ridge of the learned inverse, relative to the mean variance of the encrypted pixels
@@ -160,13 +161,19 @@ class ChainedDiffusionInverse(Transform):
         q = diffuse(c, self.keystream, iv=self.iv, decrypt=True)
         out = np.zeros_like(q)
         out[:, self.sources] = q
-        levels = torch.from_numpy(out.reshape(images.shape)).to(images.device)
-        return levels if images.dtype == torch.uint8 else levels.to(images.dtype) / 255
+        return _like(torch.from_numpy(out.reshape(images.shape)).to(images.device), images)
 
 
 def _column_hashes(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """One 64-bit hash per column of ``values`` (uint8 ``(m, n)``), equal for equal columns."""
     return (values.astype(np.uint64) * weights[:, None]).sum(0, dtype=np.uint64)
+
+
+def _lookup(hashes: np.ndarray, order: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``targets``: the index of a column whose hash equals it (``hashes`` sorted by
+    ``order``), and whether there is one."""
+    at = np.searchsorted(hashes, targets).clip(0, len(hashes) - 1)
+    return order[at], hashes[at] == targets
 
 
 def attack_pairs_chaos(plain: torch.Tensor, cipher: torch.Tensor) -> RecoveredKey:
@@ -196,23 +203,21 @@ def attack_pairs_chaos(plain: torch.Tensor, cipher: torch.Tensor) -> RecoveredKe
     c = to_uint8(cipher).cpu().numpy().reshape(len(cipher), -1)
     m, n = p.shape
     weights = np.random.default_rng(0).integers(1, 1 << 62, m, dtype=np.uint64) | np.uint64(1)
-    chained = _column_hashes(c[:, 1:] ^ c[:, :-1], weights)  # d_i for i >= 1
-    first = np.stack([_column_hashes((c[:, :1] ^ np.uint8(iv)), weights)[0] for iv in range(256)])  # d_0 for each iv
-    sources, keystream, iv, found = np.arange(n), np.zeros(n, np.uint8), 0, np.zeros(n, bool)
     levels = np.arange(256, dtype=np.uint8)
+    chained = _column_hashes(c[:, 1:] ^ c[:, :-1], weights)  # d_i for i >= 1
+    first = _column_hashes(c[:, :1] ^ levels, weights)  # d_0 under each of the 256 IVs
+    sources, keystream, iv, found = np.arange(n), np.zeros(n, np.uint8), 0, np.zeros(n, bool)
     for k in range(256):
-        table = np.uint8(k) ^ (levels + np.uint8(k))
-        hashes = _column_hashes(table[p], weights)
+        hashes = _column_hashes((np.uint8(k) ^ (levels + np.uint8(k)))[p], weights)
         order = np.argsort(hashes, kind="stable")
-        for targets, offset in ((chained, 1), (first, None)):
-            at = np.searchsorted(hashes[order], targets).clip(0, n - 1)
-            hit = hashes[order][at] == targets
-            if offset is not None:
-                new = hit & ~found[1:]
-                sources[1:][new], keystream[1:][new], found[1:][new] = order[at][new], k, True
-            elif hit.any() and not found[0]:
+        source, hit = _lookup(hashes[order], order, chained)
+        new = hit & ~found[1:]
+        sources[1:][new], keystream[1:][new], found[1:][new] = source[new], k, True
+        if not found[0]:
+            source, hit = _lookup(hashes[order], order, first)
+            if hit.any():
                 guess = int(np.flatnonzero(hit)[0])
-                sources[0], keystream[0], iv, found[0] = order[at][guess], k, guess, True
+                sources[0], keystream[0], iv, found[0] = source[guess], k, guess, True
     info = {"threat": "known-plaintext", "pairs": m, "solver": "per-position byte map after the chain",
             "matched": float(found.mean())}  # fmt: skip
     return RecoveredKey(ChainedDiffusionInverse(sources, keystream, iv), bool(found.any()), float(found.mean()),

@@ -42,7 +42,7 @@ from pixinfo.data import to_float, to_uint8
 from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.keying import SEED, PerImageTransform
-from pixinfo.transforms.value import PointwiseTransform, _like
+from pixinfo.transforms.value import PointwiseTransform, _like, _restore
 
 MAX_SIZE = 4096  # pixels; anything larger is a typo
 
@@ -61,10 +61,10 @@ def _block_size(size: object, grid: tuple[int, int]) -> int:
     return size
 
 
-def _restore(values: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
-    """Float ``values`` in [0, 1] back in the dtype of ``images`` (uint8: rounded to levels)."""
-    values = values.clamp(0, 1)
-    return to_uint8(values) if images.dtype == torch.uint8 else values.to(images.dtype)
+def _check_built_for(t: Transform, images: torch.Tensor) -> None:
+    """Refuse images of another height and width than those ``t`` was built for (``t.grid``)."""
+    if tuple(images.shape[-2:]) != t.grid:
+        raise ShapeError(f"{t.spec} was built for {t.grid} images, got {tuple(images.shape[-2:])}")
 
 
 def posterize(images: torch.Tensor, *, levels: int) -> torch.Tensor:
@@ -186,8 +186,7 @@ class Pixelate(Transform, spec="pixelate"):
         self.size = _block_size(size, self.grid)
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
-        if tuple(images.shape[-2:]) != self.grid:
-            raise ShapeError(f"{self.spec} was built for {self.grid} images, got {tuple(images.shape[-2:])}")
+        _check_built_for(self, images)
         return pixelate(images, size=self.size)
 
     def params(self) -> dict[str, Any]:
@@ -244,8 +243,7 @@ class Occlude(Transform, spec="occlude"):
         self.size = round(self.fraction * min(self.grid))
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
-        if tuple(images.shape[-2:]) != self.grid:
-            raise ShapeError(f"{self.spec} was built for {self.grid} images, got {tuple(images.shape[-2:])}")
+        _check_built_for(self, images)
         return occlude(images, size=self.size)
 
     def params(self) -> dict[str, Any]:

@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from pixinfo._checks import check_finite, check_image_batch, check_int
-from pixinfo.data import to_float, to_uint8
+from pixinfo.data import to_float
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import flip_map, reduce_contrast, rotate_map, translate
 from pixinfo.transforms.permutation import GatherTransform
-from pixinfo.transforms.value import PointwiseTransform
+from pixinfo.transforms.value import PointwiseTransform, _restore
 
 MAX_SHIFT = 4096  # pixels; anything larger is a typo
 
@@ -41,7 +41,7 @@ def tilt(images: torch.Tensor, *, degrees: float) -> torch.Tensor:
     degrees = check_finite(degrees, "degrees", low=-360, high=360)
     x = check_image_batch(images, "images")
     values = to_float(x)
-    if not values.is_floating_point() or values.dtype in (torch.float16, torch.bfloat16):
+    if values.dtype in (torch.float16, torch.bfloat16):  # grid_sample in float32 for half precision
         values = values.float()
     h, w = values.shape[-2:]
     a = math.radians(degrees)
@@ -50,8 +50,7 @@ def tilt(images: torch.Tensor, *, degrees: float) -> torch.Tensor:
     # aspect ratio kept (normalised x spans w pixels, y spans h)
     theta = torch.tensor([[cos, -sin * h / w, 0.0], [sin * w / h, cos, 0.0]], dtype=values.dtype, device=values.device)
     grid = F.affine_grid(theta.expand(len(values), 2, 3), list(values.shape), align_corners=False)
-    out = F.grid_sample(values, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp(0, 1)
-    return to_uint8(out) if x.dtype == torch.uint8 else out.to(x.dtype)
+    return _restore(F.grid_sample(values, grid, mode="bilinear", padding_mode="zeros", align_corners=False), x)
 
 
 class Flip(GatherTransform, spec="flip"):

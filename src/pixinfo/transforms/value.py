@@ -24,6 +24,12 @@ def _like(levels: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     return levels if images.dtype == torch.uint8 else levels.to(images.dtype) / 255
 
 
+def _restore(values: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """Float ``values`` in [0, 1] back in the dtype of ``images`` (uint8: rounded to levels)."""
+    values = values.clamp(0, 1)
+    return to_uint8(values) if images.dtype == torch.uint8 else values.to(images.dtype)
+
+
 def xor_levels(images: torch.Tensor, key: torch.Tensor, *, bits: int = 8) -> torch.Tensor:
     """XOR of 8-bit levels with ``key`` (uint8, broadcast), or of 1-bit images.
 
