@@ -183,9 +183,20 @@ def chaos_settings(size: int) -> dict[str, tuple[str, str]]:
     }  # fmt: skip
 
 
+def rowcol_sharpen_settings(size: int) -> dict[str, tuple[str, str]]:
+    """Row–column scrambling (whole rows, then rows and columns, reordered by one key) and
+    sharpening (an unsharp mask, mild and strong) (label -> (family, spec)): two kinds of
+    transform, each a family of its own."""
+    return {
+        "rows scrambled": ("row-column", "rowcol:columns=false,seed=0"),
+        "rows and columns scrambled": ("row-column", "rowcol:seed=0"),
+        "sharpen 1": ("sharpen", "sharpen:amount=1"), "sharpen 4": ("sharpen", "sharpen:amount=4"),
+    }  # fmt: skip
+
+
 KINDS = {"study": settings, "more": more_settings, "per-image": per_image_settings, "degrade": degrade_settings,
          "chain": chain_settings, "cipher": cipher_settings,
-         "edits": edit_settings, "chaos": chaos_settings}  # fmt: skip
+         "edits": edit_settings, "chaos": chaos_settings, "rowcol-sharpen": rowcol_sharpen_settings}  # fmt: skip
 
 AUTHORS_KEYS = {"fashion-mnist": "vortex strength 1.0", "mnist-5k": "vortex strength 1.0", "mnist": "vortex strength 1.0"}
 

@@ -28,12 +28,14 @@ from pixinfo.transforms.degrade import (
     Occlude,
     Pixelate,
     Posterize,
+    Sharpen,
     box_blur,
     gaussian_noise,
     jpeg,
     occlude,
     pixelate,
     posterize,
+    sharpen,
 )
 from pixinfo.transforms.functional import (
     check_permutation,
@@ -76,6 +78,8 @@ from pixinfo.transforms.permutation import (
     PartialPermutation,
     PerImagePermutation,
     RandomSwaps,
+    RowColumnScramble,
+    row_column_map,
 )
 from pixinfo.transforms.registry import DEFAULT_TRANSFORMS, build_transform, transform_names
 from pixinfo.transforms.value import (
@@ -142,7 +146,9 @@ __all__ = [
     "Pixelate",
     "PointwiseTransform",
     "Posterize",
+    "Sharpen",
     "RandomSwaps",
+    "RowColumnScramble",
     "RandomVortex",
     "Rotate",
     "Transform",
@@ -178,7 +184,9 @@ __all__ = [
     "occlude",
     "pixelate",
     "posterize",
+    "sharpen",
     "random_permutations",
+    "row_column_map",
     "reduce_contrast",
     "rotate_map",
     "split_blocks",

@@ -6,12 +6,13 @@ compress images, none of them keyed.
 * ``pixelate``: each ``size`` × ``size`` block replaced by its mean (a mosaic);
 * ``noise``: additive Gaussian noise, a fresh draw for every image;
 * ``jpeg``: JPEG compression at ``quality`` (1–100), decoded back to pixels;
-* ``occlude``: a centred square, ``fraction`` of the shorter side, set to black, as a region is masked out.
+* ``occlude``: a centred square, ``fraction`` of the shorter side, set to black, as a region is masked out;
+* ``sharpen``: an unsharp mask, each pixel pushed away from its 3 × 3 neighbourhood's mean.
 
 Each is a pure function ([`posterize`][pixinfo.transforms.degrade.posterize],
 [`box_blur`][pixinfo.transforms.degrade.box_blur], [`pixelate`][pixinfo.transforms.degrade.pixelate],
 [`gaussian_noise`][pixinfo.transforms.degrade.gaussian_noise], [`jpeg`][pixinfo.transforms.degrade.jpeg],
-[`occlude`][pixinfo.transforms.degrade.occlude]) plus a thin module. All keep the
+[`occlude`][pixinfo.transforms.degrade.occlude], [`sharpen`][pixinfo.transforms.degrade.sharpen]) plus a thin module. All keep the
 shape ``(B, C, H, W)``, the dtype and the device of their input: float images are computed in their
 own dtype, uint8 images in float32 and rounded back to 8-bit levels. None has an inverse.
 
@@ -142,6 +143,16 @@ def occlude(images: torch.Tensor, *, size: int) -> torch.Tensor:
     return out
 
 
+def sharpen(images: torch.Tensor, *, amount: float) -> torch.Tensor:
+    """Unsharp mask: ``x + amount * (x - box_blur(x, size=3))`` clipped to the value range, so
+    edges are steepened and flat regions kept (``amount`` 0 leaves the images unchanged)."""
+    amount = check_finite(amount, "amount", low=0)
+    x = check_image_batch(images, "images")
+    values = to_float(x)
+    mean = F.avg_pool2d(values, 3, stride=1, padding=1, count_include_pad=False)
+    return _restore(values + amount * (values - mean), x)
+
+
 class Posterize(PointwiseTransform, spec="posterize"):
     """Grey levels merged into ``levels`` evenly spaced ones (posterisation; no inverse)."""
 
@@ -251,3 +262,20 @@ class Occlude(Transform, spec="occlude"):
 
     def init_kwargs(self) -> dict[str, Any]:
         return {"shape": list(self.grid), "fraction": self.fraction}
+
+
+class Sharpen(Transform, spec="sharpen"):
+    """Unsharp mask: each pixel pushed ``amount`` times its difference from its 3 × 3 mean, clipped (no inverse)."""
+
+    def __init__(self, *, amount: float = 1.0) -> None:
+        super().__init__()
+        self.amount = check_finite(amount, "amount", low=0)
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        return sharpen(images, amount=self.amount)
+
+    def params(self) -> dict[str, Any]:
+        return {"amount": self.amount}
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return self.params()

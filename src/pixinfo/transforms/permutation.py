@@ -1,5 +1,5 @@
 """Pixel rearrangements with a fixed key: identity, permutations, partial permutations, swaps,
-and a fresh permutation per image (no shared key)."""
+row–column scrambling, and a fresh permutation per image (no shared key)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from pixinfo._checks import check_bool, check_finite, check_gather_index, check_grid_shape, check_int
-from pixinfo.errors import ShapeError
+from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import (
     check_permutation,
@@ -225,6 +225,69 @@ class RandomSwaps(GatherTransform, spec="swaps"):
 
     def init_kwargs(self) -> dict[str, Any]:
         return {"shape": list(self.grid), "k": self.k, "seed": self.seed, "index": self.index}
+
+
+def row_column_map(row_order: torch.Tensor, column_order: torch.Tensor) -> torch.Tensor:
+    """The gather map that reorders whole rows and whole columns: output pixel ``(i, j)`` takes
+    the input pixel ``(row_order[i], column_order[j])`` (both permutations)."""
+    rows, columns = check_permutation(row_order), check_permutation(column_order)
+    return (rows[:, None] * len(columns) + columns[None, :]).reshape(-1)
+
+
+class RowColumnScramble(GatherTransform, spec="rowcol"):
+    """Row–column scrambling: one keyed reordering of whole rows and one of whole columns, shared
+    by every image (each row keeps its pixels, each column too).
+
+    Parameters
+    ----------
+    shape : (H, W) or (C, H, W)
+        Image grid the key is drawn for.
+    rows, columns : bool
+        Whether the rows, and the columns, are reordered (at least one).
+    seed : int, optional
+        Seed of the key (or pass ``generator``): the row order is drawn first, then the column order.
+    generator : torch.Generator, optional
+    index : torch.Tensor, optional
+        An explicit gather map ``(H*W,)`` instead of a random key.
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = RowColumnScramble((3, 4), seed=0)
+    >>> x = torch.rand(1, 1, 3, 4)
+    >>> torch.equal(t.inverse()(t(x)), x)
+    True
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        *,
+        rows: bool = True,
+        columns: bool = True,
+        seed: int | None = SEED,
+        generator: torch.Generator | None = None,
+        index: torch.Tensor | None = None,
+    ) -> None:
+        h, w = check_grid_shape(shape)
+        rows, columns = check_bool(rows, "rows"), check_bool(columns, "columns")
+        if not (rows or columns):
+            raise ParameterError("rowcol needs rows=true or columns=true (with neither, nothing moves)")
+        named_seed = key_seed(seed, generator, index)
+        if index is None:
+            g = make_generator(seed, generator)
+            row_order = random_permutations(1, h, generator=g)[0] if rows else torch.arange(h)
+            column_order = random_permutations(1, w, generator=g)[0] if columns else torch.arange(w)
+            index = row_column_map(row_order, column_order)
+        super().__init__((h, w), index)
+        self.rows, self.columns, self.seed = rows, columns, named_seed
+
+    def params(self) -> dict[str, Any]:
+        return {"rows": self.rows, "columns": self.columns} | ({"seed": self.seed} if self.seed is not None else {})
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.grid), "rows": self.rows, "columns": self.columns, "seed": self.seed,
+                "index": self.index}
 
 
 class PerImagePermutation(PerImageTransform, spec="per-image-permutation"):
