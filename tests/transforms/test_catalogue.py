@@ -37,6 +37,8 @@ from pixinfo.transforms import (
     Posterize,
     RandomSwaps,
     RandomVortex,
+    RowColumnScramble,
+    Sharpen,
     Tilt,
     XorKey,
     load_transform,
@@ -81,6 +83,8 @@ CATALOGUE = {
     "aes-cbc-tiles": (lambda: AES(SHAPE, mode="cbc", layout="tiles", seed=1), True, True),
     "aes-per-image": (lambda: PerImageAES(mode="ctr", seed=1), False, False),
     "chaos": (lambda: ChaosCipher(SHAPE, rounds=2, seed=1), True, True),
+    "rowcol": (lambda: RowColumnScramble(SHAPE, seed=1), True, True),
+    "sharpen": (lambda: Sharpen(amount=2), False, True),
 }
 
 

@@ -1,4 +1,4 @@
-"""Posterize, blur, pixelate, noise, JPEG and occlusion: each against a direct computation (JPEG:
+"""Posterize, blur, pixelate, noise, JPEG, occlusion and sharpening: each against a direct computation (JPEG:
 against torchvision's binding of libjpeg), and their refusals."""
 
 import warnings
@@ -15,6 +15,7 @@ from pixinfo.transforms import (
     Occlude,
     Pixelate,
     Posterize,
+    Sharpen,
     box_blur,
     build_transform,
     gaussian_noise,
@@ -22,6 +23,7 @@ from pixinfo.transforms import (
     occlude,
     pixelate,
     posterize,
+    sharpen,
 )
 
 
@@ -85,6 +87,22 @@ def test_noise_has_the_asked_spread_a_fresh_draw_per_image_and_replays():
     assert float(clipped.max()) == 1.0 and float(clipped.min()) < 1.0
 
 
+def test_sharpen_pushes_each_pixel_from_its_neighbourhood_mean_and_clips():
+    x = torch.rand(2, 2, 6, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    expected = torch.empty_like(x)
+    for i in range(6):
+        for j in range(7):
+            mean = x[..., max(i - 1, 0):i + 2, max(j - 1, 0):j + 2].mean(dim=(-2, -1))
+            expected[..., i, j] = (x[..., i, j] + 2.5 * (x[..., i, j] - mean)).clamp(0, 1)
+    torch.testing.assert_close(sharpen(x, amount=2.5), expected)
+    assert torch.equal(sharpen(x, amount=0), x)
+    flat = torch.full((1, 1, 5, 5), 0.4, dtype=torch.float64)
+    torch.testing.assert_close(sharpen(flat, amount=4), flat, rtol=0, atol=1e-12)  # no edge, nothing to steepen
+    u = levels()
+    assert torch.equal(sharpen(u, amount=1), torch.round(sharpen(u.float() / 255, amount=1) * 255).to(torch.uint8))
+    assert torch.equal(Sharpen(amount=1.5)(u), sharpen(u, amount=1.5))
+
+
 def libjpeg(images: torch.Tensor, quality: int) -> torch.Tensor:
     """The same codec through torchvision's own binding of libjpeg (deprecated there, so the
     warning is silenced; skipped once torchvision drops it)."""
@@ -125,7 +143,7 @@ def test_occlude_blacks_out_the_centred_square_and_keeps_the_rest():
 
 
 @pytest.mark.parametrize("spec", ["posterize:levels=4", "blur:size=3", "pixelate:size=4", "noise:sigma=0.2",
-                                  "jpeg:quality=30", "occlude:fraction=0.5"])
+                                  "jpeg:quality=30", "occlude:fraction=0.5", "sharpen:amount=2"])
 def test_specs_build_round_trip_and_have_no_inverse(spec):
     t = build_transform(spec, shape=(1, 12, 12))
     again = build_transform(t.spec, shape=(1, 12, 12))
@@ -142,6 +160,8 @@ def test_specs_build_round_trip_and_have_no_inverse(spec):
     (lambda: Jpeg(quality=0), "quality must be an integer >= 1"),
     (lambda: Jpeg(quality=101), "quality"),
     (lambda: Occlude((1, 8, 8), fraction=1.5), "fraction"),
+    (lambda: Sharpen(amount=-1), "amount"),
+    (lambda: Sharpen(amount=float("nan")), "amount"),
 ])  # fmt: skip
 def test_bad_options_are_refused_naming_the_parameter(make, match):
     with pytest.raises(ParameterError, match=match):

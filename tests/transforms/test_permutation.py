@@ -1,16 +1,19 @@
 import pytest
 import torch
 
-from pixinfo.errors import ShapeError
+from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.transforms import (
     FixedPermutation,
     Identity,
     Negative,
     NotInvertibleError,
     PerImagePermutation,
+    RowColumnScramble,
     check_permutation,
     gather_pixels,
     invert_gather,
+    random_permutations,
+    row_column_map,
 )
 
 
@@ -59,6 +62,24 @@ def test_fixed_permutation_checks_shape_and_key():
         FixedPermutation((2, 2), index=torch.tensor([0, 0, 1, 2]))
     with pytest.raises(ValueError, match="seed"):
         FixedPermutation((2, 2), seed=None)
+
+
+def test_row_column_scramble_reorders_whole_rows_and_columns_by_its_key():
+    x = batch(torch.uint8, "cpu")  # (5, 3, 6, 7)
+    t = RowColumnScramble((6, 7), seed=4)
+    g = torch.Generator().manual_seed(4)
+    rows, columns = random_permutations(1, 6, generator=g)[0], random_permutations(1, 7, generator=g)[0]
+    assert torch.equal(t(x), x[..., rows, :][..., columns])  # direct indexing, rows drawn first
+    assert torch.equal(t.inverse()(t(x)), x)
+    only_rows = RowColumnScramble((6, 7), columns=False, seed=4)
+    assert torch.equal(only_rows(x), x[..., rows, :])
+    assert torch.equal(RowColumnScramble((6, 7), rows=False, seed=4)(x), x[..., :, random_permutations(
+        1, 7, generator=torch.Generator().manual_seed(4))[0]])  # fmt: skip
+    assert torch.equal(row_column_map(torch.arange(6), torch.arange(7)), torch.arange(42))
+    with pytest.raises(ParameterError, match="rows=true or columns=true"):
+        RowColumnScramble((6, 7), rows=False, columns=False)
+    with pytest.raises(ValueError, match="not a permutation"):
+        row_column_map(torch.tensor([0, 0]), torch.arange(3))
 
 
 def test_per_image_permutation_has_no_shared_key():
