@@ -33,9 +33,9 @@ from info_vs_accuracy import LOSSES
 
 from pixinfo.data import load_dataset
 from pixinfo.predict import (KINDS, PREDICTOR_PATH, PROBE_FEATURES, PROBE_READS, STUDY_IMAGES, TARGETS,
-                             TRANSFORM_FEATURES, LossPredictor, ProbeBaseline, conformal_width, fit_domain,
-                             fit_regression, fits_target, held_out_predictions, label_probe, out_of_domain_width,
-                             outside_other_families, probe_fingerprint)
+                             TRANSFORM_FEATURES, LossPredictor, ProbeBaseline, fit_domain, fit_regression,
+                             fits_target, held_out_predictions, interval_widths, label_probe, outside_other_families,
+                             probe_fingerprint)
 from pixinfo.runs import RowCache
 from pixinfo.transforms import build_transform
 
@@ -274,16 +274,16 @@ def nested(fits: Fits, by: str) -> tuple[dict, dict, Counter]:
     return res, picks, counts
 
 
-def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray, np.ndarray]:
+def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whether each held-out residual lies within the interval the held-out part would have been
-    given, and whether the predictor's domain holds it: for each ``by`` group, the training region
-    of the rest and its conformal width (from the rest's own leave-one-setting-out residuals of the
-    group's chosen (kind, target, features); for a run outside that region, from the rest's
-    leave-one-transform-family-out residuals of the runs the rest's other families left outside,
-    never narrower), as ``FamilyModel`` gives them."""
+    given, whether the predictor's domain holds it, and that interval's half-width: for each
+    ``by`` group, the training region of the rest and the rest's two widths
+    (pixinfo.predict.interval_widths of the rest's own leave-one-setting-out and
+    leave-one-transform-family-out residuals of the group's chosen (kind, target, features)), as
+    ``FamilyModel`` gives them."""
     part = fits.parts[key]
     groups = part[by].to_numpy()
-    covered, inside = np.zeros(len(part), dtype=bool), np.ones(len(part), dtype=bool)
+    covered, inside, half = np.zeros(len(part), dtype=bool), np.ones(len(part), dtype=bool), np.zeros(len(part))
     for g in sorted(set(groups)):
         held = groups == g
         kind, target, name = picks[np.flatnonzero(held)[0]]
@@ -291,19 +291,15 @@ def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray,
         domain_features = [f for f in features if f in TRANSFORM_FEATURES]
         if domain_features:
             inside[held] = ~fit_domain(part[~held], features=domain_features).outside(part[held])
-        if by == "setting":  # the others' residuals are the leave-one-setting-out ones already at hand
-            width = conformal_width(residuals[~held], level=LEVEL)
-        else:
-            width = conformal_width(fits.residuals(key, features, kind, "setting", ~held, target), level=LEVEL)
-        half = np.full(held.sum(), width)
-        if not inside[held].all():
-            outside = np.zeros(len(part), dtype=bool)
-            outside[~held] = outside_other_families(part[~held], features=domain_features)
-            wider = out_of_domain_width(width, fits.residuals(key, features, kind, "family", ~held, target),
-                                        level=LEVEL, outside=outside)  # fmt: skip
-            half[~inside[held]] = width if wider is None else wider
-        covered[held] = np.abs(residuals[held]) <= half
-    return covered, inside
+        # the rest's leave-one-setting-out residuals are those at hand when settings are the groups
+        by_setting = residuals if by == "setting" else fits.residuals(key, features, kind, "setting", ~held, target)
+        outside = np.zeros(len(part), dtype=bool)
+        outside[~held] = outside_other_families(part[~held], features=domain_features)
+        width, wider = interval_widths(by_setting[~held], fits.residuals(key, features, kind, "family", ~held, target),
+                                       level=LEVEL, outside=outside)  # fmt: skip
+        half[held] = np.where(inside[held], width, width if wider is None else wider)
+        covered[held] = np.abs(residuals[held]) <= half[held]
+    return covered, inside, half
 
 
 def validate(fits: Fits, chosen: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -328,17 +324,17 @@ def validate(fits: Fits, chosen: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict
                     picks = np.empty(len(part), dtype=object)
                     for i in range(len(part)):
                         picks[i] = (kind, target, tuple(features))
-                covered, inside = coverage(fits, key, res, picks, by=by)
-                row |= {f"{name}_mae": float(np.abs(res).mean()), f"{name}_coverage": float(covered.mean())}
+                covered, inside, half = coverage(fits, key, res, picks, by=by)
+                row |= {f"{name}_mae": float(np.abs(res).mean()), f"{name}_coverage": float(covered.mean()),
+                        f"{name}_half_width": float(half.mean())}  # fmt: skip
                 if method == "predictor" and by == "family":
                     row |= {"lofo_in_domain": float(inside.mean()),
                             "lofo_mae_in_domain": float(np.abs(res[inside]).mean()) if inside.any() else np.nan,
-                            "lofo_coverage_in_domain": float(covered[inside].mean()) if inside.any() else np.nan}
+                            "lofo_coverage_in_domain": float(covered[inside].mean()) if inside.any() else np.nan,
+                            "lofo_covered_or_flagged": float((covered | ~inside).mean())}  # fmt: skip
                 if method == "predictor" and by == "setting":
-                    width = np.array([conformal_width(res[part["setting"].to_numpy() != s], level=LEVEL)
-                                      for s in part["setting"]])  # fmt: skip
                     held.append(part[["dataset", "model", "setting", "family", "seed", "accuracy_loss"]]
-                                .assign(predicted=part["accuracy_loss"] - res, half_width=width))  # fmt: skip
+                                .assign(predicted=part["accuracy_loss"] - res, half_width=half))  # fmt: skip
             rows.append(row)
     folds = {by: outer[by][2] for by in outer}
     return pd.DataFrame(rows), pd.concat(held, ignore_index=True), folds
@@ -361,6 +357,8 @@ def validation_table(table: pd.DataFrame) -> str:
         "LOSO coverage": t["loso_coverage"].map(_share), "LOFO coverage": t["lofo_coverage"].map(_share),
         "LOFO in domain": t["lofo_in_domain"].map(_share), "LOFO MAE in domain": t["lofo_mae_in_domain"].map(_points),
         "LOFO coverage in domain": t["lofo_coverage_in_domain"].map(_share),
+        "LOFO covered or flagged": t["lofo_covered_or_flagged"].map(_share),
+        "LOFO mean half-width": t["lofo_half_width"].map(_points),
     })  # fmt: skip
     return out.to_markdown(index=False, disable_numparse=True)
 
@@ -428,9 +426,14 @@ def to_markdown(runs: pd.DataFrame, table: pd.DataFrame, grid: pd.DataFrame, cho
              "each fold the kind, the target and the feature set are chosen again by the same criterion on the "
              "training part "
              "alone, so the held-out setting or transform family decides nothing. Coverage: share of held-out "
-             f"runs inside the {LEVEL:.0%} interval (split-conformal: the {LEVEL:.0%} quantile of the absolute "
-             "LOSO residuals of the settings left for training). In domain: held-out runs whose transform the "
-             "training part's domain holds (pixinfo.predict.Domain). Baselines: the mean loss of the training "
+             f"runs inside the {LEVEL:.0%} interval the training part gives them (split-conformal: the wider of "
+             f"the {LEVEL:.0%} quantiles of the absolute LOSO and LOFO residuals within the training part; outside "
+             "its domain, that of the LOFO residuals of the runs its other families' domain left outside, never "
+             "narrower; pixinfo.predict.interval_widths). In domain: held-out runs whose transform the "
+             "training part's domain holds (pixinfo.predict.Domain). Covered or flagged: held-out runs inside "
+             "their interval or outside the domain (flagged), the share a transform of a kind the predictor "
+             "has not seen can expect. Mean half-width: of those intervals, in points. Baselines: the mean loss "
+             "of the training "
              "part; ordinary least squares on the three measures alone. The unit of every number is the run "
              "(setting × seed); the folds are settings or transform families, not seeds.")  # fmt: skip
     return "\n\n".join([

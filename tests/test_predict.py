@@ -14,7 +14,7 @@ from pixinfo.data import load_dataset
 from pixinfo.errors import CorruptFileError, ParameterError
 from pixinfo.predict import (PREDICTOR_PATH, PROBE_FEATURES, PROBE_READS, STUDY_IMAGES, Features, LossPredictor,
                              PredictorError, ProbeBaseline, Regression, conformal_width, features, fit_regression,
-                             held_out_predictions, label_probe, out_of_domain_width, outside_other_families, predict,
+                             held_out_predictions, interval_widths, label_probe, out_of_domain_width, outside_other_families, predict,
                              probe_fingerprint)  # fmt: skip
 from tests.raises import assert_raised_by_pixinfo
 
@@ -250,6 +250,18 @@ def test_the_out_of_domain_width_is_calibrated_on_the_runs_left_outside():
     assert out_of_domain_width(1.0, residuals, level=0.5, outside=outside) == 11.0  # its 3rd of 4 largest
     assert out_of_domain_width(1.0, residuals, level=0.5) == 1.0  # all runs: the in-domain width wins
     assert out_of_domain_width(1.0, residuals[:1], level=0.9) is None  # too few to calibrate
+
+
+def test_the_in_domain_width_is_the_wider_of_the_setting_and_the_family_calibration():
+    settings, families = np.r_[np.full(9, 1.0), 2.0], np.r_[np.full(9, 0.5), 4.0]
+    outside = np.r_[np.zeros(6, dtype=bool), np.ones(4, dtype=bool)]
+    # level 0.9 of 10 runs: the ceil(11 * 0.9) = 10th smallest, the largest
+    assert interval_widths(settings, families, level=0.9) == (4.0, 4.0)  # held-out kinds missed by more
+    assert interval_widths(families, settings, level=0.9) == (4.0, 4.0)  # held-out settings missed by more
+    width, outside_width = interval_widths(settings, np.r_[np.full(6, 0.5), [3.0, 3.0, 3.0, 9.0]], level=0.5,
+                                           outside=outside)  # fmt: skip
+    assert width == 1.0 and outside_width == 3.0  # level 0.5: the 6th of 10, then the 3rd of the 4 left outside
+    assert interval_widths(settings, families[:1], level=0.9) == (2.0, None)  # one family: nothing to calibrate
 
 
 def test_a_regression_predicts_beyond_its_data_as_at_the_nearest_edge():

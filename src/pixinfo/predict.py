@@ -5,7 +5,8 @@ family), fitted on the study's committed per-run records (``analyses/predictor.p
 --from-records``): accuracy loss in points against the transform's three measures of
 [`pixinfo.score`][pixinfo.scoring.score] (structural loss 1 − R, content loss, value loss 1 − NMI),
 whether it has a shared key, and the extra features chosen by held-out error. Its intervals are
-split-conformal (the 90% quantile of the family's absolute leave-one-setting-out residuals), and
+split-conformal (the wider of the 90% quantiles of the family's absolute leave-one-setting-out and
+leave-one-transform-family-out residuals), and
 [`predict`][pixinfo.predict.predict] says when a new transform lies outside the region the
 family was fitted on.
 
@@ -788,8 +789,9 @@ class Prediction:
 
     ``loss`` is in points of test accuracy, ``accuracy`` the accuracy kept (the family's
     untransformed accuracy minus ``loss``, clipped to [0, 100]), each with its ``level`` interval
-    (split-conformal: calibrated on held-out settings, so it covers ``level`` of the study's runs
-    of settings like the training ones; the accuracy interval is clipped to [0, 100] too).
+    (split-conformal: calibrated on held-out settings and on held-out transform families, the wider
+    of the two, so it aims to cover ``level`` of the runs of a transform like the training ones
+    whether or not its kind was trained; the accuracy interval is clipped to [0, 100] too).
     ``out_of_domain`` is True, with its ``reason``, when the transform's features lie outside the family's training region;
     the numbers are then an extrapolation, and the interval is the wider one calibrated on
     held-out transform families (``FamilyModel.interval_out_of_domain``).
@@ -840,9 +842,10 @@ def _recipe(rows) -> dict[str, list]:
 @dataclass(frozen=True)
 class FamilyModel:
     """The predictor of one (dataset, model family): its regression, its interval half-widths
-    (``level`` quantile of the absolute leave-one-setting-out residuals; for a transform outside
-    the training region, that of the leave-one-transform-family-out residuals, never narrower)
-    and its training region."""
+    ([`interval_widths`][pixinfo.predict.interval_widths]: the wider of the ``level`` quantiles of
+    the absolute leave-one-setting-out and leave-one-transform-family-out residuals; for a
+    transform outside the training region, that of the leave-one-transform-family-out residuals of
+    the runs left outside, never narrower) and its training region."""
 
     dataset: str
     family: str
@@ -928,20 +931,18 @@ def fit_family(rows, *, features: Sequence[str], kind: str, level: float = 0.9, 
     rows = rows.dropna(subset=list(features)).sort_values(["setting", "seed"], kind="stable")
     x, y = rows[list(features)].to_numpy(np.float64), rows["accuracy_loss"].to_numpy(np.float64)
     residuals = held_out_residuals(rows, features=features, kind=kind, target=target)
-    width = conformal_width(residuals, level=level)
     new_kinds = held_out_residuals(rows, features=features, kind=kind, by="family", target=target)
     chance = _chance(rows) if target == "relative" else None
     domain_features = [f for f in features if f in TRANSFORM_FEATURES]
     outside = outside_other_families(rows, features=domain_features)
+    width, width_outside = interval_widths(residuals, new_kinds, level=level, outside=outside)
     baselines = rows.drop_duplicates("seed")["untransformed_acc"]
     return FamilyModel(dataset=str(rows["dataset"].iloc[0]), family=str(rows["model"].iloc[0]), recipe=_recipe(rows),
                        n_runs=len(rows), n_settings=rows["setting"].nunique(),
                        untransformed_accuracy=float(baselines.mean()),
                        regression=fit_regression(x, y, features=features, kind=kind, target=target, chance=chance),
-                       interval=width, level=level,
-                       domain=fit_domain(rows, features=domain_features),
-                       interval_out_of_domain=out_of_domain_width(width, new_kinds, level=level,
-                                                                  outside=outside))  # fmt: skip
+                       interval=width, level=level, domain=fit_domain(rows, features=domain_features),
+                       interval_out_of_domain=width_outside)  # fmt: skip
 
 
 def out_of_domain_width(width: float, residuals: np.ndarray, *, level: float = 0.9,
@@ -958,6 +959,25 @@ def out_of_domain_width(width: float, residuals: np.ndarray, *, level: float = 0
     if not math.isfinite(other):
         other = conformal_width(residuals, level=level)
     return max(width, other) if math.isfinite(other) else None
+
+
+def interval_widths(setting_residuals: np.ndarray, family_residuals: np.ndarray, *, level: float = 0.9,
+                    outside: np.ndarray | None = None) -> tuple[float, float | None]:  # fmt: skip
+    """The two interval half-widths of a family: in its training region and outside it.
+
+    A transform the predictor has not seen may be a new setting of a kind it was trained on, or a
+    new kind that happens to lie near one; its features cannot tell the two apart. The in-domain
+    width is therefore the wider of two split-conformal calibrations: on the leave-one-setting-out
+    ``setting_residuals`` and on the leave-one-transform-family-out ``family_residuals`` (each run
+    predicted by a fit that saw no setting of its kind). The out-of-domain width is
+    [`out_of_domain_width`][pixinfo.predict.out_of_domain_width] of the family residuals (``outside``
+    marks the runs the other families' region left outside), never narrower; None where it cannot be
+    calibrated (one transform family).
+    """
+    width = conformal_width(setting_residuals, level=level)
+    by_family = conformal_width(family_residuals, level=level)
+    width = max(width, by_family) if math.isfinite(by_family) else width
+    return width, out_of_domain_width(width, family_residuals, level=level, outside=outside)
 
 
 def outside_other_families(rows, *, features: Sequence[str]) -> np.ndarray:
@@ -1155,5 +1175,5 @@ make_module_callable(__name__, "predict")
 
 __all__ = ["FEATURES", "KINDS", "TARGETS", "Domain", "FamilyModel", "Features", "LabelProbe", "LossPredictor",
            "Prediction", "PredictorError", "ProbeBaseline", "Regression", "conformal_width", "features", "fit_domain",
-           "fit_family", "fit_regression", "fits_target", "held_out_residuals", "label_probe", "out_of_domain_width",
-           "outside_other_families", "predict", "probe_fingerprint"]  # fmt: skip
+           "fit_family", "fit_regression", "fits_target", "held_out_residuals", "interval_widths", "label_probe",
+           "out_of_domain_width", "outside_other_families", "predict", "probe_fingerprint"]  # fmt: skip
