@@ -194,9 +194,20 @@ def rowcol_sharpen_settings(size: int) -> dict[str, tuple[str, str]]:
     }  # fmt: skip
 
 
+def elastic_settings(size: int) -> dict[str, tuple[str, str]]:
+    """Elastic deformation by one keyed smooth displacement field (label -> (family, spec)): with
+    Simard, Steinkraus and Platt's MNIST values (alpha 34, sigma 4: under a pixel on average on
+    28 x 28 images) and a stronger one (alpha 100, sigma 3: about three pixels) — a family of its own."""
+    return {
+        "elastic 34/4": ("elastic", "elastic:alpha=34,sigma=4,seed=0"),
+        "elastic 100/3": ("elastic", "elastic:alpha=100,sigma=3,seed=0"),
+    }  # fmt: skip
+
+
 KINDS = {"study": settings, "more": more_settings, "per-image": per_image_settings, "degrade": degrade_settings,
          "chain": chain_settings, "cipher": cipher_settings,
-         "edits": edit_settings, "chaos": chaos_settings, "rowcol-sharpen": rowcol_sharpen_settings}  # fmt: skip
+         "edits": edit_settings, "chaos": chaos_settings, "rowcol-sharpen": rowcol_sharpen_settings,
+         "elastic": elastic_settings}  # fmt: skip
 
 AUTHORS_KEYS = {"fashion-mnist": "vortex strength 1.0", "mnist-5k": "vortex strength 1.0", "mnist": "vortex strength 1.0"}
 

@@ -11,6 +11,7 @@ from pixinfo.transforms import (
     Blur,
     ChaosCipher,
     Compose,
+    Elastic,
     EtC,
     FixedPermutation,
     GaussianNoise,
@@ -85,6 +86,7 @@ CATALOGUE = {
     "chaos": (lambda: ChaosCipher(SHAPE, rounds=2, seed=1), True, True),
     "rowcol": (lambda: RowColumnScramble(SHAPE, seed=1), True, True),
     "sharpen": (lambda: Sharpen(amount=2), False, True),
+    "elastic": (lambda: Elastic(SHAPE, alpha=34, sigma=4, seed=1), False, True),
 }
 
 

@@ -8,7 +8,8 @@ import torch
 
 from pixinfo.errors import ParameterError, ShapeError
 from pixinfo.info import structural_retention
-from pixinfo.transforms import Contrast, Flip, Rotate, Tilt, Translate, build_transform, load_transform, tilt
+from pixinfo.transforms import (Contrast, Elastic, Flip, Rotate, Tilt, Translate, build_transform, elastic, elastic_field,
+                                load_transform, tilt)
 
 X = torch.rand(3, 2, 6, 6)
 
@@ -62,12 +63,21 @@ def bilinear_rotation(x: torch.Tensor, degrees: float) -> torch.Tensor:
             dx, dy = j - (w - 1) / 2, i - (h - 1) / 2
             sx = math.cos(a) * dx - math.sin(a) * dy + (w - 1) / 2
             sy = math.sin(a) * dx + math.cos(a) * dy + (h - 1) / 2
-            x0, y0 = math.floor(sx), math.floor(sy)
-            for yy, xx, weight in ((y0, x0, (1 - sx + x0) * (1 - sy + y0)), (y0, x0 + 1, (sx - x0) * (1 - sy + y0)),
-                                   (y0 + 1, x0, (1 - sx + x0) * (sy - y0)), (y0 + 1, x0 + 1, (sx - x0) * (sy - y0))):
-                if 0 <= yy < h and 0 <= xx < w:
-                    out[..., i, j] += weight * x[..., yy, xx]
+            out[..., i, j] = bilinear_at(x, sy, sx)
     return out
+
+
+def bilinear_at(x: torch.Tensor, sy: float, sx: float) -> torch.Tensor:
+    """``x`` at the (row, column) point (sy, sx): the four pixels around it, each weighted by its
+    nearness in both directions, those outside the image counted as 0."""
+    h, w = x.shape[-2:]
+    x0, y0 = math.floor(sx), math.floor(sy)
+    value = torch.zeros_like(x[..., 0, 0])
+    for yy, xx, weight in ((y0, x0, (1 - sx + x0) * (1 - sy + y0)), (y0, x0 + 1, (sx - x0) * (1 - sy + y0)),
+                           (y0 + 1, x0, (1 - sx + x0) * (sy - y0)), (y0 + 1, x0 + 1, (sx - x0) * (sy - y0))):
+        if 0 <= yy < h and 0 <= xx < w:
+            value += weight * x[..., yy, xx]
+    return value
 
 
 @pytest.mark.parametrize("degrees", [0.0, 15.0, -40.0, 90.0, 180.0])
@@ -87,3 +97,43 @@ def test_tilt_keeps_dtype_rounds_uint8_and_refuses_bad_angles():
     for bad in (float("nan"), 400):
         with pytest.raises(ParameterError, match="degrees"):
             Tilt(degrees=bad)
+
+
+def test_elastic_samples_each_pixel_at_its_displaced_point():
+    x = torch.rand(2, 3, 5, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    d = (torch.rand(2, 5, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(5)) - 0.5) * 3
+    expected = torch.empty_like(x)
+    for i in range(5):
+        for j in range(7):
+            expected[..., i, j] = bilinear_at(x, i + float(d[0, i, j]), j + float(d[1, i, j]))
+    torch.testing.assert_close(elastic(x, displacement=d), expected.clamp(0, 1))
+    torch.testing.assert_close(elastic(x, displacement=torch.zeros(2, 5, 7)), x)
+    shift = torch.stack([torch.full((5, 7), -1.0), torch.full((5, 7), 2.0)])  # from one row up, two columns right
+    moved = torch.zeros_like(x)
+    moved[..., 1:, :5] = x[..., :4, 2:]
+    torch.testing.assert_close(elastic(x, displacement=shift), moved)
+    with pytest.raises(ShapeError, match="displacement must be"):
+        elastic(x, displacement=torch.zeros(2, 7, 5))
+
+
+def test_elastic_field_is_smoothed_scaled_noise_and_the_module_replays_its_key():
+    from scipy.ndimage import gaussian_filter
+
+    noise = torch.rand((2, 9, 8), generator=torch.Generator().manual_seed(2), dtype=torch.float64).numpy() * 2 - 1
+    field = elastic_field((9, 8), alpha=5.0, sigma=1.5, generator=torch.Generator().manual_seed(2))
+    for k in range(2):
+        torch.testing.assert_close(field[k], torch.from_numpy(5.0 * gaussian_filter(noise[k], 1.5, mode="constant")))
+    raw = elastic_field((9, 8), alpha=2.0, sigma=0.0, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(raw, torch.from_numpy(2.0 * noise))  # no smoothing: the noise itself, scaled
+    smooth = elastic_field((30, 30), alpha=1.0, sigma=3.0, generator=torch.Generator().manual_seed(0))
+    step = float((smooth[:, 1:] - smooth[:, :-1]).abs().mean())
+    assert step < 0.3 * float(smooth.abs().mean())  # neighbours move nearly alike
+    t = build_transform("elastic:alpha=34,sigma=4,seed=3", shape=(1, 9, 8))
+    u8 = (torch.rand(2, 1, 9, 8, generator=torch.Generator().manual_seed(1)) * 255).round().to(torch.uint8)
+    assert isinstance(t, Elastic) and t(u8).dtype == torch.uint8
+    assert torch.equal(t(u8), torch.round(elastic(u8.float() / 255, displacement=t.displacement) * 255).to(torch.uint8))
+    assert torch.equal(load_transform(t.key_dict())(u8), t(u8)) and load_transform(t.key_dict()).spec == t.spec
+    assert not torch.equal(Elastic((9, 8), seed=4)(u8), Elastic((9, 8), seed=3)(u8))
+    for bad in ({"alpha": -1.0}, {"sigma": float("nan")}):
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            Elastic((9, 8), **bad)

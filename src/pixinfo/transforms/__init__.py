@@ -49,7 +49,7 @@ from pixinfo.transforms.functional import (
     rotate_map,
     translate,
 )
-from pixinfo.transforms.geometry import Contrast, Flip, Rotate, Tilt, Translate, tilt
+from pixinfo.transforms.geometry import Contrast, Elastic, Flip, Rotate, Tilt, Translate, elastic, elastic_field, tilt
 from pixinfo.transforms.keying import PerImageTransform
 from pixinfo.transforms.learnable import (
     Cipher,
@@ -115,6 +115,7 @@ __all__ = [
     "Cipher",
     "Compose",
     "Contrast",
+    "Elastic",
     "EtC",
     "Flip",
     "FixedPermutation",
@@ -191,6 +192,8 @@ __all__ = [
     "rotate_map",
     "split_blocks",
     "transform_names",
+    "elastic",
+    "elastic_field",
     "tilt",
     "translate",
     "vortex_map",

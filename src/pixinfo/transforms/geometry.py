@@ -2,7 +2,9 @@
 (rearrangements, so their structural retention is 1 by construction), translations and
 contrast changes. Each is a pure function in ``pixinfo.transforms.functional`` plus the
 thin module here. ``tilt`` rotates by any angle (interpolated, so not a rearrangement);
-its pure function is [`tilt`][pixinfo.transforms.geometry.tilt].
+its pure function is [`tilt`][pixinfo.transforms.geometry.tilt]. ``elastic`` warps every image by
+one keyed smooth displacement field ([`elastic`][pixinfo.transforms.geometry.elastic],
+[`elastic_field`][pixinfo.transforms.geometry.elastic_field]).
 
 Examples
 --------
@@ -20,13 +22,16 @@ from typing import Any
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pixinfo._checks import check_finite, check_image_batch, check_int
+from pixinfo._checks import check_finite, check_grid_shape, check_image_batch, check_int
+from pixinfo.errors import ShapeError
 from pixinfo.data import to_float
 from pixinfo.transforms.base import Transform
 from pixinfo.transforms.functional import flip_map, reduce_contrast, rotate_map, translate
+from pixinfo.transforms.keying import SEED, key_seed, make_generator
 from pixinfo.transforms.permutation import GatherTransform
 from pixinfo.transforms.value import PointwiseTransform, _restore
 
@@ -51,6 +56,44 @@ def tilt(images: torch.Tensor, *, degrees: float) -> torch.Tensor:
     theta = torch.tensor([[cos, -sin * h / w, 0.0], [sin * w / h, cos, 0.0]], dtype=values.dtype, device=values.device)
     grid = F.affine_grid(theta.expand(len(values), 2, 3), list(values.shape), align_corners=False)
     return _restore(F.grid_sample(values, grid, mode="bilinear", padding_mode="zeros", align_corners=False), x)
+
+
+def elastic_field(shape: tuple[int, ...], *, alpha: float, sigma: float,
+                  generator: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
+    """A smooth random displacement field ``(2, H, W)`` in pixels (rows first, then columns), as
+    Simard, Steinkraus and Platt (2003) draw it: uniform noise in [-1, 1] per pixel and direction,
+    smoothed by a Gaussian of standard deviation ``sigma`` pixels (zero beyond the border,
+    ``scipy.ndimage.gaussian_filter(mode="constant")``) and scaled by ``alpha``. Float64."""
+    from scipy.ndimage import gaussian_filter
+
+    h, w = check_grid_shape(shape)
+    alpha = check_finite(alpha, "alpha", low=0)
+    sigma = check_finite(sigma, "sigma", low=0)
+    noise = torch.rand((2, h, w), generator=generator, dtype=torch.float64).numpy() * 2 - 1
+    smooth = [gaussian_filter(n, sigma, mode="constant", cval=0.0) for n in noise]
+    return torch.from_numpy(np.stack(smooth) * alpha)
+
+
+def elastic(images: torch.Tensor, *, displacement: torch.Tensor) -> torch.Tensor:
+    """Warp every image by ``displacement`` ``(2, H, W)`` (pixels): output pixel ``(i, j)`` is the
+    input sampled bilinearly at ``(i + displacement[0, i, j], j + displacement[1, i, j])``, 0
+    beyond the border. Float images are computed in their own dtype (half precision in float32),
+    uint8 ones in float32 and rounded back to 8-bit levels."""
+    x = check_image_batch(images, "images")
+    h, w = x.shape[-2:]
+    if tuple(displacement.shape) != (2, h, w):
+        raise ShapeError(f"displacement must be (2, {h}, {w}) for {(h, w)} images, got {tuple(displacement.shape)}")
+    values = to_float(x)
+    if values.dtype in (torch.float16, torch.bfloat16):  # grid_sample in float32 for half precision
+        values = values.float()
+    d = displacement.to(values.device, values.dtype)
+    rows = torch.arange(h, dtype=values.dtype, device=values.device)[:, None] + d[0]
+    columns = torch.arange(w, dtype=values.dtype, device=values.device)[None, :] + d[1]
+    # grid_sample's normalised coordinates with align_corners=True: -1 and 1 are the first and last pixel centres
+    grid = torch.stack([2 * columns / max(w - 1, 1) - 1, 2 * rows / max(h - 1, 1) - 1], dim=-1)
+    out = F.grid_sample(values, grid.expand(len(values), h, w, 2), mode="bilinear", padding_mode="zeros",
+                        align_corners=True)  # fmt: skip
+    return _restore(out, x)
 
 
 class Flip(GatherTransform, spec="flip"):
@@ -121,6 +164,48 @@ class Tilt(Transform, spec="tilt"):
 
     def init_kwargs(self) -> dict[str, Any]:
         return self.params()
+
+
+class Elastic(Transform, spec="elastic"):
+    """Elastic deformation: every image warped by one keyed smooth displacement field, bilinear (no inverse).
+
+    Parameters
+    ----------
+    shape : (H, W) or (C, H, W)
+        Image grid the field is drawn for.
+    alpha : float
+        Scale of the displacements (pixels per unit of smoothed noise).
+    sigma : float
+        Smoothness: the standard deviation, in pixels, of the Gaussian the noise is smoothed by.
+    seed : int, optional
+        Seed of the field (or pass ``generator``).
+    generator : torch.Generator, optional
+    displacement : torch.Tensor, optional
+        An explicit field ``(2, H, W)`` instead of a random one.
+    """
+
+    def __init__(self, shape: tuple[int, ...], *, alpha: float = 8.0, sigma: float = 3.0, seed: int | None = SEED,
+                 generator: torch.Generator | None = None, displacement: torch.Tensor | None = None) -> None:  # fmt: skip
+        super().__init__()
+        self.grid = check_grid_shape(shape)
+        self.alpha, self.sigma = check_finite(alpha, "alpha", low=0), check_finite(sigma, "sigma", low=0)
+        self.seed = key_seed(seed, generator, displacement)
+        if displacement is None:
+            displacement = elastic_field(self.grid, alpha=self.alpha, sigma=self.sigma,
+                                         generator=make_generator(seed, generator))  # fmt: skip
+        if tuple(displacement.shape) != (2, *self.grid):
+            raise ShapeError(f"displacement must be (2, {self.grid[0]}, {self.grid[1]}), got {tuple(displacement.shape)}")
+        self.register_buffer("displacement", displacement.to(torch.float64))
+
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        return elastic(images, displacement=self.displacement)
+
+    def params(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "sigma": self.sigma} | ({"seed": self.seed} if self.seed is not None else {})
+
+    def init_kwargs(self) -> dict[str, Any]:
+        return {"shape": list(self.grid), "alpha": self.alpha, "sigma": self.sigma, "seed": self.seed,
+                "displacement": self.displacement}
 
 
 class Contrast(PointwiseTransform, spec="contrast"):
