@@ -253,3 +253,31 @@ def test_the_cipher_settings_build_with_the_keys_they_declare(analysis):
         for label, (family, spec) in cipher(size).items():
             t = build_transform(spec, shape=(1, size, size))
             assert family == "cipher" and t.shared_key == ("per-image" not in label), label
+
+
+def test_before_training_reads_saved_predictions_and_marks_misses(analysis, tmp_path):
+    script = analysis("before_training")
+    saved = tmp_path / "saved.txt"
+    saved.write_text(
+        "negative on mnist-5k (5,000 images, measured in 1.0 s): predicted accuracy kept\n"
+        "model   accuracy kept %   loss (points) untransformed % out of domain\n"
+        "lenet 96.8 [92.0, 100.0] 1.0 [-4.0, 6.0]            97.8            no\n"
+        "  mlp 85.2 [75.2, 95.2] 10.0 [0.0, 20.0]            95.2            yes (a reason)\n"
+        "[low, high]: 90% intervals for one training run\n")  # fmt: skip
+    predicted = script.read_predictions(saved)
+    assert predicted[["model", "predicted", "low", "high", "flagged"]].values.tolist() == [
+        ["lenet", 1.0, -4.0, 6.0, False], ["mlp", 10.0, 0.0, 20.0, True]]  # fmt: skip
+    runs = pd.DataFrame({"dataset": "mnist-5k", "spec": "negative", "model": ["lenet", "lenet", "mlp"],
+                         "seed": [0, 1, 0], "accuracy_loss": [5.0, 9.0, 30.0]})  # fmt: skip
+    rows = script.compare(predicted, runs)
+    assert rows["measured"].tolist() == [7.0, 30.0] and rows["runs_inside"].tolist() == [1, 0]
+    assert rows["inside"].tolist() == [False, False] and rows["flagged"].tolist() == [False, True]
+    text = script.to_markdown(rows, ["saved.txt"])
+    assert "| `negative` | 1.0 [−4.0, 6.0] | 7.0 * | 10.0 [0.0, 20.0] | 30.0 * | no / yes |" in text
+    assert "mnist-5k LeNet: 0 of 1 inside or flagged, 1 of 2 runs inside" in text
+    assert "mnist-5k MLP: 1 of 1 inside or flagged" in text
+    with pytest.raises(ValueError, match="no run in the study tables"):
+        script.compare(predicted, runs[runs["model"] == "lenet"])
+    saved.write_text("nothing here\n")
+    with pytest.raises(ValueError, match="no prediction in it"):
+        script.read_predictions(saved)
