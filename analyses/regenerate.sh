@@ -41,6 +41,9 @@ run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds rowcol-sharpen
 run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds rowcol-sharpen --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_rowcol_sharpen
 run analyses/before_training.py --files rowcol_sharpen_fashion-mnist.txt rowcol_sharpen_mnist-5k.txt --study cpu_fashion_rowcol_sharpen cpu_mnist5k_rowcol_sharpen --tag rowcol_sharpen
 run analyses/before_training.py --files rowcol_sharpen_refit_fashion-mnist.txt rowcol_sharpen_refit_mnist-5k.txt --study cpu_fashion_rowcol_sharpen cpu_mnist5k_rowcol_sharpen --tag rowcol_sharpen_refit
+run analyses/info_vs_accuracy.py --datasets fashion-mnist --kinds elastic --models mlp cnn vit --seeds 0 1 2 --epochs mlp=5 cnn=2 vit=2 --max-train cnn=10000 vit=10000 --batch-size vit=128 --tag cpu_fashion_elastic
+run analyses/info_vs_accuracy.py --datasets mnist-5k --kinds elastic --models lenet mlp --seeds 0 1 --tag cpu_mnist5k_elastic
+run analyses/before_training.py --files elastic_fashion-mnist.txt elastic_mnist-5k.txt --study cpu_fashion_elastic cpu_mnist5k_elastic --tag elastic
 run analyses/kernel_sensitivity.py --datasets fashion-mnist --n-boot 1000 --tag cpu_fashion
 run analyses/precision_check.py --datasets fashion-mnist --models mlp cnn --seeds 0 1 --epochs mlp=5 cnn=2 --max-train cnn=10000 --precisions fp32 bf16 --tag cpu_fashion
 run analyses/predictor.py --tag validation_cpu
