@@ -60,6 +60,10 @@ SOURCES = [
     ("cpu_mnist5k_edits", {"lenet": "lenet", "mlp": "mlp"}),
     ("cpu_fashion_chaos", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # chaos-based permutation-diffusion
     ("cpu_mnist5k_chaos", {"lenet": "lenet", "mlp": "mlp"}),
+    ("cpu_fashion_rowcol_sharpen", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # row-column scrambling, sharpening
+    ("cpu_mnist5k_rowcol_sharpen", {"lenet": "lenet", "mlp": "mlp"}),
+    ("cpu_fashion_elastic", {"mlp": "mlp", "cnn": "cnn", "vit": "vit"}),  # elastic deformation
+    ("cpu_mnist5k_elastic", {"lenet": "lenet", "mlp": "mlp"}),
 ]
 PROBE_KEY = ["dataset", "spec", "max_images", "seed", "probe"]
 
