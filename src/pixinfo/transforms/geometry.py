@@ -45,9 +45,7 @@ def tilt(images: torch.Tensor, *, degrees: float) -> torch.Tensor:
     rounded back to 8-bit levels."""
     degrees = check_finite(degrees, "degrees", low=-360, high=360)
     x = check_image_batch(images, "images")
-    values = to_float(x)
-    if values.dtype in (torch.float16, torch.bfloat16):  # grid_sample in float32 for half precision
-        values = values.float()
+    values = _sampling_values(x)
     h, w = values.shape[-2:]
     a = math.radians(degrees)
     cos, sin = math.cos(a), math.sin(a)
@@ -56,6 +54,13 @@ def tilt(images: torch.Tensor, *, degrees: float) -> torch.Tensor:
     theta = torch.tensor([[cos, -sin * h / w, 0.0], [sin * w / h, cos, 0.0]], dtype=values.dtype, device=values.device)
     grid = F.affine_grid(theta.expand(len(values), 2, 3), list(values.shape), align_corners=False)
     return _restore(F.grid_sample(values, grid, mode="bilinear", padding_mode="zeros", align_corners=False), x)
+
+
+def _sampling_values(x: torch.Tensor) -> torch.Tensor:
+    """The float values ``grid_sample`` interpolates: ``x``'s own float dtype, float32 for uint8
+    and for half precision (which ``grid_sample`` computes poorly)."""
+    values = to_float(x)
+    return values.float() if values.dtype in (torch.float16, torch.bfloat16) else values
 
 
 def elastic_field(shape: tuple[int, ...], *, alpha: float, sigma: float,
@@ -83,9 +88,7 @@ def elastic(images: torch.Tensor, *, displacement: torch.Tensor) -> torch.Tensor
     h, w = x.shape[-2:]
     if tuple(displacement.shape) != (2, h, w):
         raise ShapeError(f"displacement must be (2, {h}, {w}) for {(h, w)} images, got {tuple(displacement.shape)}")
-    values = to_float(x)
-    if values.dtype in (torch.float16, torch.bfloat16):  # grid_sample in float32 for half precision
-        values = values.float()
+    values = _sampling_values(x)
     d = displacement.to(values.device, values.dtype)
     rows = torch.arange(h, dtype=values.dtype, device=values.device)[:, None] + d[0]
     columns = torch.arange(w, dtype=values.dtype, device=values.device)[None, :] + d[1]
