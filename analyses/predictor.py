@@ -297,8 +297,10 @@ def coverage(fits: Fits, key, residuals, picks, *, by: str) -> tuple[np.ndarray,
             inside[held] = ~fit_domain(part[~held], features=domain_features).outside(part[held])
         # the rest's leave-one-setting-out residuals are those at hand when settings are the groups
         by_setting = residuals if by == "setting" else fits.residuals(key, features, kind, "setting", ~held, target)
-        outside = np.zeros(len(part), dtype=bool)
-        outside[~held] = outside_other_families(part[~held], features=domain_features)
+        outside = None  # which runs of the rest their other families' domain leaves out: only for a flagged run
+        if not inside[held].all():
+            outside = np.zeros(len(part), dtype=bool)
+            outside[~held] = outside_other_families(part[~held], features=domain_features)
         width, wider = interval_widths(by_setting[~held], fits.residuals(key, features, kind, "family", ~held, target),
                                        level=LEVEL, outside=outside)  # fmt: skip
         half[held] = np.where(inside[held], width, width if wider is None else wider)

@@ -210,11 +210,12 @@ def attack_pairs_chaos(plain: torch.Tensor, cipher: torch.Tensor) -> RecoveredKe
     for k in range(256):
         hashes = _column_hashes((np.uint8(k) ^ (levels + np.uint8(k)))[p], weights)
         order = np.argsort(hashes, kind="stable")
-        source, hit = _lookup(hashes[order], order, chained)
+        ordered = hashes[order]
+        source, hit = _lookup(ordered, order, chained)
         new = hit & ~found[1:]
         sources[1:][new], keystream[1:][new], found[1:][new] = source[new], k, True
         if not found[0]:
-            source, hit = _lookup(hashes[order], order, first)
+            source, hit = _lookup(ordered, order, first)
             if hit.any():
                 guess = int(np.flatnonzero(hit)[0])
                 sources[0], keystream[0], iv, found[0] = source[guess], k, guess, True

@@ -84,9 +84,13 @@ def box_blur(images: torch.Tensor, *, size: int) -> torch.Tensor:
     outside the image are left out of the mean)."""
     size = _odd_size(size)
     x = check_image_batch(images, "images")
-    values = to_float(x)
-    mean = F.avg_pool2d(values, size, stride=1, padding=size // 2, count_include_pad=False)
-    return _restore(mean, x)
+    return _restore(_box_mean(to_float(x), size), x)
+
+
+def _box_mean(values: torch.Tensor, size: int) -> torch.Tensor:
+    """Each value's mean over its ``size`` × ``size`` neighbourhood (``size`` odd), the
+    neighbours outside the image left out of the mean."""
+    return F.avg_pool2d(values, size, stride=1, padding=size // 2, count_include_pad=False)
 
 
 def pixelate(images: torch.Tensor, *, size: int) -> torch.Tensor:
@@ -149,8 +153,7 @@ def sharpen(images: torch.Tensor, *, amount: float) -> torch.Tensor:
     amount = check_finite(amount, "amount", low=0)
     x = check_image_batch(images, "images")
     values = to_float(x)
-    mean = F.avg_pool2d(values, 3, stride=1, padding=1, count_include_pad=False)
-    return _restore(values + amount * (values - mean), x)
+    return _restore(values + amount * (values - _box_mean(values, 3)), x)
 
 
 class Posterize(PointwiseTransform, spec="posterize"):

@@ -79,6 +79,13 @@ def elastic_field(shape: tuple[int, ...], *, alpha: float, sigma: float,
     return torch.from_numpy(np.stack(smooth) * alpha)
 
 
+def _check_displacement(displacement: torch.Tensor, grid: tuple[int, int]) -> None:
+    """Refuse a displacement field that is not ``(2, H, W)`` for ``grid`` ``(H, W)``."""
+    if tuple(displacement.shape) != (2, *grid):
+        raise ShapeError(f"displacement must be (2, {grid[0]}, {grid[1]}) for {tuple(grid)} images, "
+                         f"got {tuple(displacement.shape)}")  # fmt: skip
+
+
 def elastic(images: torch.Tensor, *, displacement: torch.Tensor) -> torch.Tensor:
     """Warp every image by ``displacement`` ``(2, H, W)`` (pixels): output pixel ``(i, j)`` is the
     input sampled bilinearly at ``(i + displacement[0, i, j], j + displacement[1, i, j])``, 0
@@ -86,8 +93,7 @@ def elastic(images: torch.Tensor, *, displacement: torch.Tensor) -> torch.Tensor
     uint8 ones in float32 and rounded back to 8-bit levels."""
     x = check_image_batch(images, "images")
     h, w = x.shape[-2:]
-    if tuple(displacement.shape) != (2, h, w):
-        raise ShapeError(f"displacement must be (2, {h}, {w}) for {(h, w)} images, got {tuple(displacement.shape)}")
+    _check_displacement(displacement, (h, w))
     values = _sampling_values(x)
     d = displacement.to(values.device, values.dtype)
     rows = torch.arange(h, dtype=values.dtype, device=values.device)[:, None] + d[0]
@@ -196,8 +202,7 @@ class Elastic(Transform, spec="elastic"):
         if displacement is None:
             displacement = elastic_field(self.grid, alpha=self.alpha, sigma=self.sigma,
                                          generator=make_generator(seed, generator))  # fmt: skip
-        if tuple(displacement.shape) != (2, *self.grid):
-            raise ShapeError(f"displacement must be (2, {self.grid[0]}, {self.grid[1]}), got {tuple(displacement.shape)}")
+        _check_displacement(displacement, self.grid)
         self.register_buffer("displacement", displacement.to(torch.float64))
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
